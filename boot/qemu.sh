@@ -1,0 +1,43 @@
+#!/bin/sh
+# Run a multiboot kernel under QEMU with the serial console on this terminal
+# (Ctrl-a x quits). Used by `make qemu` (lvisor with the firmware and the
+# guest as multiboot modules) and `make qemu-kernel` (the guest alone).
+#
+#   boot/qemu.sh [--gdb PORT] KERNEL [MODULE...]
+#
+# Environment: QEMU, QEMU_CPU, QEMU_MEM, QEMU_EXTRA. A module is "path" or
+# "path words..." (the words become its multiboot command line).
+# Exit status: QEMU's own, except for the isa-debug-exit port (0xf4) that
+# our guests and the VMM power off with (include/lib/poweroff.h): 0 after
+# POWEROFF_SUCCESS, 1 after POWEROFF_FAILURE.
+QEMU=${QEMU:-qemu-system-x86_64}
+gdb=""
+if [ "$1" = --gdb ]; then
+	gdb="-S -gdb tcp::$2"
+	echo "lvisor: QEMU is stopped, waiting for GDB on port $2 (see README: Debugging)" >&2
+	shift 2
+fi
+kernel=$1; shift
+for f in "$kernel" "$@"; do
+	f=${f%% *}
+	if [ ! -f "$f" ]; then
+		echo "lvisor: $f: no such file" >&2
+		exit 1
+	fi
+done
+modules=""
+for m in "$@"; do
+	m=$(printf '%s' "$m" | sed 's/,/,,/g')	# QEMU's -initrd separates modules with commas
+	modules="${modules:+$modules,}$m"
+done
+set -- -nographic -no-reboot -net none -m "${QEMU_MEM:-512}" -cpu "${QEMU_CPU:-qemu64,+svm,+npt}" \
+	-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$kernel"
+[ -n "$modules" ] && set -- "$@" -initrd "$modules"
+# shellcheck disable=SC2086
+"$QEMU" "$@" $gdb ${QEMU_EXTRA:-}
+status=$?
+case $status in
+33) status=0 ;;		# (POWEROFF_SUCCESS << 1) | 1
+35) status=1 ;;		# (POWEROFF_FAILURE << 1) | 1
+esac
+exit $status

@@ -1,0 +1,61 @@
+# codegen/codegen.mk: the generated policy C, and the policy make targets.
+#
+# The including Makefile defines PYTHON, BUILD, POLICY, POLICY_FILE,
+# POLICY_NAME and Q. The generator rewrites only files whose contents
+# change, and a stamp records each run; the depfile it writes lists the
+# policy, the policies it includes, the templates and the generator's own
+# sources, so make reruns it exactly when one of them changes.
+
+LVPOLICY = $(PYTHON) codegen/lvpolicy.py
+GEN = $(BUILD)/policy/$(POLICY_NAME)/gen
+GEN_SRCS = $(GEN)/policy_svm.c $(GEN)/policy_vmx.c $(GEN)/policy_actions.c
+
+# $(call lvpolicy_generate,POLICY_FILE,DIR): generate into DIR, then stamp it.
+define lvpolicy_generate
+$(LVPOLICY) generate $(1) $(2) --depfile $(2)/policy.d --target $(2)/.stamp && touch $(2)/.stamp
+endef
+
+$(GEN)/.stamp: $(if $(wildcard $(POLICY_FILE)),$(POLICY_FILE),policy-missing)
+	@echo '  GEN      $(GEN)/ from $(POLICY_FILE)'
+	$(Q)$(call lvpolicy_generate,$(POLICY_FILE),$(GEN))
+# The generated files change only when the stamp's rule rewrites them.
+$(GEN_SRCS) $(GEN)/policy_actions.h: $(GEN)/.stamp ;
+-include $(GEN)/policy.d
+
+policy-missing:
+	@echo "policy '$(POLICY)' not found: neither policies/$(POLICY).yaml nor a file $(POLICY) (make policies lists them)" >&2
+	@exit 1
+
+## policies      list the shipped policies with their descriptions
+policies:
+	$(Q)$(LVPOLICY) list policies
+
+## policy        generate the C of POLICY without booting; prints where it is
+policy: $(GEN)/.stamp
+	@echo "policy $(POLICY_NAME) ($(POLICY_FILE)): generated C in $(GEN)/"
+	@ls $(GEN_SRCS) $(GEN)/policy_actions.h
+
+# policy-diff A=x B=y: names in policies/ or paths; each is generated into
+# its own $(BUILD)/policy/NAME/gen/.
+policy_file = $(if $(wildcard policies/$(1).yaml),policies/$(1).yaml,$(1))
+policy_gen = $(BUILD)/policy/$(basename $(notdir $(call policy_file,$(1))))/gen
+GEN_FILES = policy_vmx.c policy_svm.c policy_actions.h policy_actions.c
+
+## policy-diff   A=x B=y: unified diff of the C generated from two policies
+policy-diff:
+	@if [ -z '$(A)' ] || [ -z '$(B)' ]; then \
+		echo "usage: make policy-diff A=policy B=policy (names from 'make policies', or paths)" >&2; exit 1; fi
+	@for p in '$(call policy_file,$(A))' '$(call policy_file,$(B))'; do \
+		[ -f "$$p" ] || { echo "policy-diff: policy '$$p' not found (make policies lists them)" >&2; exit 1; }; done
+	$(Q)$(call lvpolicy_generate,$(call policy_file,$(A)),$(call policy_gen,$(A)))
+	$(Q)$(call lvpolicy_generate,$(call policy_file,$(B)),$(call policy_gen,$(B)))
+	$(Q)for f in $(GEN_FILES); do \
+		diff -u --label $(call policy_gen,$(A))/$$f --label $(call policy_gen,$(B))/$$f \
+			$(call policy_gen,$(A))/$$f $(call policy_gen,$(B))/$$f; \
+	done; true
+
+## check-codegen run the policy generator's unit tests
+check-codegen:
+	$(Q)$(PYTHON) -m pytest -q tests/codegen
+
+.PHONY: policies policy policy-diff check-codegen policy-missing

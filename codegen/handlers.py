@@ -1,0 +1,76 @@
+"""Which handler functions policy_actions.c defines, and for which rules.
+
+The handlers are written once for both backends. Most come straight from a
+rule; a few are implied by a backend's limits (see implied()). Both
+encoders and the actions template read the same list, so a table entry
+never names a function that was not generated.
+"""
+
+from dataclasses import dataclass, field
+
+import events as ev
+from model import Rule
+
+
+@dataclass
+class Handler:
+    name: str               # exit_rdtsc
+    event: str              # rdtsc, cr, exception, io, msr
+    rule: Rule = None       # simple events
+    cases: list = field(default_factory=list)   # dispatchers: (key, Rule) in order
+    note: str = None        # why an implied handler exists
+
+
+def _emulate_natively(rule, event, note):
+    r = Rule(event, "emulate", {"set": [], "clear": [], "vendor": None, "leaves": []}
+             if event == "cpuid" else {}, False, rule.src)
+    return r, note
+
+
+def implied(pol):
+    """VMX handlers no rule asks for but the hardware makes necessary:
+    event -> (rule, why)."""
+    out = {}
+    cpuid = pol.rule("cpuid")
+    if cpuid and cpuid.action == "passthrough":
+        out["cpuid"] = _emulate_natively(cpuid, "cpuid", "cpuid: passthrough, but CPUID always "
+                                         "exits on VMX (SDM 26.1.2): answered by the CPU as is")
+    # RDTSC and RDTSCP share "RDTSC exiting" on VMX (SDM 26.1.3).
+    for a, b in (("rdtsc", "rdtscp"), ("rdtscp", "rdtsc")):
+        ra, rb = pol.rule(a), pol.rule(b)
+        if ra and ra.exits and not (rb and rb.exits):
+            out[b] = _emulate_natively(ra, b, f"{b} passes through, but on VMX it exits with "
+                                       f"{a} (RDTSC exiting, SDM 26.1.3): answered natively")
+    return out
+
+
+def handlers(pol):
+    """All handler functions, in a fixed order (the order of events.py)."""
+    out = []
+    imp = implied(pol)
+    for name in ev.SIMPLE:
+        rule = pol.rule(name)
+        if rule and rule.exits and rule.action != "unhandled":
+            out.append(Handler(f"exit_{name}", name, rule))
+        elif name in imp:
+            rule, note = imp[name]
+            out.append(Handler(f"exit_{name}", name, rule, note=note))
+    cr = [((c, d), pol.rule((c, d))) for c in ev.CR_NAMES for d in ("read", "write")
+          if pol.rule((c, d)) and pol.rule((c, d)).exits]
+    if cr:
+        out.append(Handler("exit_cr", "cr", cases=cr))
+    exc = [(name, pol.rule(("exception", name))) for name in ev.EXCEPTIONS
+           if pol.rule(("exception", name)) and pol.rule(("exception", name)).exits]
+    if exc:
+        out.append(Handler("exit_exception", "exception", cases=exc))
+    io = pol.io_entries()
+    if io:
+        out.append(Handler("exit_io", "io", cases=io))
+    msr = pol.msr_entries()
+    if msr:
+        out.append(Handler("exit_msr", "msr", cases=msr))
+    return out
+
+
+def by_event(pol):
+    return {h.event: h for h in handlers(pol)}

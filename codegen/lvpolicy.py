@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""lvpolicy: turn an lvisor policy (policies/*.yaml) into C.
+
+  lvpolicy.py generate POLICY.yaml OUTDIR [--depfile FILE [--target NAME]]
+      writes OUTDIR/policy_vmx.c, policy_svm.c, policy_actions.c and
+      policy_actions.h; the depfile lists what they were made from.
+  lvpolicy.py list [DIR]
+      prints "name  description" for each policy in DIR (default policies/).
+
+A mistake in a policy is reported as one line, file:line:col: message, with
+exit status 1.
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from errors import PolicyError  # noqa: E402
+import model  # noqa: E402
+import render  # noqa: E402
+
+
+def generate(args):
+    pol = model.load_policy(args.policy)
+    files = render.render(pol)          # everything is checked before anything is written
+    os.makedirs(args.outdir, exist_ok=True)
+    for name, text in files.items():
+        render.write_if_changed(os.path.join(args.outdir, name), text)
+    if args.depfile:
+        targets = args.target or " ".join(os.path.join(args.outdir, n) for n in render.OUTPUTS)
+        render.write_if_changed(args.depfile, render.depfile(targets, pol.files + render.sources()))
+
+
+def list_policies(args):
+    names = sorted(f for f in os.listdir(args.dir) if f.endswith(".yaml"))
+    width = max((len(n) - 5 for n in names), default=0)
+    for n in names:
+        pol = model.load_policy(os.path.join(args.dir, n))
+        print(f"{pol.name:<{width}}  {pol.description}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="lvpolicy.py", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("generate", help="generate the C of one policy")
+    g.add_argument("policy")
+    g.add_argument("outdir")
+    g.add_argument("--depfile", help="write a make depfile listing the inputs")
+    g.add_argument("--target", help="the depfile's target (default: the generated files)")
+    g.set_defaults(run=generate)
+    ls = sub.add_parser("list", help="list policies with their descriptions")
+    ls.add_argument("dir", nargs="?", default="policies")
+    ls.set_defaults(run=list_policies)
+    args = p.parse_args(argv)
+    try:
+        args.run(args)
+    except PolicyError as e:
+        print(e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

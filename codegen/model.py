@@ -1,0 +1,419 @@
+"""Policy YAML -> the backend-neutral model.
+
+load_policy() reads a policy and the policies it includes, checks every key
+and value against the language in events.py, and returns a Policy: which
+rule applies to which event, each rule carrying where it was written. The
+encoders (vmx.py, svm.py) turn that model into controls and exit tables.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field
+
+import events as ev
+import yamlsrc
+from errors import PolicyError, Source, did_you_mean, unknown
+
+
+@dataclass
+class Rule:
+    """One action applied to one event, e.g. `rdtsc: negate`."""
+    event: str          # "rdtsc", "cr0 write", "exception ud", "io 0x80 out", ...
+    action: str
+    params: dict
+    log: bool
+    src: Source
+
+    @property
+    def text(self):
+        """`rdtsc: scale 100`, as comments and messages quote the rule."""
+        extra = " ".join(_show(v) for k, v in self.params.items()
+                         if k in ("factor", "value", "vector"))
+        extra = f" {extra}" if extra else ""
+        return f"{self.event}: {self.action}{extra}{' (log)' if self.log else ''}"
+
+    @property
+    def where(self):
+        """`policies/x.yaml:7: rdtsc: negate`."""
+        return f"{self.src.short}: {self.text}"
+
+    @property
+    def exits(self):
+        return self.action != "passthrough"
+
+
+def _show(v):
+    if isinstance(v, int) and not isinstance(v, bool):
+        return getattr(v, "text", None) or (hex(v) if v > 9 else str(v))
+    if isinstance(v, tuple):
+        return f"{v[0]}/{v[1]}" if v[1] != 1 else str(v[0])
+    return str(v)
+
+
+@dataclass
+class RangeRule:
+    """An io or msr rule for one direction of a port/MSR range."""
+    first: int
+    last: int
+    dir: str            # "in"/"out" or "read"/"write"
+    rule: Rule
+
+
+@dataclass
+class Policy:
+    name: str
+    description: str
+    file: str
+    rules: dict = field(default_factory=dict)   # "rdtsc" / ("cr0","write") / ("exception","ud") -> Rule
+    io: list = field(default_factory=list)      # RangeRule, highest precedence first
+    msr: list = field(default_factory=list)
+    files: list = field(default_factory=list)   # every policy file read (for the depfile)
+
+    def rule(self, key):
+        return self.rules.get(key)
+
+    def io_entries(self):
+        return flatten(self.io, ev.IO_DIRS)
+
+    def msr_entries(self):
+        return flatten(self.msr, ev.MSR_DIRS)
+
+
+# ---- scalar checks ---------------------------------------------------------
+
+def _int(node, what, lo, hi):
+    v = node.value
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise PolicyError(node.src, f"{what} must be an integer, got {node.kind()}")
+    if not lo <= v <= hi:
+        raise PolicyError(node.src, f"{what} {_show(v)} is out of range "
+                                    f"({_show(lo)} to {hex(hi)})")
+    return v
+
+
+def _str(node, what):
+    if not isinstance(node.value, str):
+        raise PolicyError(node.src, f"{what} must be a string, got {node.kind()}")
+    return node.value
+
+
+def _mapping(node, what):
+    if not isinstance(node.value, dict):
+        raise PolicyError(node.src, f"{what} must be a mapping, got {node.kind()}")
+    return node.value
+
+
+def _list(node, what):
+    if isinstance(node.value, str):
+        return [node]           # a single name is a list of one
+    if not isinstance(node.value, list):
+        raise PolicyError(node.src, f"{what} must be a list, got {node.kind()}")
+    return node.value
+
+
+def _check_keys(node, allowed, what):
+    for key, src in node.keys.items():
+        if key not in allowed:
+            raise PolicyError(src, f'unknown key "{key}" in {what}{did_you_mean(key, allowed)}; '
+                                   f"expected one of: {', '.join(allowed)}")
+
+
+U64 = (1 << 64) - 1
+U32 = (1 << 32) - 1
+
+
+def _factor(node):
+    """scale factor: an integer, or "num/den" (integer math: no floats in the VMM)."""
+    v = node.value
+    if isinstance(v, int) and not isinstance(v, bool):
+        return (_int(node, "factor", 1, U32), 1)
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", v) if isinstance(v, str) else None
+    if not m:
+        raise PolicyError(node.src, f"factor must be a positive integer or a fraction "
+                                    f'"num/den", got {node.kind()} {v!r} (handlers use '
+                                    f"integer math: the VMM has no floating point)")
+    num, den = int(m.group(1)), int(m.group(2))
+    if not (1 <= num <= U32 and 1 <= den <= U32):
+        raise PolicyError(node.src, f"factor {num}/{den}: numerator and denominator "
+                                    f"must be 1 to {hex(U32)}")
+    return (num, den)
+
+
+def _vector(node):
+    name = _str(node, "vector").lower().lstrip("#")
+    if name not in ev.EXCEPTIONS:
+        raise unknown(node.src, "exception", node.value, ev.EXCEPTIONS)
+    return name
+
+
+# ---- rules -----------------------------------------------------------------
+
+def parse_rule(node, event, allowed, src, value_max=U64):
+    """A rule: `action` or {action: ..., log: ..., params}. src: the event key."""
+    if isinstance(node.value, str):
+        action, body = node.value, {}
+        action_src = node.src
+    elif isinstance(node.value, dict):
+        body = node.value
+        if "action" not in body:
+            raise PolicyError(node.src, f'{event}: missing "action" '
+                                        f"(one of: {', '.join(allowed)})")
+        action = _str(body["action"], "action")
+        action_src = body["action"].src
+    else:
+        raise PolicyError(node.src, f"{event}: expected an action name or a mapping with "
+                                    f'"action", got {node.kind()}')
+    if action not in ev.ACTIONS:
+        raise unknown(action_src, "action", action, ev.ACTIONS)
+    if action not in allowed:
+        raise PolicyError(action_src, f'action "{action}" does not apply to {event}'
+                                      f"{did_you_mean(action, allowed)}; {event} accepts: "
+                                      f"{', '.join(allowed)}")
+    spec = ev.ACTIONS[action][0]
+    keys = ["action", "log"] + list(spec)
+    if event == "cpuid" and action == "emulate":
+        keys += ev.CPUID_KEYS
+    if isinstance(node.value, dict):
+        _check_keys(node, keys, f"{event} rule")
+    params = {}
+    for name, (required, kind) in spec.items():
+        if name not in body:
+            if required:
+                raise PolicyError(node.src, f'{event}: {action} needs "{name}", e.g. '
+                                            f"{{action: {action}, {name}: ...}}")
+            continue
+        p = body[name]
+        if kind == "u64":
+            params[name] = _int(p, name, 0, value_max)
+        elif kind == "s64":
+            params[name] = _int(p, name, -(1 << 63), (1 << 63) - 1)
+        elif kind == "u32":
+            params[name] = _int(p, name, 0, U32)
+        elif kind == "factor":
+            params[name] = _factor(p)
+        elif kind == "vector":
+            params[name] = _vector(p)
+    if "error_code" in params and not ev.EXCEPTIONS[params["vector"]][1]:
+        raise PolicyError(body["error_code"].src,
+                          f"#{params['vector'].upper()} has no error code (SDM 6.3.1)")
+    log = False
+    if "log" in body:
+        if not isinstance(body["log"].value, bool):
+            raise PolicyError(body["log"].src, f"log must be true or false, got {body['log'].kind()}")
+        log = body["log"].value
+        if log and action == "passthrough":
+            raise PolicyError(body["log"].src, "log: passthrough takes no exit, so there is "
+                                               "nothing to log")
+        if log and action == "unhandled":
+            raise PolicyError(body["log"].src, "log: unhandled has no handler; the VMM prints "
+                                               "the exit anyway")
+    if event == "cpuid" and action == "emulate":
+        params.update(parse_cpuid(body))
+    return Rule(event, action, params, log, src)
+
+
+def parse_cpuid(body):
+    """The result edits of `cpuid: {action: emulate, ...}`."""
+    out = {"set": [], "clear": [], "vendor": None, "leaves": []}
+    seen = {}
+    for what in ("set", "clear"):
+        if what in body:
+            for n in _list(body[what], what):
+                name = _str(n, "feature")
+                if name not in ev.FEATURES:
+                    raise unknown(n.src, "CPUID feature", name, ev.FEATURES)
+                if name in seen:
+                    raise PolicyError(n.src, f'feature "{name}" is already in '
+                                             f"{seen[name]} (line {body[seen[name]].src.line})")
+                seen[name] = what
+                out[what].append((name, n.src))
+    if "vendor" in body:
+        vendor = _str(body["vendor"], "vendor")
+        if len(vendor) != 12 or not vendor.isascii():
+            raise PolicyError(body["vendor"].src, f"vendor must be 12 ASCII characters "
+                                                  f"(EBX, EDX, ECX of leaf 0), got {len(vendor)}")
+        out["vendor"] = (vendor, body["vendor"].src)
+    if "leaves" in body:
+        keys = {}
+        for item in _list(body["leaves"], "leaves"):
+            m = _mapping(item, "a leaf")
+            _check_keys(item, ("leaf", "subleaf") + ev.CPUID_REGS, "a cpuid leaf")
+            if "leaf" not in m:
+                raise PolicyError(item.src, 'a cpuid leaf needs "leaf", e.g. {leaf: 0x15, eax: 1}')
+            leaf = _int(m["leaf"], "leaf", 0, U32)
+            sub = _int(m["subleaf"], "subleaf", 0, U32) if "subleaf" in m else None
+            if (leaf, sub) in keys:
+                raise PolicyError(item.src, f"leaf {hex(leaf)} is already set at line {keys[(leaf, sub)]}")
+            keys[(leaf, sub)] = item.src.line
+            regs = {r: _cpuid_value(m[r], r) for r in ev.CPUID_REGS if r in m}
+            out["leaves"].append({"leaf": leaf, "subleaf": sub, "regs": regs, "src": item.src})
+    return out
+
+
+def _cpuid_value(node, reg):
+    """A register of a leaf: an integer, tsc_hz/tsc_khz/tsc_mhz, or {min, set, clear}."""
+    v = node.value
+    if isinstance(v, str):
+        if v not in ev.CPUID_SYMBOLS:
+            raise unknown(node.src, f"value for {reg}", v, ev.CPUID_SYMBOLS)
+        return ("symbol", v)
+    if isinstance(v, dict):
+        _check_keys(node, ("min", "set", "clear"), reg)
+        return ("edit", {k: _int(v[k], k, 0, U32) for k in ("min", "set", "clear") if k in v})
+    return ("value", _int(node, reg, 0, U32))
+
+
+# ---- io / msr lists ---------------------------------------------------------
+
+def _range(node, what, hi):
+    v = node.value
+    if isinstance(v, list):
+        if len(v) != 2:
+            raise PolicyError(node.src, f"{what} range must be [first, last]")
+        first, last = _int(v[0], what, 0, hi), _int(v[1], what, 0, hi)
+        if first > last:
+            raise PolicyError(node.src, f"{what} range [{hex(first)}, {hex(last)}] is backwards")
+        return first, last
+    n = _int(node, what, 0, hi)
+    return n, n
+
+
+def _range_text(first, last):
+    return hex(first) if first == last else f"{hex(first)}-{hex(last)}"
+
+
+def parse_ranges(node, event, key, dirs, actions, hi, value_max):
+    out = []
+    for item in _list(node, event):
+        m = _mapping(item, f"an {event} rule")
+        _check_keys(item, (key,) + tuple(dirs), f"an {event} rule")
+        if key not in m:
+            raise PolicyError(item.src, f'an {event} rule needs "{key}", e.g. '
+                                        f"{{{key}: 0x80, {list(dirs)[1]}: ignore}}")
+        first, last = _range(m[key], key, hi)
+        if event == "msr":
+            _check_msr(m[key].src, first, last)
+        given = [d for d in dirs if d in m]
+        if not given:
+            raise PolicyError(item.src, f"an {event} rule needs {' or '.join(dirs)}")
+        for d in given:
+            name = f"{event} {_range_text(first, last)} {d}"
+            out.append(RangeRule(first, last, d,
+                                 parse_rule(m[d], name, actions[d], item.keys[d], value_max)))
+    # Within one file, two rules for the same direction may not overlap.
+    for i, a in enumerate(out):
+        for b in out[:i]:
+            if a.dir == b.dir and a.first <= b.last and b.first <= a.last:
+                raise PolicyError(a.rule.src, f"{a.rule.event} overlaps the rule at {b.rule.src}")
+    return out
+
+
+def _check_msr(src, first, last):
+    if not any(lo <= first and last <= hi for lo, hi in ev.MSR_RANGES_SVM):
+        ranges = ", ".join(f"{hex(lo)}-{hex(hi)}" for lo, hi in ev.MSR_RANGES_SVM)
+        raise PolicyError(src, f"MSR {_range_text(first, last)} is outside the ranges the MSR "
+                               f"bitmaps can express ({ranges}; SDM 25.6.9, APM 15.11)")
+    if first <= ev.MSR_EFER <= last:
+        raise PolicyError(src, "MSR 0xc0000080 (EFER) is handled by the core: the guest must "
+                               "keep EFER.SVME set on SVM (APM 15.4); a policy may not override it")
+
+
+def flatten(ranges, dirs):
+    """The winning rule for every port/MSR, as sorted non-overlapping
+    (first, last, dir, rule) entries; earlier rules in `ranges` win (the
+    including file before the included one); passthrough leaves no entry."""
+    out = []
+    for d in dirs:
+        rr = [r for r in ranges if r.dir == d]
+        points = sorted({r.first for r in rr} | {r.last + 1 for r in rr})
+        segs = []
+        for a, b in zip(points, points[1:]):
+            win = next((r.rule for r in rr if r.first <= a and b - 1 <= r.last), None)
+            if win is None:
+                continue
+            if segs and segs[-1][1] == a - 1 and segs[-1][2] is win:
+                segs[-1][1] = b - 1
+            else:
+                segs.append([a, b - 1, win])
+        out += [(a, b, d, r) for a, b, r in segs if r.exits]
+    order = list(dirs)
+    return sorted(out, key=lambda e: (e[0], e[1], order.index(e[2])))
+
+
+# ---- files and includes -------------------------------------------------------
+
+TOP_KEYS = ("description", "include", "exits")
+
+
+def load_policy(path, _stack=()):
+    """Read the policy at path (as the user named it, used in messages)."""
+    real = os.path.realpath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise PolicyError(Source(path, 1, 1), f"cannot read policy: {e.strerror}") from None
+    root = yamlsrc.load(path, text)
+    top = _mapping(root, "a policy")
+    _check_keys(root, TOP_KEYS, "a policy")
+    if "description" not in top:
+        raise PolicyError(root.src, 'missing "description": one line saying what the policy does')
+    desc = _str(top["description"], "description").strip()
+    name = os.path.splitext(os.path.basename(path))[0]
+    pol = Policy(name, desc, path, files=[path])
+    if "include" in top:
+        base = _include(top["include"], path, _stack + (real,))
+        pol.rules.update(base.rules)
+        pol.io, pol.msr, pol.files = list(base.io), list(base.msr), pol.files + base.files
+    has_exits = "exits" in top and top["exits"].value is not None   # `exits:` alone: none
+    exits = _mapping(top["exits"], "exits") if has_exits else {}
+    _parse_exits(exits, top.get("exits"), pol)
+    return pol
+
+
+def _include(node, path, stack):
+    inc = _str(node, "include")
+    if not inc.endswith(".yaml"):
+        inc += ".yaml"
+    ipath = os.path.normpath(os.path.join(os.path.dirname(path), inc))
+    if os.path.realpath(ipath) in stack:
+        raise PolicyError(node.src, f"include cycle: {path} includes {ipath}, "
+                                    f"which includes {path} again")
+    if not os.path.exists(ipath):
+        raise PolicyError(node.src, f"included policy {ipath} does not exist")
+    return load_policy(ipath, stack)
+
+
+def _parse_exits(exits, node, pol):
+    """Merge the rules of this file over those of the included one."""
+    io, msr = [], []
+    for name, value in exits.items():
+        src = node.keys[name]
+        if name not in ev.EVENT_NAMES:
+            raise unknown(src, "event", name, ev.EVENT_NAMES)
+        if name in ev.SIMPLE:
+            pol.rules[name] = parse_rule(value, name, ev.SIMPLE[name].actions, src)
+        elif name in ev.CR_NAMES:
+            m = _mapping(value, name)
+            _check_keys(value, ("read", "write"), name)
+            for d in ("read", "write"):
+                if d in m:
+                    pol.rules[(name, d)] = parse_rule(m[d], f"{name} {d}", ev.CR_ACTIONS[d],
+                                                      value.keys[d])
+        elif name == "exception":
+            m = _mapping(value, name)
+            for vec, rnode in m.items():
+                if vec not in ev.EXCEPTIONS:
+                    raise unknown(value.keys[vec], "exception", vec, ev.EXCEPTIONS)
+                rule = parse_rule(rnode, f"exception {vec}", ev.EXCEPTION_ACTIONS, value.keys[vec])
+                if vec == "pf" and rule.action == "emulate":
+                    raise PolicyError(rnode.src, "exception pf: emulate would have to set CR2 to "
+                                                 "the fault address, which struct exit_info does "
+                                                 "not carry; use inject or unhandled")
+                pol.rules[("exception", vec)] = rule
+        elif name == "io":
+            io = parse_ranges(value, "io", "port", ev.IO_DIRS, ev.IO_ACTIONS, 0xFFFF, U32)
+        elif name == "msr":
+            msr = parse_ranges(value, "msr", "msr", ev.MSR_DIRS, ev.MSR_ACTIONS, U32, U64)
+    pol.io = io + pol.io
+    pol.msr = msr + pol.msr

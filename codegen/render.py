@@ -1,0 +1,135 @@
+"""Model -> C text through the Jinja2 templates, and writing the results.
+
+Each generated file is written atomically (a temporary file, then rename), and
+only if its contents changed, so a failed run leaves nothing half-written and
+an unchanged policy does not make make rebuild anything.
+"""
+
+import os
+import re
+import tempfile
+
+import jinja2
+
+import core
+import events as ev
+import handlers
+import svm
+import vmx
+from yamlsrc import Lit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TEMPLATES = os.path.join(HERE, "templates")
+OUTPUTS = ("policy_actions.h", "policy_actions.c", "policy_vmx.c", "policy_svm.c")
+
+
+def c_num(n):
+    """An integer as C: as the policy wrote it (decimal or hex) when it can,
+    else small ones in decimal and others in hex; ull when over 32 bits."""
+    if n < 0:
+        return f"-{c_num(-n)}"
+    text = getattr(n, "text", "").lower()
+    if not re.fullmatch(r"0x[0-9a-f]+|0|[1-9][0-9]*", text):
+        text = str(int(n)) if n < 10 else hex(n)
+    return text + ("ull" if n > 0xFFFFFFFF else "")
+
+
+def c_abs(n):
+    """|n| as C, keeping the policy's spelling (offset -1000 -> 1000)."""
+    text = getattr(n, "text", "")
+    n = abs(int(n))
+    return c_num(Lit(n, text.lstrip("+-")) if text else n)
+
+
+def c_str(s):
+    """A C string literal's contents."""
+    return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def c_comment(s):
+    return str(s).replace("*/", "* /")
+
+
+def range_cond(var, first, last, width):
+    """`port == 0x80`, `port >= 0x60 && port <= 0x64`, without tests that are
+    always true for the variable's width (gcc's -Wtype-limits)."""
+    if first == last:
+        return f"{var} == {c_num(first)}"
+    parts = []
+    if first > 0:
+        parts.append(f"{var} >= {c_num(first)}")
+    if last < (1 << width) - 1:
+        parts.append(f"{var} <= {c_num(last)}")
+    return " && ".join(parts) or "true"
+
+
+def le32(text):
+    """Four characters as the little-endian register CPUID returns them in."""
+    return hex(int.from_bytes(text.encode("ascii"), "little"))
+
+
+def msr_list(pol):
+    """policy_msr[]: the core's MSRs and the policy's, sorted."""
+    out = [dict(first=f, last=l, dirs=d, rule="required by the core", comment=why)
+           for f, l, d, why in core.MSRS]
+    out += [dict(first=f, last=l, dirs=ev.MSR_DIRS[d], rule=r.src.short, comment=r.text)
+            for f, l, d, r in pol.msr_entries()]
+    return sorted(out, key=lambda e: (e["first"], e["last"]))
+
+
+def tabs(text, n=1):
+    """Indent C by n tabs (blank lines stay empty); no trailing newline."""
+    lines = text.rstrip("\n").split("\n")
+    return "\n".join(("\t" * n + line) if line.strip() else "" for line in lines)
+
+
+def environment():
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(c_num=c_num, c_str=c_str, c_comment=c_comment, tabs=tabs, le32=le32,
+                       c_abs=c_abs)
+    env.globals.update(range_cond=range_cond, ev=ev, hex=hex)
+    return env
+
+
+def render(pol):
+    """All generated files of a policy: name -> text. Raises PolicyError when
+    a backend cannot implement a rule, before anything is written."""
+    ctx = dict(pol=pol, handlers=handlers.handlers(pol), vmx=vmx.encode(pol), svm=svm.encode(pol),
+               io=pol.io_entries(), msr_list=msr_list(pol))
+    env = environment()
+    return {name: env.get_template(name + ".j2").render(ctx) for name in OUTPUTS}
+
+
+def write_if_changed(path, text):
+    try:
+        with open(path, encoding="utf-8") as f:
+            if f.read() == text:
+                return False
+    except OSError:
+        pass
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return True
+
+
+def sources():
+    """The generator's own files: a change to any of them regenerates."""
+    py = sorted(os.path.join(HERE, f) for f in os.listdir(HERE) if f.endswith(".py"))
+    tpl = sorted(os.path.join(TEMPLATES, f) for f in os.listdir(TEMPLATES) if f.endswith(".j2"))
+    return [os.path.relpath(p) for p in py + tpl]
+
+
+def depfile(target, deps):
+    """A make rule `target: deps`, plus an empty rule per dep so that a
+    deleted file does not stop make."""
+    lines = [f"{target}: " + " \\\n  ".join(deps), ""]
+    lines += [f"{d}:" for d in deps]
+    return "\n".join(lines) + "\n"

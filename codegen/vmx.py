@@ -1,0 +1,87 @@
+"""The model -> Intel VMX: execution/exit/entry controls, exception bitmap,
+CR guest/host masks, exit-handler table (SDM 25.6-25.8, appendix C)."""
+
+import core
+import events as ev
+from encoding import CORE, Encoding, Requirement, core_comment, rule_comment
+from errors import PolicyError
+from handlers import by_event
+
+FIELDS = ("pin_based", "proc_based", "proc_based2", "exit_controls", "entry_controls",
+          "exception_bitmap", "cr0_guest_host_mask", "cr4_guest_host_mask")
+# Controls the boot-time check looks up in the capability MSRs (SDM appendix A).
+REQ_FIELD = {"pin_based": "FIELD_VMX_PIN", "proc_based": "FIELD_VMX_PROC",
+             "proc_based2": "FIELD_VMX_PROC2", "exit_controls": "FIELD_VMX_EXIT",
+             "entry_controls": "FIELD_VMX_ENTRY"}
+
+
+def encode(pol):
+    enc = Encoding({f: [] for f in FIELDS})
+    hs = by_event(pol)
+
+    for c in core.VMX_CONTROLS:
+        enc.set_bit(c.field, c.name, core_comment(c.why, c.ref))
+    for x in core.VMX_EXITS:
+        enc.set_entry(x.code, x.name, x.handler, core_comment(x.why, x.ref))
+
+    # Instructions: rdtsc, cpuid, hlt, ...
+    for name, e in ev.SIMPLE.items():
+        rule, h = pol.rule(name), hs.get(name)
+        if h and h.note:        # implied by VMX itself (handlers.implied)
+            enc.set_entry(e.vmx_exit.code, e.vmx_exit.name, h.name,
+                          f"{h.rule.src.short}: {h.note}")
+        if not rule:
+            continue
+        if name == "vmcall" and rule.action == "passthrough":
+            enc.set_entry(e.vmx_exit.code, e.vmx_exit.name, "core_hypercall_ud",
+                          f"{rule.where} -- VMCALL always exits on VMX (SDM 26.1.2): "
+                          "#UD, as on a CPU without VMX")
+        if not rule.exits:
+            continue
+        if e.vmx:
+            _control(enc, e.vmx, rule)
+        ref = e.vmx.ref if e.vmx else "SDM 26.1.2"
+        enc.set_entry(e.vmx_exit.code, e.vmx_exit.name, _handler(rule, h), rule_comment(rule, ref))
+
+    # Control registers: one exit reason for all (CR_ACCESS), dispatched by exit_cr.
+    if "cr" in hs:
+        for (cr, d), rule in hs["cr"].cases:
+            ctl = ev.CR[(cr, d)].vmx
+            if ctl is None:
+                raise PolicyError(rule.src, f"{cr} {d} cannot be intercepted on VMX: reads of "
+                                            "CR0 and CR4 return the read shadow and never exit "
+                                            "(SDM 25.6.6)")
+            _control(enc, ctl, rule)
+        enc.set_entry(28, "EXIT_REASON_CR_ACCESS", "exit_cr",
+                      "policy cr rules, then the core's core_cr_access -- SDM 26.1.3")
+
+    # Exceptions: one exit reason (EXCEPTION_NMI), dispatched by exit_exception.
+    if "exception" in hs:
+        for name, rule in hs["exception"].cases:
+            enc.set_bit("exception_bitmap", f"(1u << {ev.vec_name(name)})",
+                        rule_comment(rule, "SDM 25.6.3"))
+        enc.set_entry(0, "EXIT_REASON_EXCEPTION_NMI", "exit_exception",
+                      "policy exception rules -- SDM 25.6.3")
+
+    if "io" in hs:
+        enc.set_entry(30, "EXIT_REASON_IO_INSTRUCTION", "exit_io",
+                      "policy io rules (policy_io[] fills the I/O bitmaps) -- SDM 25.6.4")
+    if "msr" in hs:
+        for code, name in ((31, "EXIT_REASON_MSR_READ"), (32, "EXIT_REASON_MSR_WRITE")):
+            enc.set_entry(code, name, "exit_msr",
+                          "policy msr rules, then the core's core_msr -- SDM 25.6.9, 26.1.3")
+
+    for fld, bits in enc.fields.items():
+        if fld in REQ_FIELD:
+            for b in bits:
+                rule = CORE if b.comment.startswith(CORE) else b.comment.split(" -- ")[0]
+                enc.requirements.append(Requirement(REQ_FIELD[fld], b.expr, b.expr, rule))
+    return enc
+
+
+def _control(enc, ctl, rule):
+    enc.set_bit(ctl.field, ctl.name, rule_comment(rule, ctl.ref))
+
+
+def _handler(rule, h):
+    return "core_unhandled" if rule.action == "unhandled" else h.name

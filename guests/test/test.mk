@@ -1,0 +1,40 @@
+# guests/test/: tiny multiboot kernels that test the firmware's loaders and
+# lvisor's protection of its own memory. Each prints a line and powers off.
+#   pm32      stays in 32-bit protected mode; a.out kludge header, flat binary
+#   lm64      enters long mode itself; an ELF64 file
+#   vmmtouch  touches lvisor's memory: lvisor must stop it
+# Each X also has X.elf with its symbols, for GDB.
+TEST_LD = guests/test/test.ld
+
+PM32 = $(BUILD)/guests/pm32
+PM32_OBJS = $(call obj32,guests/test/start32.S guests/test/pm32.c)
+$(PM32).elf: $(PM32_OBJS) $(LIB32) $(TEST_LD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(LD) $(LDFLAGS32) -T $(TEST_LD) -o $@ $(PM32_OBJS) $(LIB32)
+# The kludge header says where the file goes: the loader needs no ELF.
+$(PM32): $(PM32).elf
+	$(call msg,OBJCOPY,$@)
+	$(Q)$(OBJCOPY) -O binary $< $@
+
+LM64 = $(BUILD)/guests/lm64
+LM64_OBJS = $(call obj64,guests/test/start64.S guests/test/lm64.c)
+# 4 KiB segment alignment keeps the multiboot header within the first 8 KiB.
+$(LM64).elf: $(LM64_OBJS) $(LIB64) $(TEST_LD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(LD) $(LDFLAGS64) -z max-page-size=0x1000 -T $(TEST_LD) -o $@ $(LM64_OBJS) $(LIB64)
+
+VMMTOUCH = $(BUILD)/guests/vmmtouch
+VMMTOUCH_OBJS = $(call obj32,guests/test/start32.S guests/test/vmmtouch.c)
+$(VMMTOUCH).elf: $(VMMTOUCH_OBJS) $(LIB32) $(TEST_LD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(LD) $(LDFLAGS32) -T $(TEST_LD) -o $@ $(VMMTOUCH_OBJS) $(LIB32)
+
+# lm64 and vmmtouch boot as ELF files: the same file without debug information.
+$(LM64) $(VMMTOUCH): %: %.elf
+	$(call msg,STRIP,$@)
+	$(Q)$(OBJCOPY) --strip-debug $< $@
+
+GUEST_KERNELS += $(PM32) $(LM64) $(VMMTOUCH)

@@ -1,0 +1,91 @@
+/*
+ * The console: COM1, an 8250/16550 UART at I/O port 0x3f8.
+ *
+ * Every line printed through printk starts with the owner's color and prefix
+ * ("lvisor: " in cyan, "firmware: " in yellow) and ends with a color reset,
+ * after which the guest's color is put back: the guest writes to the same
+ * UART directly, and its output must keep its own color between our lines.
+ */
+#include <stdbool.h>
+#include <asm/x86.h>
+#include <lib/console.h>
+
+#define COM1		0x3f8
+#define UART_THR	0	/* transmit holding register */
+#define UART_IER	1	/* interrupt enable */
+#define UART_DLL	0	/* divisor latch, low byte (DLAB=1) */
+#define UART_DLM	1	/* divisor latch, high byte (DLAB=1) */
+#define UART_FCR	2	/* FIFO control */
+#define UART_LCR	3	/* line control */
+#define UART_MCR	4	/* modem control */
+#define UART_LSR	5	/* line status */
+#define LSR_THRE	0x20	/* transmitter holding register empty */
+
+static const char *prefix = "";
+static const char *color;
+static const char *guest_color;	/* restored after each of our lines, once the guest runs */
+static bool line_start = true;
+void (*console_line_hook)(void);
+
+void console_init(const char *p, const char *c)
+{
+	prefix = p ? p : "";
+	color = c;
+	outb(COM1 + UART_IER, 0x00);	/* no interrupts: we poll */
+	outb(COM1 + UART_LCR, 0x80);	/* DLAB on to set the speed */
+	outb(COM1 + UART_DLL, 1);	/* 115200 baud */
+	outb(COM1 + UART_DLM, 0);
+	outb(COM1 + UART_LCR, 0x03);	/* 8 bits, no parity, one stop bit */
+	outb(COM1 + UART_FCR, 0x07);	/* enable and clear the FIFOs */
+	outb(COM1 + UART_MCR, 0x03);	/* DTR, RTS */
+}
+
+void console_guest_color(const char *c)
+{
+	guest_color = c;
+	if (c)
+		console_raw(c);
+}
+
+static void uart_putc(char c)
+{
+	/* A missing UART reads as 0xff: don't wait forever for it. */
+	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_THRE); i++)
+		cpu_relax();
+	outb(COM1 + UART_THR, (uint8_t)c);
+}
+
+void console_raw(const char *s)
+{
+	while (*s)
+		uart_putc(*s++);
+}
+
+void console_putc(char c)
+{
+	if (line_start && c != '\n') {
+		if (color)
+			console_raw(color);
+		console_raw(prefix);
+		line_start = false;
+		if (console_line_hook)
+			console_line_hook();
+	}
+	if (c == '\n') {
+		if (color)
+			console_raw(COLOR_RESET);
+		uart_putc('\r');
+		uart_putc('\n');
+		line_start = true;
+		if (guest_color)	/* back to the guest's color until our next line */
+			console_raw(guest_color);
+		return;
+	}
+	uart_putc(c);
+}
+
+void console_write(const char *s, unsigned long n)
+{
+	while (n--)
+		console_putc(*s++);
+}

@@ -1,0 +1,150 @@
+/*
+ * A hosted test program linked with one policy's generated C, vmm/actions.c
+ * and stubs of the core (stubs.c). It shows the tests what the compiler made
+ * of the generated C:
+ *   probe dump                      the control words, tables, lists (JSON)
+ *   probe run vmx|svm CODE k=v ...  call the table's handler for exit CODE
+ *                                   with the given exit fields/registers set
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "policy.h"
+#include "stubs.h"
+
+static const char *sym(const void *p)
+{
+	Dl_info info;
+
+	if (!p)
+		return NULL;
+	if (dladdr(p, &info) && info.dli_sname)
+		return info.dli_sname;
+	return "?";
+}
+
+static void table(const char *name, const exit_handler_t *t, unsigned n)
+{
+	const char *sep = "";
+
+	printf("\"%s\": {", name);
+	for (unsigned i = 0; i < n; i++) {
+		if (t[i]) {
+			printf("%s\"%u\": \"%s\"", sep, i, sym((const void *)t[i]));
+			sep = ", ";
+		}
+	}
+	printf("},\n");
+}
+
+static void reqs(const char *name, const struct policy_requirement *r, unsigned n)
+{
+	printf("\"%s\": [", name);
+	for (unsigned i = 0; i < n; i++)
+		printf("%s[%d, %u, \"%s\", \"%s\"]", i ? ", " : "", r[i].field, r[i].bit, r[i].control, r[i].rule);
+	printf("],\n");
+}
+
+static void dump(void)
+{
+	printf("{\"name\": \"%s\", \"description\": \"%s\",\n", policy_name, policy_description);
+	printf("\"vmx\": {\"pin_based\": %u, \"proc_based\": %u, \"proc_based2\": %u, "
+	       "\"exit_controls\": %u, \"entry_controls\": %u, \"exception_bitmap\": %u, "
+	       "\"cr0_guest_host_mask\": %llu, \"cr4_guest_host_mask\": %llu},\n",
+	       policy_vmx.pin_based, policy_vmx.proc_based, policy_vmx.proc_based2,
+	       policy_vmx.exit_controls, policy_vmx.entry_controls, policy_vmx.exception_bitmap,
+	       (unsigned long long)policy_vmx.cr0_guest_host_mask,
+	       (unsigned long long)policy_vmx.cr4_guest_host_mask);
+	printf("\"svm\": {\"intercept_cr\": %u, \"intercept_dr\": %u, \"intercept_exceptions\": %u, "
+	       "\"intercept_misc1\": %u, \"intercept_misc2\": %u},\n",
+	       policy_svm.intercept_cr, policy_svm.intercept_dr, policy_svm.intercept_exceptions,
+	       policy_svm.intercept_misc1, policy_svm.intercept_misc2);
+	table("vmx_exits", policy_vmx_exits, VMX_EXIT_NR);
+	table("svm_exits", policy_svm_exits, SVM_EXIT_NR);
+	reqs("vmx_requirements", policy_vmx_requirements, policy_vmx_requirement_count);
+	reqs("svm_requirements", policy_svm_requirements, policy_svm_requirement_count);
+	printf("\"io\": [");
+	for (unsigned i = 0; i < policy_io_count; i++)
+		printf("%s[%u, %u, %u, \"%s\"]", i ? ", " : "", policy_io[i].first, policy_io[i].last,
+		       policy_io[i].dirs, policy_io[i].rule);
+	printf("],\n\"msr\": [");
+	for (unsigned i = 0; i < policy_msr_count; i++)
+		printf("%s[%u, %u, %u, \"%s\"]", i ? ", " : "", policy_msr[i].first, policy_msr[i].last,
+		       policy_msr[i].dirs, policy_msr[i].rule);
+	printf("]}\n");
+}
+
+/* k=v: a register (rax...) or an exit field (io.port, msr.index, cr.cr, vector...). */
+static void set(struct vcpu *v, const char *arg)
+{
+	static const char *regs[] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi" };
+	const char *eq = strchr(arg, '=');
+	size_t n = eq - arg;
+	uint64_t val = strtoull(eq + 1, NULL, 0);
+
+	for (unsigned i = 0; i < 8; i++)
+		if (strlen(regs[i]) == n && !strncmp(arg, regs[i], n)) {
+			*vcpu_gpr(v, i) = val;
+			return;
+		}
+#define FIELD(name, lv) if (strlen(name) == n && !strncmp(arg, name, n)) { lv = val; return; }
+	FIELD("io.port", v->exit.io.port)
+	FIELD("io.size", v->exit.io.size)
+	FIELD("io.in", v->exit.io.in)
+	FIELD("io.string", v->exit.io.string)
+	FIELD("msr.index", v->exit.msr.index)
+	FIELD("msr.write", v->exit.msr.write)
+	FIELD("cr.cr", v->exit.cr.cr)
+	FIELD("cr.write", v->exit.cr.write)
+	FIELD("cr.gpr", v->exit.cr.gpr)
+	FIELD("vector", v->exit.vector)
+	FIELD("error_code", v->exit.error_code)
+	FIELD("qualification", v->exit.qualification)
+	fprintf(stderr, "unknown field %s\n", arg);
+	exit(2);
+}
+
+static int run(int argc, char **argv)
+{
+	const exit_handler_t *t = strcmp(argv[2], "vmx") ? policy_svm_exits : policy_vmx_exits;
+	unsigned code = strtoul(argv[3], NULL, 0);
+	struct vcpu v = { 0 };
+
+	v.exit.code = code;
+	v.exit.cr.gpr = -1;
+	for (int i = 4; i < argc; i++)
+		set(&v, argv[i]);
+	if (!t[code]) {
+		printf("{\"handler\": null}\n");
+		return 0;
+	}
+	uint64_t before = tsc_now();
+	int ret = t[code](&v);
+	uint64_t after = tsc_now();
+	printf("{\"handler\": \"%s\", \"ret\": %d, \"called\": \"%s\", \"skips\": %d, "
+	       "\"inject\": [%d, %d, %u], \"set_cr\": [%d, %llu], "
+	       "\"rax\": %llu, \"rbx\": %llu, \"rcx\": %llu, \"rdx\": %llu, "
+	       "\"tsc_before\": %llu, \"tsc_after\": %llu, \"log\": %d}\n",
+	       sym((const void *)t[code]), ret, stub_called, stub_skips,
+	       stub_inject_vector, stub_inject_has_error, stub_inject_error, stub_set_cr_n,
+	       (unsigned long long)stub_set_cr_val,
+	       (unsigned long long)v.regs.rax, (unsigned long long)v.regs.rbx,
+	       (unsigned long long)v.regs.rcx, (unsigned long long)v.regs.rdx,
+	       (unsigned long long)before, (unsigned long long)after,
+	       stub_log_lines);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "dump")) {
+		dump();
+		return 0;
+	}
+	if (argc >= 4 && !strcmp(argv[1], "run"))
+		return run(argc, argv);
+	fprintf(stderr, "usage: probe dump | probe run vmx|svm CODE [k=v...]\n");
+	return 2;
+}

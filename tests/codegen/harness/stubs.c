@@ -1,0 +1,84 @@
+/*
+ * Stand-ins for the VMM core, so that a policy's generated C and
+ * vmm/actions.c run as an ordinary Linux program: the core's handlers
+ * record that they were called, the backend accessors record what a
+ * handler asked for. (Rules that touch real ports or MSRs, io/msr
+ * "emulate", cannot run here: the tests use constant/ignore/inject.)
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include "vcpu.h"
+#include "exits.h"
+#include "stubs.h"
+
+const char *stub_called = "";
+int stub_skips, stub_inject_vector = -1, stub_inject_has_error, stub_set_cr_n = -1;
+uint32_t stub_inject_error;
+uint64_t stub_set_cr_val;
+int stub_log_lines;
+
+uint64_t tsc_hz = 2500000000ull;	/* 2.5 GHz */
+uint64_t tsc_boot;
+
+uint64_t tsc_now(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+#define CORE(name) int name(struct vcpu *v) { (void)v; stub_called = #name; return 7; }
+CORE(core_unhandled)
+CORE(core_triple_fault)
+CORE(core_vmm_memory)
+CORE(core_virt_instruction)
+CORE(core_invalid_state)
+CORE(core_cpuid)
+CORE(core_xsetbv)
+CORE(core_invd)
+CORE(core_hypercall_ud)
+CORE(core_msr)
+CORE(core_cr_access)
+
+static uint64_t rip(struct vcpu *v) { (void)v; return 0x1000; }
+static void skip(struct vcpu *v) { (void)v; stub_skips++; }
+static void inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
+{
+	(void)v;
+	stub_inject_vector = vector;
+	stub_inject_has_error = has_error;
+	stub_inject_error = error;
+}
+static uint64_t cr(struct vcpu *v, int n) { (void)v; return 0x100 + n; }
+static void set_cr(struct vcpu *v, int n, uint64_t val) { (void)v; stub_set_cr_n = n; stub_set_cr_val = val; }
+
+static const struct backend fake = {
+	.name = "fake", .rip = rip, .skip = skip, .inject = inject, .cr = cr, .set_cr = set_cr,
+};
+const struct backend *backend = &fake;
+
+uint64_t *vcpu_gpr(struct vcpu *v, int index)
+{
+	return &(&v->regs.rax)[index];
+}
+
+int vcpu_stop(struct vcpu *v, const char *fmt, ...)
+{
+	(void)v;
+	(void)fmt;
+	stub_called = "vcpu_stop";
+	return EXIT_STOP;
+}
+
+int printk(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	stub_log_lines++;
+	va_start(ap, fmt);
+	n = vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	return n;
+}

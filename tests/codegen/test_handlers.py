@@ -1,0 +1,100 @@
+"""The generated handlers, run: tests/codegen/policies/all-events.yaml linked
+with stubs of the core (harness/), each exit called through the table the
+way the core's run loop calls it."""
+
+import pytest
+
+ALL = "tests/codegen/policies/all-events.yaml"
+U64 = (1 << 64) - 1
+
+
+@pytest.fixture(scope="module")
+def p(probe):
+    return probe(ALL)
+
+
+@pytest.mark.parametrize("backend,code", [("vmx", 16), ("svm", 0x6E)])
+def test_rdtsc_offset(p, backend, code):
+    r = p.run(backend, code)
+    val = (r["rdx"] << 32) | r["rax"]
+    assert r["tsc_before"] - 1000 <= val <= r["tsc_after"] - 1000
+    assert r["skips"] == 1 and r["ret"] == 0
+
+
+def test_rdtscp_scale_fraction(p):
+    r = p.run("svm", 0x87)
+    val = (r["rdx"] << 32) | r["rax"]
+    assert r["tsc_before"] * 3 // 2 <= val <= r["tsc_after"] * 3 // 2
+
+
+def test_cpuid_vendor_leaves_features(p):
+    r = p.run("vmx", 10, rax=0)
+    assert r["rbx"].to_bytes(4, "little") + r["rdx"].to_bytes(4, "little") + \
+        r["rcx"].to_bytes(4, "little") == b"LvisorLvisor"
+    r = p.run("svm", 0x72, rax=0x15)
+    assert (r["rax"], r["rbx"], r["rcx"], r["rdx"]) == (1, 1000, 2500000, 0)   # tsc_hz 2.5 GHz in kHz
+    r = p.run("vmx", 10, rax=0x40000000, rcx=0)
+    assert r["rax"] >= 0x40000001 and r["rbx"] & 0xFF == 0xF0
+    r = p.run("vmx", 10, rax=1)
+    assert r["rcx"] & (1 << 31) and not r["rcx"] & (1 << 5)     # hypervisor set, vmx clear
+
+
+def test_simple_actions(p):
+    assert p.run("vmx", 12)["skips"] == 1                            # hlt: emulate
+    r = p.run("vmx", 40)                                              # pause: inject #UD
+    assert r["inject"] == [6, 0, 0] and r["skips"] == 0
+    assert p.run("vmx", 14)["called"] == "core_unhandled"           # invlpg: unhandled
+    r = p.run("svm", 0x6F, rcx=3)                                     # rdpmc: constant
+    assert (r["rax"], r["rdx"], r["skips"]) == (0x1234, 0, 1)
+    assert p.run("svm", 0x89)["skips"] == 1                          # wbinvd: ignore
+    r = p.run("svm", 0x81, rax=7)                                     # vmcall: constant 42, log
+    assert r["rax"] == 42 and r["log"] == 1 and "all-events.yaml:21: vmcall" in p.stderr
+
+
+def test_cr_rules(p):
+    r = p.run("vmx", 28, cr__cr=0, cr__write=1, cr__gpr=3, rbx=0x80000011)
+    assert r["set_cr"] == [0, 0x80000011] and r["skips"] == 1
+    r = p.run("svm", 0x03, cr__cr=3, cr__write=0, cr__gpr=2)
+    assert r["rdx"] == 0x5000 and r["skips"] == 1
+    assert p.run("vmx", 28, cr__cr=3, cr__write=1, cr__gpr=0)["set_cr"] == [-1, 0]
+    r = p.run("vmx", 28, cr__cr=4, cr__write=1, cr__gpr=0)
+    assert r["inject"] == [13, 1, 0]
+    # Not the policy's: the core's CR handler (VMX: its own CR0/CR4 bits).
+    assert p.run("vmx", 28, cr__cr=4, cr__write=0)["called"] == "core_cr_access"
+    # No register operand (LMSW/CLTS): stop rather than guess.
+    assert p.run("vmx", 28, cr__cr=0, cr__write=1)["called"] == "vcpu_stop"
+
+
+def test_exceptions(p):
+    assert p.run("vmx", 0, vector=6)["inject"] == [13, 1, 3]
+    assert p.run("svm", 0x43, vector=3)["inject"] == [3, 0, 0]       # reflected #BP
+    assert p.run("vmx", 0, vector=13)["called"] == "core_unhandled"
+
+
+def test_io(p):
+    r = p.run("vmx", 30, io__port=0x62, io__size=1, io__in=1, rax=0x1234)
+    assert r["rax"] == 0x12AB and r["skips"] == 1                     # AL only
+    r = p.run("svm", 0x7B, io__port=0x60, io__size=4, io__in=1, rax=U64)
+    assert r["rax"] == 0xAB                                           # EAX: upper half cleared
+    assert p.run("vmx", 30, io__port=0x80, io__size=1, io__in=0)["skips"] == 1
+    assert p.run("vmx", 30, io__port=0x60, io__size=1, io__in=0)["called"] == "core_unhandled"
+    assert p.run("vmx", 30, io__port=0x3F8, io__size=1, io__in=1)["inject"] == [13, 1, 0]
+
+
+def test_msr(p):
+    r = p.run("vmx", 31, msr__index=0x10)
+    assert (r["rdx"], r["rax"]) == (0x1, 0x23456789)
+    assert p.run("vmx", 32, msr__index=0x10, msr__write=1)["skips"] == 1
+    assert p.run("svm", 0x7C, msr__index=0xC0010002)["inject"] == [13, 1, 0]
+    assert p.run("svm", 0x7C, msr__index=0xC0000080)["called"] == "core_msr"   # EFER
+
+
+def test_bitmap_lists(p):
+    """What the backends build their I/O and MSR bitmaps from (1 = IN/READ,
+    2 = OUT/WRITE, vmm/policy.h)."""
+    d = p.dump
+    assert [e[:3] for e in d["io"]] == [[0x60, 0x64, 1], [0x60, 0x64, 2], [0x80, 0x80, 2],
+                                        [0x3F8, 0x3F8, 1]]
+    assert [e[:3] for e in d["msr"]] == [[0x10, 0x10, 1], [0x10, 0x10, 2],
+                                         [0xC0000080, 0xC0000080, 3], [0xC0010000, 0xC0010003, 1]]
+    assert d["io"][2][3] == f"{ALL}:31"

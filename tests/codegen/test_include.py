@@ -1,0 +1,52 @@
+"""Include merging: the including file wins rule by rule; io/msr ranges of
+the including file take precedence port by port."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "codegen"))
+
+import model  # noqa: E402
+
+
+def write(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    return str(tmp_path / name)
+
+
+def test_child_rule_wins(tmp_path):
+    write(tmp_path, "base.yaml", "description: b\nexits:\n  rdtsc: negate\n  hlt: emulate\n")
+    p = model.load_policy(write(tmp_path, "c.yaml",
+                                "description: c\ninclude: base\nexits:\n  rdtsc: emulate\n"))
+    assert p.rule("rdtsc").action == "emulate" and p.rule("rdtsc").src.file.endswith("c.yaml")
+    assert p.rule("hlt").action == "emulate" and p.rule("hlt").src.file.endswith("base.yaml")
+    assert p.description == "c" and p.name == "c"
+    assert [os.path.basename(f) for f in p.files] == ["c.yaml", "base.yaml"]
+
+
+def test_nested_cr_and_exception_keys_merge(tmp_path):
+    write(tmp_path, "base.yaml", "description: b\nexits:\n  cr3: {read: emulate, write: ignore}\n"
+                                 "  exception: {ud: emulate}\n")
+    p = model.load_policy(write(tmp_path, "c.yaml", "description: c\ninclude: base.yaml\nexits:\n"
+                                "  cr3: {write: emulate}\n  exception: {bp: emulate}\n"))
+    assert p.rule(("cr3", "read")).action == "emulate"
+    assert p.rule(("cr3", "write")).action == "emulate"
+    assert p.rule(("exception", "ud")) and p.rule(("exception", "bp"))
+
+
+def test_io_ranges_child_first(tmp_path):
+    write(tmp_path, "base.yaml", "description: b\nexits:\n  io:\n"
+                                 "    - {port: [0x60, 0x6f], in: emulate, out: emulate}\n")
+    p = model.load_policy(write(tmp_path, "c.yaml", "description: c\ninclude: base\nexits:\n  io:\n"
+                                "    - {port: 0x64, in: passthrough}\n"
+                                "    - {port: [0x68, 0x70], in: {action: constant, value: 1}}\n"))
+    got = [(a, b, d, r.action) for a, b, d, r in p.io_entries()]
+    assert got == [(0x60, 0x63, "in", "emulate"), (0x60, 0x6F, "out", "emulate"),
+                   (0x65, 0x67, "in", "emulate"), (0x68, 0x70, "in", "constant")]
+
+
+def test_msr_range_merge_adjacent(tmp_path):
+    p = model.load_policy(write(tmp_path, "p.yaml", "description: p\nexits:\n  msr:\n"
+                                "    - {msr: [0x10, 0x1f], read: emulate, write: ignore}\n"))
+    got = [(a, b, d) for a, b, d, r in p.msr_entries()]
+    assert got == [(0x10, 0x1F, "read"), (0x10, 0x1F, "write")]

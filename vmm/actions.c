@@ -1,0 +1,162 @@
+/*
+ * Runtime support for the generated policy handlers (see actions.h).
+ */
+#include <stdarg.h>
+#include <lib/printk.h>
+#include "actions.h"
+
+void act_log(struct vcpu *v, struct act_ratelimit *rl, const char *rule, const char *fmt, ...)
+{
+	uint64_t n = ++rl->count;
+	char msg[160];
+	va_list ap;
+
+	/* After the burst, print only when n is a power of two. */
+	if (n > ACT_LOG_BURST && (n & (n - 1)) != 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n > ACT_LOG_BURST)
+		printk("%s: rip 0x%lx: %s [#%lu, quieter from now on]\n", rule, vcpu_rip(v), msg, n);
+	else
+		printk("%s: rip 0x%lx: %s\n", rule, vcpu_rip(v), msg);
+}
+
+uint64_t act_scale(uint64_t val, uint64_t num, uint64_t den)
+{
+	/* val = q * den + r, so val * num / den = q * num + r * num / den,
+	 * and r * num < 2^64 because both are below 2^32. */
+	uint64_t q = val / den, r = val % den;
+
+	return q * num + r * num / den;
+}
+
+uint64_t act_rdtscp(uint32_t *aux)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(*aux));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+uint64_t act_rdpmc(uint32_t counter)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdpmc" : "=a"(lo), "=d"(hi) : "c"(counter));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+void act_wbinvd(void)
+{
+	__asm__ volatile("wbinvd" : : : "memory");
+}
+
+void act_set_cpuid(struct vcpu *v, struct cpuid_regs r)
+{
+	v->regs.rax = r.eax;
+	v->regs.rbx = r.ebx;
+	v->regs.rcx = r.ecx;
+	v->regs.rdx = r.edx;
+}
+
+void act_io_set_in(struct vcpu *v, uint32_t val)
+{
+	/* IN AL/AX keeps the rest of RAX; IN EAX clears the upper half (SDM Vol. 1 3.4.1.1). */
+	switch (v->exit.io.size) {
+	case 1:
+		v->regs.rax = (v->regs.rax & ~0xffull) | (uint8_t)val;
+		break;
+	case 2:
+		v->regs.rax = (v->regs.rax & ~0xffffull) | (uint16_t)val;
+		break;
+	default:
+		v->regs.rax = val;
+		break;
+	}
+}
+
+uint32_t act_io_value(struct vcpu *v)
+{
+	switch (v->exit.io.size) {
+	case 1:
+		return (uint8_t)v->regs.rax;
+	case 2:
+		return (uint16_t)v->regs.rax;
+	default:
+		return (uint32_t)v->regs.rax;
+	}
+}
+
+int act_io_emulate(struct vcpu *v)
+{
+	uint16_t port = v->exit.io.port;
+	uint32_t val;
+
+	if (v->exit.io.string)
+		return vcpu_stop(v, "string I/O on port 0x%x is not emulated", port);
+	if (v->exit.io.in) {
+		if (v->exit.io.size == 1)
+			val = inb(port);
+		else if (v->exit.io.size == 2)
+			val = inw(port);
+		else
+			val = inl(port);
+		act_io_set_in(v, val);
+	} else {
+		val = act_io_value(v);
+		if (v->exit.io.size == 1)
+			outb(port, val);
+		else if (v->exit.io.size == 2)
+			outw(port, val);
+		else
+			outl(port, val);
+	}
+	vcpu_skip(v);
+	return EXIT_RESUME;
+}
+
+int act_cr_read(struct vcpu *v, uint64_t val)
+{
+	if (v->exit.cr.gpr < 0)
+		return vcpu_stop(v, "MOV from CR%d: register operand unknown", v->exit.cr.cr);
+	*vcpu_gpr(v, v->exit.cr.gpr) = val;
+	vcpu_skip(v);
+	return EXIT_RESUME;
+}
+
+int act_cr_write(struct vcpu *v)
+{
+	if (v->exit.cr.gpr < 0)
+		return vcpu_stop(v, "write to CR%d without a register operand (CLTS, LMSW) is not emulated",
+				 v->exit.cr.cr);
+	vcpu_set_cr(v, v->exit.cr.cr, *vcpu_gpr(v, v->exit.cr.gpr));
+	vcpu_skip(v);
+	return EXIT_RESUME;
+}
+
+uint64_t act_cr_value(struct vcpu *v)
+{
+	return v->exit.cr.gpr < 0 ? 0 : *vcpu_gpr(v, v->exit.cr.gpr);
+}
+
+bool act_has_error_code(int vector)
+{
+	/* SDM 6.3.1, table 6-1: #DF, #TS, #NP, #SS, #GP, #PF, #AC. */
+	switch (vector) {
+	case VEC_DF: case VEC_TS: case VEC_NP: case VEC_SS:
+	case VEC_GP: case VEC_PF: case VEC_AC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int act_reflect(struct vcpu *v)
+{
+	bool err = act_has_error_code(v->exit.vector);
+
+	vcpu_inject(v, v->exit.vector, err, err ? v->exit.error_code : 0);
+	return EXIT_RESUME;
+}

@@ -1,0 +1,67 @@
+/*
+ * Runtime support for the handlers generated from a policy
+ * (build/.../gen/policy_actions.c): small helpers that keep the generated
+ * code short and backend-neutral. Everything here works through struct vcpu
+ * and the vcpu_* accessors only.
+ */
+#ifndef VMM_ACTIONS_H
+#define VMM_ACTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <asm/x86.h>
+#include "vcpu.h"
+
+/*
+ * `log: true` on a rule. Each rule has its own counter, so a busy rule
+ * cannot hide a rare one: the first ACT_LOG_BURST occurrences are printed,
+ * then only the 2^k-th ones (with their number), so a rule that fires a
+ * million times prints about 30 lines.
+ */
+#define ACT_LOG_BURST 10
+struct act_ratelimit {
+	uint64_t count;
+};
+void act_log(struct vcpu *v, struct act_ratelimit *rl, const char *rule, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* One counter per call site: ACT_LOG(v, "policies/x.yaml:7: rdtsc: emulate (log)", "...", ...). */
+#define ACT_LOG(v, rule, ...) do {					\
+		static struct act_ratelimit rl_;			\
+		act_log((v), &rl_, (rule), __VA_ARGS__);		\
+	} while (0)
+
+/* TSC transforms. val * num / den without overflow for num, den < 2^32
+ * (no 128-bit division in a freestanding VMM). */
+uint64_t act_scale(uint64_t val, uint64_t num, uint64_t den);
+/* RDTSCP on the host; *aux gets IA32_TSC_AUX, which lvisor never switches,
+ * so it is the guest's value. */
+uint64_t act_rdtscp(uint32_t *aux);
+
+/* Instructions run on the host's behalf ("emulate"). */
+uint64_t act_rdpmc(uint32_t counter);
+void act_wbinvd(void);
+
+/* CPUID results into RAX, RBX, RCX, RDX (upper halves cleared). */
+void act_set_cpuid(struct vcpu *v, struct cpuid_regs r);
+
+/* I/O: run the guest's IN or OUT on the real port and skip it; string
+ * I/O (INS/OUTS) is not emulated: the guest is stopped with a message. */
+int act_io_emulate(struct vcpu *v);
+/* The result of an IN: val goes into AL, AX or EAX as the access size says. */
+void act_io_set_in(struct vcpu *v, uint32_t val);
+/* AL, AX or EAX as the access size says: what an OUT writes, or what an IN read. */
+uint32_t act_io_value(struct vcpu *v);
+
+/* MOV from CR: the value goes into the instruction's register, then skip.
+ * MOV to CR: vcpu_set_cr() with the register's value, then skip. Both stop
+ * the guest if the backend could not tell the register (gpr < 0). */
+int act_cr_read(struct vcpu *v, uint64_t val);
+int act_cr_write(struct vcpu *v);
+/* The register operand of a MOV to CR, 0 if unknown (for log lines). */
+uint64_t act_cr_value(struct vcpu *v);
+
+/* Exceptions: deliver the intercepted exception to the guest unchanged. */
+int act_reflect(struct vcpu *v);
+bool act_has_error_code(int vector);
+
+#endif

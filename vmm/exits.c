@@ -1,0 +1,105 @@
+/*
+ * The core's own exit handlers (see exits.h): what lvisor does whatever the
+ * policy says, to stay correct and to report a guest that misbehaves.
+ * Backend-neutral: they use the vcpu accessors only.
+ */
+#include <asm/svm.h>
+#include <asm/vmx.h>
+#include <asm/x86.h>
+#include "exits.h"
+#include "vmm.h"
+
+int core_unhandled(struct vcpu *v)
+{
+	return vcpu_stop(v, backend->hex_reasons ? "unhandled VM exit: reason 0x%x (%s)"
+						 : "unhandled VM exit: reason %u (%s)",
+			 v->exit.code, v->exit.name);
+}
+
+int core_triple_fault(struct vcpu *v)
+{
+	return vcpu_stop(v, "guest triple fault (%s): the guest could not handle an exception",
+			 v->exit.name);
+}
+
+int core_vmm_memory(struct vcpu *v)
+{
+	if (gpa_is_vmm(v->exit.gpa))
+		return vcpu_stop(v, "guest touched VMM memory at GPA 0x%lx", v->exit.gpa);
+	return vcpu_stop(v, "guest touched unmapped memory at GPA 0x%lx", v->exit.gpa);
+}
+
+int core_virt_instruction(struct vcpu *v)
+{
+	return vcpu_stop(v, "guest executed %s: lvisor offers no nested virtualization",
+			 v->exit.name);
+}
+
+int core_invalid_state(struct vcpu *v)
+{
+	return vcpu_stop(v, "VM entry failed (%s): invalid guest state", v->exit.name);
+}
+
+/* CPUID as the hardware answers it, except that the guest must not think it
+ * can use VMX or SVM itself (lvisor does not nest). */
+int core_cpuid(struct vcpu *v)
+{
+	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
+	struct cpuid_regs r = cpuid(leaf, subleaf);
+
+	if (leaf == 1)
+		r.ecx &= ~CPUID_1_ECX_VMX;
+	if (leaf == 0x80000001)
+		r.ecx &= ~CPUID_80000001_ECX_SVM;
+	v->regs.rax = r.eax;
+	v->regs.rbx = r.ebx;
+	v->regs.rcx = r.ecx;
+	v->regs.rdx = r.edx;
+	vcpu_skip(v);
+	return EXIT_RESUME;
+}
+
+/* XSETBV (SDM Vol. 2C): done for the guest after the checks that would
+ * otherwise raise #GP inside lvisor. */
+int core_xsetbv(struct vcpu *v)
+{
+	uint64_t val = vcpu_edx_eax(v);
+	struct cpuid_regs xsave = cpuid(0xd, 0);
+	uint64_t supported = ((uint64_t)xsave.edx << 32) | xsave.eax;
+
+	if ((uint32_t)v->regs.rcx != 0 || !(val & 1) || (val & ~supported) ||
+	    ((val & 4) && !(val & 2))) {
+		vcpu_inject(v, VEC_GP, true, 0);
+		return EXIT_RESUME;
+	}
+	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)));
+	vcpu_skip(v);
+	return EXIT_RESUME;
+}
+
+int core_invd(struct vcpu *v)
+{
+	__asm__ volatile("wbinvd");	/* INVD would drop our own dirty lines too */
+	vcpu_skip(v);
+	return EXIT_RESUME;
+}
+
+int core_hypercall_ud(struct vcpu *v)
+{
+	vcpu_inject(v, VEC_UD, false, 0);
+	return EXIT_RESUME;
+}
+
+/* EFER on SVM: VMRUN requires EFER.SVME in the guest's EFER (APM 15.5.1),
+ * so the guest's writes keep it set and its reads don't show it. */
+int core_msr(struct vcpu *v)
+{
+	if (v->exit.msr.index != MSR_EFER)
+		return core_unhandled(v);
+	if (v->exit.msr.write)
+		backend->set_efer(v, vcpu_edx_eax(v));
+	else
+		vcpu_set_edx_eax(v, backend->efer(v) & ~(uint64_t)EFER_SVME);
+	vcpu_skip(v);
+	return EXIT_RESUME;
+}

@@ -1,0 +1,25 @@
+/*
+ * The core's own exit handlers: the exits lvisor needs to stay correct
+ * whatever the policy says. The generator puts them into the exit tables
+ * (marked "required by the core"); a policy rule for the same exit replaces
+ * the core's handler only where the policy language allows it (cpuid, msr).
+ * Defined in vmm/exits.c (backend-neutral) unless marked otherwise.
+ */
+#ifndef VMM_EXITS_H
+#define VMM_EXITS_H
+
+#include "vcpu.h"
+
+int core_unhandled(struct vcpu *v);		/* "unhandled VM exit: reason N (NAME)" + dump, stop */
+int core_triple_fault(struct vcpu *v);		/* VMX TRIPLE_FAULT, SVM SHUTDOWN: report, stop */
+int core_vmm_memory(struct vcpu *v);		/* EPT violation / NPF: "guest touched VMM memory at GPA 0x..." */
+int core_virt_instruction(struct vcpu *v);	/* the guest ran VMX/SVM instructions: report, stop */
+int core_invalid_state(struct vcpu *v);		/* VM entry failed: report, stop */
+int core_cpuid(struct vcpu *v);			/* CPUID as the hardware answers it, minus VMX/SVM */
+int core_xsetbv(struct vcpu *v);		/* XSETBV exits unconditionally on VMX (SDM 26.1.2) */
+int core_invd(struct vcpu *v);			/* INVD exits unconditionally on VMX (SDM 26.1.2) */
+int core_hypercall_ud(struct vcpu *v);		/* VMCALL with no policy rule: #UD, as on a CPU without VMX */
+int core_msr(struct vcpu *v);			/* RDMSR/WRMSR the core intercepts for itself (EFER on SVM) */
+int core_cr_access(struct vcpu *v);		/* VMX: CR0/CR4 writes touching host-owned bits (vmm/vmx/) */
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * lvisor starts here, in 64-bit mode (boot/entry.S got us there): find the
+ * TSC's frequency, take over the machine's memory map, pick the hardware
+ * backend that this CPU has, prepare the guest and run it until it stops.
+ */
+#include <asm/x86.h>
+#include <lib/console.h>
+#include <lib/poweroff.h>
+#include <lib/printk.h>
+#include <lib/tsc.h>
+#include <lvisor/handoff.h>
+#include <lvisor/multiboot.h>
+#include "policy.h"
+#include "vcpu.h"
+#include "vmm.h"
+
+extern const struct backend svm_backend;
+extern const struct backend vmx_backend;
+static const struct backend *const backends[] = { &vmx_backend, &svm_backend };
+
+static struct vcpu vcpu0;
+
+void vmm_stop(bool ok)
+{
+	printk("guest stopped; lvisor powers the machine off\n");
+	poweroff(ok);
+}
+
+void vmm_main(uint32_t magic, struct multiboot_info *mbi)
+{
+	console_init("lvisor: ", COLOR_VMM);
+	trap_init();
+	printk("lvisor, a minimal hypervisor for learning; policy \"%s\": %s\n",
+	       policy_name, policy_description);
+	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
+		panic("not started by a multiboot loader (EAX=0x%x)", magic);
+	tsc_init();
+
+	for (unsigned i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (backends[i]->detect())
+			backend = backends[i];
+	if (!backend)
+		panic("this CPU has neither Intel VMX nor AMD SVM (CPUID); under QEMU use -cpu with +svm, under Bochs a model with VMX");
+	printk("hardware virtualization: %s\n", backend->name);
+
+	guest_setup(mbi);
+	if (backend->init() || backend->create(&vcpu0, FIRMWARE_ADDR))
+		vmm_stop(false);
+
+	printk("entering the guest in real mode at 0000:%04x\n", FIRMWARE_ADDR);
+	console_guest_color(COLOR_GUEST);
+	vcpu_run_loop(&vcpu0);
+	vmm_stop(false);
+}

@@ -1,0 +1,302 @@
+/*
+ * The AMD SVM backend (APM Vol. 2, chapter 15): enable SVM, build the VMCB
+ * from the policy, run the guest with VMRUN and decode each #VMEXIT into
+ * the neutral struct exit_info that the core's handlers read.
+ */
+#include <asm/svm.h>
+#include <asm/x86.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include "../policy.h"
+#include "../vmm.h"
+#include "svm.h"
+#include "vmcb.h"
+
+static struct vmcb *vmcb;
+static bool has_nrips;	/* CPUID Fn8000_000A EDX[3]: VMCB.next_rip is filled */
+
+static bool svm_detect(void)
+{
+	return cpuid(0x80000000, 0).eax >= 0x8000000a &&
+	       (cpuid(0x80000001, 0).ecx & CPUID_80000001_ECX_SVM);
+}
+
+/* APM 15.4 "Enabling SVM": VM_CR.SVMDIS clear, then EFER.SVME; and a host
+ * save area for VMRUN to keep our state in (APM 15.30.4, VM_HSAVE_PA). */
+static int svm_init(void)
+{
+	uint32_t features = cpuid(0x8000000a, 0).edx;
+
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+		printk("SVM is disabled by the firmware (VM_CR.SVMDIS)\n");
+		return -1;
+	}
+	if (!(features & SVM_FEATURE_NPT)) {
+		printk("this CPU has SVM without nested paging, which lvisor needs\n");
+		return -1;
+	}
+	/* Every feature the policy's rules need (APM E.4.9). */
+	for (unsigned i = 0; i < policy_svm_requirement_count; i++) {
+		const struct policy_requirement *r = &policy_svm_requirements[i];
+		if (!(features & r->bit)) {
+			printk("this CPU lacks %s, needed by %s\n", r->control, r->rule);
+			return -1;
+		}
+	}
+	has_nrips = features & SVM_FEATURE_NRIPS;
+	printk("SVM: nested paging, %s\n", has_nrips ? "nRIP save" : "no nRIP save (instruction lengths are known to lvisor)");
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, (uint64_t)page_alloc(1));
+	return 0;
+}
+
+/* I/O permission map (APM 15.10.1): one bit per port, set = intercept. */
+static uint64_t build_iopm(void)
+{
+	uint8_t *iopm = page_alloc(SVM_IOPM_SIZE / PAGE_SIZE);
+	for (unsigned i = 0; i < policy_io_count; i++)
+		for (uint32_t port = policy_io[i].first; port <= policy_io[i].last; port++)
+			iopm[port / 8] |= 1 << (port % 8);
+	return (uint64_t)iopm;
+}
+
+/* MSR permission map (APM 15.11): two bits per MSR (read, write) in three
+ * 2 KiB ranges; MSRs outside them always exit. */
+static uint64_t build_msrpm(void)
+{
+	static const struct { uint32_t first, offset; } ranges[] = {
+		{ 0x00000000, 0x0000 }, { 0xc0000000, 0x0800 }, { 0xc0010000, 0x1000 },
+	};
+	uint8_t *msrpm = page_alloc(SVM_MSRPM_SIZE / PAGE_SIZE);
+
+	for (unsigned i = 0; i < policy_msr_count; i++) {
+		for (uint64_t msr = policy_msr[i].first; msr <= policy_msr[i].last; msr++) {
+			for (unsigned r = 0; r < 3; r++) {
+				if (msr < ranges[r].first || msr >= ranges[r].first + 0x2000)
+					continue;
+				uint32_t bit = (uint32_t)(msr - ranges[r].first) * 2;
+				uint8_t *byte = &msrpm[ranges[r].offset + bit / 8];
+				if (policy_msr[i].dirs & POLICY_READ)
+					*byte |= 1 << (bit % 8);
+				if (policy_msr[i].dirs & POLICY_WRITE)
+					*byte |= 1 << (bit % 8 + 1);
+			}
+		}
+	}
+	return (uint64_t)msrpm;
+}
+
+static void real_mode_segment(struct vmcb_seg *s, uint16_t attrib)
+{
+	s->selector = 0;
+	s->base = 0;
+	s->limit = 0xffff;
+	s->attrib = attrib;
+}
+
+/* Build the VMCB: intercepts from the policy, the guest in real mode at
+ * 0000:rip16 as after a reset (APM 14.1.3), nested paging on. */
+static int svm_create(struct vcpu *v, uint64_t rip16)
+{
+	vmcb = page_alloc(1);
+	v->arch = vmcb;
+
+	struct vmcb_control *c = &vmcb->control;
+	c->intercept_cr = policy_svm.intercept_cr;
+	c->intercept_dr = policy_svm.intercept_dr;
+	c->intercept_exceptions = policy_svm.intercept_exceptions;
+	c->intercept_misc1 = policy_svm.intercept_misc1;
+	c->intercept_misc2 = policy_svm.intercept_misc2;
+	c->iopm_base_pa = build_iopm();
+	c->msrpm_base_pa = build_msrpm();
+	c->asid = 1;				/* ASID 0 belongs to the host */
+	c->tlb_control = SVM_TLB_FLUSH_ALL;
+	c->np_enable = 1;
+	c->n_cr3 = npt_build();
+
+	struct vmcb_save *s = &vmcb->save;
+	real_mode_segment(&s->cs, 0x9b);	/* present, code, readable, accessed */
+	real_mode_segment(&s->ds, 0x93);	/* present, data, writable, accessed */
+	real_mode_segment(&s->es, 0x93);
+	real_mode_segment(&s->ss, 0x93);
+	real_mode_segment(&s->fs, 0x93);
+	real_mode_segment(&s->gs, 0x93);
+	real_mode_segment(&s->gdtr, 0);
+	real_mode_segment(&s->idtr, 0);
+	real_mode_segment(&s->ldtr, 0x82);	/* LDT */
+	real_mode_segment(&s->tr, 0x8b);	/* busy TSS */
+	s->cr0 = CR0_ET;
+	s->efer = EFER_SVME;			/* VMRUN requires it (APM 15.5.1) */
+	s->rflags = 2;
+	s->rip = rip16;
+	s->dr6 = 0xffff0ff0;
+	s->dr7 = 0x400;
+	s->g_pat = 0x0007040600070406ull;	/* the PAT's power-on value */
+	memset(&v->regs, 0, sizeof(v->regs));
+	return 0;
+}
+
+/* Decode the #VMEXIT into neutral terms (APM 15.6, appendix C). */
+static void decode_exit(struct vcpu *v)
+{
+	struct vmcb_control *c = &vmcb->control;
+	struct exit_info *e = &v->exit;
+
+	memset(e, 0, sizeof(*e));
+	e->code = (uint32_t)c->exitcode;
+	e->name = svm_exit_name(e->code);
+	e->qualification = c->exitinfo1;
+	e->info2 = c->exitinfo2;
+	e->entry_failed = c->exitcode == (uint64_t)SVM_EXIT_INVALID;
+	e->cr.gpr = -1;
+
+	switch (e->code) {
+	case SVM_EXIT_IOIO:		/* APM 15.10.2, figure 15-2 */
+		e->io.port = c->exitinfo1 >> SVM_IOIO_PORT_SHIFT;
+		e->io.in = c->exitinfo1 & SVM_IOIO_TYPE_IN;
+		e->io.string = c->exitinfo1 & SVM_IOIO_STR;
+		e->io.rep = c->exitinfo1 & SVM_IOIO_REP;
+		e->io.size = c->exitinfo1 & SVM_IOIO_SZ32 ? 4 : c->exitinfo1 & SVM_IOIO_SZ16 ? 2 : 1;
+		break;
+	case SVM_EXIT_MSR:		/* EXITINFO1: 0 = RDMSR, 1 = WRMSR */
+		e->msr.index = (uint32_t)v->regs.rcx;
+		e->msr.write = c->exitinfo1 & 1;
+		break;
+	case SVM_EXIT_NPF:		/* EXITINFO2: the guest-physical address */
+		e->gpa = c->exitinfo2;
+		break;
+	default:
+		if (e->code < 0x20) {	/* CR access; the GPR is known with decode assists */
+			e->cr.cr = e->code & 15;
+			e->cr.write = e->code >= 0x10;
+			if (c->exitinfo1 & (1ull << 63))
+				e->cr.gpr = c->exitinfo1 & 15;
+		} else if (e->code >= 0x40 && e->code < 0x60) {
+			e->vector = e->code - 0x40;
+			e->error_code = (uint32_t)c->exitinfo1;
+		}
+	}
+}
+
+static void svm_run(struct vcpu *v)
+{
+	vmcb->save.rax = v->regs.rax;
+	vmcb->save.rsp = v->regs.rsp;
+	svm_enter(&v->regs, (uint64_t)vmcb);
+	v->regs.rax = vmcb->save.rax;
+	v->regs.rsp = vmcb->save.rsp;
+	vmcb->control.tlb_control = SVM_TLB_FLUSH_NOTHING;
+	decode_exit(v);
+}
+
+/*
+ * Advance RIP past the instruction that exited. With nRIP save the CPU
+ * tells us where the next one starts; without it (QEMU's TCG) we know the
+ * length of every instruction whose exit a handler completes.
+ */
+static void svm_skip(struct vcpu *v)
+{
+	static const uint8_t lengths[] = {
+		[SVM_EXIT_RDTSC] = 2, [SVM_EXIT_RDPMC] = 2, [SVM_EXIT_CPUID] = 2,
+		[SVM_EXIT_INVD] = 2, [SVM_EXIT_PAUSE] = 2, [SVM_EXIT_HLT] = 1,
+		[SVM_EXIT_MSR] = 2, [SVM_EXIT_VMMCALL] = 3, [SVM_EXIT_RDTSCP] = 3,
+		[SVM_EXIT_WBINVD] = 2, [SVM_EXIT_MONITOR] = 3, [SVM_EXIT_MWAIT] = 3,
+		[SVM_EXIT_XSETBV] = 3,
+	};
+	struct vmcb_control *c = &vmcb->control;
+	uint32_t code = v->exit.code;
+
+	if (code == SVM_EXIT_IOIO)		/* EXITINFO2 is always the next RIP */
+		vmcb->save.rip = c->exitinfo2;
+	else if (has_nrips)
+		vmcb->save.rip = c->next_rip;
+	else if (code < sizeof(lengths) && lengths[code])
+		vmcb->save.rip += lengths[code];
+	else {
+		printk("cannot tell the length of the instruction behind exit %s without nRIP save\n",
+		       v->exit.name);
+		vcpu_dump(v);
+		vmm_stop(false);
+	}
+}
+
+/* EVENTINJ (APM 15.20): the exception is delivered at the next VMRUN. */
+static void svm_inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
+{
+	(void)v;
+	vmcb->control.eventinj = (uint64_t)vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID |
+				 (has_error ? SVM_EVTINJ_VALID_ERR | (uint64_t)error << 32 : 0);
+}
+
+static uint64_t svm_rip(struct vcpu *v) { (void)v; return vmcb->save.rip; }
+static void svm_set_rip(struct vcpu *v, uint64_t rip) { (void)v; vmcb->save.rip = rip; }
+static uint64_t svm_rflags(struct vcpu *v) { (void)v; return vmcb->save.rflags; }
+static uint64_t svm_efer(struct vcpu *v) { (void)v; return vmcb->save.efer; }
+static void svm_set_efer(struct vcpu *v, uint64_t val) { (void)v; vmcb->save.efer = val | EFER_SVME; }
+
+static uint64_t svm_cr(struct vcpu *v, int n)
+{
+	(void)v;
+	switch (n) {
+	case 0: return vmcb->save.cr0;
+	case 2: return vmcb->save.cr2;
+	case 3: return vmcb->save.cr3;
+	case 4: return vmcb->save.cr4;
+	default: return 0;
+	}
+}
+
+static void svm_set_cr(struct vcpu *v, int n, uint64_t val)
+{
+	(void)v;
+	switch (n) {
+	case 0: vmcb->save.cr0 = val; break;
+	case 2: vmcb->save.cr2 = val; break;
+	case 3: vmcb->save.cr3 = val; break;
+	case 4: vmcb->save.cr4 = val; break;
+	}
+}
+
+static void svm_segment(struct vcpu *v, enum seg s, struct segment *out)
+{
+	static const size_t offsets[SEG_NR] = {
+		[SEG_ES] = offsetof(struct vmcb_save, es), [SEG_CS] = offsetof(struct vmcb_save, cs),
+		[SEG_SS] = offsetof(struct vmcb_save, ss), [SEG_DS] = offsetof(struct vmcb_save, ds),
+		[SEG_FS] = offsetof(struct vmcb_save, fs), [SEG_GS] = offsetof(struct vmcb_save, gs),
+		[SEG_LDTR] = offsetof(struct vmcb_save, ldtr), [SEG_TR] = offsetof(struct vmcb_save, tr),
+	};
+	const struct vmcb_seg *seg = (const void *)((const char *)&vmcb->save + offsets[s]);
+	(void)v;
+	*out = (struct segment){ seg->selector, seg->limit, seg->base, seg->attrib };
+}
+
+static void svm_dump_extra(struct vcpu *v)
+{
+	(void)v;
+	printk("  SVM: exitcode 0x%lx exitinfo1 0x%lx exitinfo2 0x%lx exitintinfo 0x%lx cpl %u\n",
+	       vmcb->control.exitcode, vmcb->control.exitinfo1, vmcb->control.exitinfo2,
+	       vmcb->control.exitintinfo, vmcb->save.cpl);
+}
+
+const struct backend svm_backend = {
+	.name = "AMD SVM",
+	.exits = policy_svm_exits,
+	.nexits = SVM_EXIT_NR,
+	.hex_reasons = true,
+	.detect = svm_detect,
+	.init = svm_init,
+	.create = svm_create,
+	.run = svm_run,
+	.exit_name = svm_exit_name,
+	.rip = svm_rip,
+	.set_rip = svm_set_rip,
+	.skip = svm_skip,
+	.inject = svm_inject,
+	.cr = svm_cr,
+	.set_cr = svm_set_cr,
+	.efer = svm_efer,
+	.set_efer = svm_set_efer,
+	.rflags = svm_rflags,
+	.segment = svm_segment,
+	.dump_extra = svm_dump_extra,
+};

@@ -1,0 +1,12 @@
+/* The SVM backend's internals. */
+#ifndef VMM_SVM_SVM_H
+#define VMM_SVM_SVM_H
+
+#include <stdint.h>
+#include "../vcpu.h"
+
+uint64_t npt_build(void);					/* npt.c: returns nCR3 */
+void svm_enter(struct guest_regs *regs, uint64_t vmcb_pa);	/* svm_enter.S */
+const char *svm_exit_name(uint32_t code);			/* svm_exits.c */
+
+#endif

@@ -1,0 +1,38 @@
+/* A fault inside the VMM: print what the CPU pushed and the registers, stop. */
+#include <asm/x86.h>
+#include <lib/printk.h>
+#include "vmm.h"
+
+struct trap_frame {
+	uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss;	/* pushed by the CPU */
+};
+
+extern const uint64_t trap_vectors[32];
+static uint64_t idt[32 * 2];
+
+void trap_init(void)
+{
+	for (int v = 0; v < 32; v++) {
+		uint64_t h = trap_vectors[v];
+		/* 64-bit interrupt gate, DPL 0, selector 0x08 (SDM 6.14.1) */
+		idt[2 * v] = (h & 0xffff) | 0x08ull << 16 | 0x8eull << 40 | ((h >> 16) & 0xffff) << 48;
+		idt[2 * v + 1] = h >> 32;
+	}
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed))
+		idtr = { sizeof(idt) - 1, (uint64_t)idt };
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void vmm_trap(struct trap_frame *f)
+{
+	printk("VMM fault: exception %lu, error code 0x%lx\n", f->vector, f->error);
+	printk("  rip %016lx  cs %04lx  rflags %016lx\n", f->rip, f->cs, f->rflags);
+	printk("  rsp %016lx  ss %04lx  cr2 %016lx  cr3 %016lx\n", f->rsp, f->ss, read_cr2(), read_cr3());
+	printk("  rax %016lx  rbx %016lx  rcx %016lx  rdx %016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
+	printk("  rsi %016lx  rdi %016lx  rbp %016lx  r8  %016lx\n", f->rsi, f->rdi, f->rbp, f->r8);
+	printk("  r9  %016lx  r10 %016lx  r11 %016lx  r12 %016lx\n", f->r9, f->r10, f->r11, f->r12);
+	printk("  r13 %016lx  r14 %016lx  r15 %016lx\n", f->r13, f->r14, f->r15);
+	vmm_stop(false);
+}

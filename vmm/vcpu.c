@@ -1,0 +1,70 @@
+/*
+ * The run loop: enter the guest, take the exit, look the exit up in the
+ * policy's table, call the handler, enter again. This is the one place
+ * where VM exits meet code.
+ */
+#include <stdarg.h>
+#include <lib/printk.h>
+#include "exits.h"
+#include "vcpu.h"
+
+const struct backend *backend;
+
+void vcpu_run_loop(struct vcpu *v)
+{
+	for (;;) {
+		backend->run(v);
+		v->exits++;
+
+		exit_handler_t handler = core_invalid_state;
+		if (!v->exit.entry_failed)
+			handler = v->exit.code < backend->nexits && backend->exits[v->exit.code]
+				? backend->exits[v->exit.code] : core_unhandled;
+		if (handler(v) == EXIT_STOP)
+			return;
+	}
+}
+
+uint64_t *vcpu_gpr(struct vcpu *v, int index)
+{
+	uint64_t *regs = &v->regs.rax;	/* struct guest_regs is in SDM register order */
+	return &regs[index & 15];
+}
+
+static const char *const seg_names[SEG_NR] = { "es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr" };
+
+void vcpu_dump(struct vcpu *v)
+{
+	struct guest_regs *r = &v->regs;
+
+	printk("guest state after %lu exits:\n", v->exits);
+	printk("  rip %016lx  rflags %016lx  exit qualification/EXITINFO1 %016lx  info2 %016lx\n",
+	       vcpu_rip(v), backend->rflags(v), v->exit.qualification, v->exit.info2);
+	printk("  rax %016lx  rbx %016lx  rcx %016lx  rdx %016lx\n", r->rax, r->rbx, r->rcx, r->rdx);
+	printk("  rsi %016lx  rdi %016lx  rbp %016lx  rsp %016lx\n", r->rsi, r->rdi, r->rbp, r->rsp);
+	printk("  r8  %016lx  r9  %016lx  r10 %016lx  r11 %016lx\n", r->r8, r->r9, r->r10, r->r11);
+	printk("  r12 %016lx  r13 %016lx  r14 %016lx  r15 %016lx\n", r->r12, r->r13, r->r14, r->r15);
+	printk("  cr0 %016lx  cr2 %016lx  cr3 %016lx  cr4 %016lx  efer %016lx\n",
+	       vcpu_cr(v, 0), vcpu_cr(v, 2), vcpu_cr(v, 3), vcpu_cr(v, 4), backend->efer(v));
+	for (int s = 0; s < SEG_NR; s++) {
+		struct segment seg;
+		backend->segment(v, s, &seg);
+		printk("  %-4s %04x base %016lx limit %08x attributes %05x\n",
+		       seg_names[s], seg.selector, seg.base, seg.limit, seg.attrib);
+	}
+	if (backend->dump_extra)
+		backend->dump_extra(v);
+}
+
+int vcpu_stop(struct vcpu *v, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	printk("%s\n", buf);
+	vcpu_dump(v);
+	return EXIT_STOP;
+}

@@ -1,0 +1,133 @@
+/*
+ * The virtual CPU as the core and the policy handlers see it: backend-neutral.
+ *
+ * A handler (generated from the policy, or one of the core's own in
+ * vmm/exits.c) receives a struct vcpu whose general registers are already
+ * saved in v->regs and whose exit has been decoded into v->exit by the
+ * backend. It reads and writes guest state only through v->regs and the
+ * vcpu_* accessors below, never through VMCS or VMCB fields: that is what
+ * lets one handler body serve both Intel VMX and AMD SVM.
+ */
+#ifndef VMM_VCPU_H
+#define VMM_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Guest general registers, saved on every exit, restored on every entry.
+ * rax and rsp are mirrored from/to the VMCB on SVM, rsp from/to the VMCS on
+ * VMX, so a handler always finds all sixteen here. */
+struct guest_regs {
+	uint64_t rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+/* What a handler returns. */
+enum exit_action {
+	EXIT_RESUME = 0,	/* enter the guest again */
+	EXIT_STOP = 1,		/* stop the guest (the handler has said why) */
+};
+
+/* The exit, decoded by the backend into neutral terms. */
+struct exit_info {
+	uint32_t code;		/* hardware exit reason (VMX) / EXITCODE (SVM) */
+	const char *name;	/* its manual name, e.g. "RDTSC" */
+	uint64_t qualification;	/* VMX exit qualification / SVM EXITINFO1 */
+	uint64_t info2;		/* VMX guest-physical address / SVM EXITINFO2 */
+	uint64_t gpa;		/* EPT/NPT faults: the guest-physical address */
+	struct {		/* I/O instruction exits */
+		uint16_t port;
+		uint8_t size;	/* 1, 2 or 4 */
+		bool in;	/* IN (true) or OUT (false) */
+		bool string;	/* INS/OUTS */
+		bool rep;
+	} io;
+	struct {		/* RDMSR/WRMSR exits */
+		uint32_t index;	/* ECX */
+		bool write;
+	} msr;
+	struct {		/* control-register access exits */
+		int cr;		/* 0, 3, 4 or 8 */
+		bool write;
+		int gpr;	/* index into struct guest_regs, or -1 if unknown */
+	} cr;
+	bool entry_failed;	/* VM entry failed: nothing ran */
+	int vector;		/* exception exits: the vector */
+	uint32_t error_code;	/* exception exits: the error code, if any */
+};
+
+struct vcpu {
+	struct guest_regs regs;
+	struct exit_info exit;
+	uint64_t exits;		/* exits taken so far */
+	void *arch;		/* the backend's state (VMCB or VMCS region) */
+};
+
+/* Segment registers, for the state dump. */
+enum seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_NR };
+struct segment {
+	uint16_t selector;
+	uint32_t limit;
+	uint64_t base;
+	uint32_t attrib;	/* in the backend's own encoding, printed raw */
+};
+
+typedef int (*exit_handler_t)(struct vcpu *v);
+
+/*
+ * The backend's part. vmm/svm/svm.c and vmm/vmx/vmx.c each define one;
+ * vmm/main.c picks one by CPUID and stores it in `backend`.
+ */
+struct backend {
+	const char *name;				/* "SVM" or "VMX" */
+	const exit_handler_t *exits;			/* the policy's table, by hardware exit code */
+	uint32_t nexits;
+	bool hex_reasons;				/* print exit codes in hex, as the manual does */
+	bool (*detect)(void);				/* CPUID says the CPU has it */
+	int (*init)(void);				/* enable; 0 on success */
+	int (*create)(struct vcpu *v, uint64_t rip16);	/* guest starts in real mode at 0:rip16 */
+	void (*run)(struct vcpu *v);			/* enter the guest; returns at the next exit with v->exit filled */
+	const char *(*exit_name)(uint32_t code);
+	/* accessors */
+	uint64_t (*rip)(struct vcpu *v);
+	void (*set_rip)(struct vcpu *v, uint64_t rip);
+	void (*skip)(struct vcpu *v);			/* advance RIP past the exiting instruction */
+	void (*inject)(struct vcpu *v, int vector, bool has_error, uint32_t error);
+	uint64_t (*cr)(struct vcpu *v, int n);		/* the guest's CR0/2/3/4 as the guest sees them */
+	void (*set_cr)(struct vcpu *v, int n, uint64_t val);
+	uint64_t (*efer)(struct vcpu *v);
+	void (*set_efer)(struct vcpu *v, uint64_t val);
+	uint64_t (*rflags)(struct vcpu *v);
+	void (*segment)(struct vcpu *v, enum seg s, struct segment *out);
+	void (*dump_extra)(struct vcpu *v);		/* backend-only state for the dump */
+};
+
+extern const struct backend *backend;
+
+static inline uint64_t vcpu_rip(struct vcpu *v) { return backend->rip(v); }
+static inline void vcpu_skip(struct vcpu *v) { backend->skip(v); }
+static inline void vcpu_inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
+{
+	backend->inject(v, vector, has_error, error);
+}
+static inline uint64_t vcpu_cr(struct vcpu *v, int n) { return backend->cr(v, n); }
+static inline void vcpu_set_cr(struct vcpu *v, int n, uint64_t val) { backend->set_cr(v, n, val); }
+
+/* RDTSC/RDMSR-style results: EDX:EAX, upper halves of RAX/RDX cleared. */
+static inline void vcpu_set_edx_eax(struct vcpu *v, uint64_t val)
+{
+	v->regs.rax = (uint32_t)val;
+	v->regs.rdx = val >> 32;
+}
+static inline uint64_t vcpu_edx_eax(struct vcpu *v)
+{
+	return (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+}
+
+/* vmm/vcpu.c */
+void vcpu_run_loop(struct vcpu *v);		/* enter, dispatch, repeat until a handler stops */
+void vcpu_dump(struct vcpu *v);			/* print the guest state */
+int vcpu_stop(struct vcpu *v, const char *fmt, ...);	/* print why + dump; returns EXIT_STOP */
+uint64_t *vcpu_gpr(struct vcpu *v, int index);	/* 0=rax ... 15=r15 (SDM/APM register numbering) */
+
+#endif

@@ -1,0 +1,31 @@
+/* The VMM core's shared declarations. */
+#ifndef VMM_VMM_H
+#define VMM_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* lvisor's own memory: [VMM_BASE, VMM_END). The guest never sees it. */
+#define VMM_BASE	0x10000000ull
+#define VMM_SIZE	0x04000000ull
+#define VMM_END		(VMM_BASE + VMM_SIZE)
+#define PAGE_SIZE	4096
+
+/* mm.c: pages from the VMM's own memory, zeroed. */
+void mm_init(uint64_t free_start);
+void *page_alloc(size_t pages);
+
+/* guest.c: the guest's memory map and what it boots. */
+struct multiboot_info;
+void guest_setup(struct multiboot_info *mbi);
+bool gpa_is_vmm(uint64_t gpa);
+extern uint64_t guest_ram_end;	/* top of RAM the guest may use, for EPT/NPT */
+
+/* trap.c */
+void trap_init(void);
+
+/* main.c */
+void vmm_stop(bool ok) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,26 @@
+# vmm/: the hypervisor core, its two backends (vmm/svm/, vmm/vmx/) and its
+# entry code (boot/), linked with the C generated from the policy. Each
+# policy gets its own lvisor binary in $(BUILD)/policy/NAME/, so switching
+# policies rebuilds only the generated files.
+VMM_SRCS = boot/entry.S \
+	vmm/main.c vmm/mm.c vmm/guest.c vmm/vcpu.c vmm/exits.c vmm/vectors.S vmm/trap.c \
+	$(wildcard vmm/actions.c) \
+	vmm/svm/svm.c vmm/svm/svm_enter.S vmm/svm/svm_exits.c vmm/svm/npt.c \
+	$(wildcard vmm/vmx/*.c vmm/vmx/*.S)
+VMM_OBJS = $(call obj64,$(VMM_SRCS))
+CFLAGS_vmm = -Ivmm
+
+POLICY_DIR = $(BUILD)/policy/$(POLICY_NAME)
+GEN_OBJS = $(GEN_SRCS:.c=.o)
+LVISOR = $(POLICY_DIR)/lvisor
+
+$(POLICY_DIR)/gen/%.o: $(POLICY_DIR)/gen/%.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS64) -Ivmm -c -o $@ $<
+
+$(LVISOR).elf: $(VMM_OBJS) $(GEN_OBJS) $(LIB64) boot/vmm.ld
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(LD) $(LDFLAGS64) -T boot/vmm.ld -o $@ $(VMM_OBJS) $(GEN_OBJS) $(LIB64)
+$(LVISOR): $(LVISOR).elf
+	$(call elf32,$<,$@)

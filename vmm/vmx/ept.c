@@ -1,0 +1,32 @@
+/*
+ * Extended page tables (SDM 29.3): the guest's physical addresses are
+ * translated by a second set of page tables that lvisor owns. We map the
+ * first 4 GiB one to one with 2 MiB pages (SDM 29.3.2, table 29-4), except
+ * lvisor's own memory, which is left not present: a guest access there
+ * exits with EPT_VIOLATION, which the core reports as "guest touched VMM
+ * memory". RAM is write-back; everything above the guest's RAM (the APIC,
+ * the I/O APIC, PCI holes) is uncacheable, as MMIO must be (SDM 29.3.7).
+ */
+#include <asm/vmx.h>
+#include "../vmm.h"
+#include "vmx.h"
+
+#define EPT_RWX		(EPT_READ | EPT_WRITE | EPT_EXEC)
+
+uint64_t ept_build(void)
+{
+	uint64_t *pml4 = page_alloc(1), *pdpt = page_alloc(1), *pd = page_alloc(4);
+
+	pml4[0] = (uint64_t)pdpt | EPT_RWX;
+	for (int i = 0; i < 4; i++)
+		pdpt[i] = (uint64_t)&pd[512 * i] | EPT_RWX;
+	for (uint64_t i = 0; i < 4 * 512; i++) {
+		uint64_t gpa = i << 21;
+		uint64_t type = gpa < guest_ram_end ? EPT_MT_WB : EPT_MT_UC;
+		if (!gpa_is_vmm(gpa))
+			pd[i] = gpa | EPT_RWX | type | EPT_LARGE;
+	}
+	/* EPTP (SDM 25.6.11): the PML4's address, WB for the tables
+	 * themselves, and "page-walk length - 1" = 3 for four levels. */
+	return (uint64_t)pml4 | EPTP_MT_WB | EPTP_WALK_4;
+}

@@ -1,0 +1,336 @@
+/*
+ * The Intel VMX backend (SDM Vol. 3C, chapters 24-29): enter VMX operation,
+ * build the VMCS from the policy (vmcs.c), run the guest with VMLAUNCH and
+ * VMRESUME (vmx_enter.S) and decode each VM exit into the neutral struct
+ * exit_info that the core's handlers read.
+ */
+#include <asm/vmx.h>
+#include <asm/x86.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include "../policy.h"
+#include "../vmm.h"
+#include "vmx.h"
+
+static bool launched;		/* VMLAUNCH done: VMRESUME from now on (SDM 25.11.3) */
+static uint64_t entry_error;	/* VM_INSTRUCTION_ERROR of a failed VM entry */
+
+void vmx_field_failed(const char *insn, uint32_t field)
+{
+	uint64_t error = 0;
+
+	/* Not vmread(): it would come back here if this failed too. */
+	__asm__ volatile("vmread %1, %0" : "=rm"(error) : "r"((uint64_t)VM_INSTRUCTION_ERROR) : "cc");
+	panic("%s of VMCS field 0x%x failed: %s", insn, field, vmx_error_name(error));
+}
+
+static bool vmx_detect(void)
+{
+	return cpuid(1, 0).ecx & CPUID_1_ECX_VMX;
+}
+
+/* The capability MSR that says which bits of a control field may be 1. */
+static uint32_t allowed1(enum policy_field field)
+{
+	bool true_ctls = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_TRUE_CTLS;
+
+	switch (field) {
+	case FIELD_VMX_PIN:
+		return rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS) >> 32;
+	case FIELD_VMX_PROC:
+		return rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS) >> 32;
+	case FIELD_VMX_PROC2:
+		if (!(allowed1(FIELD_VMX_PROC) & CPU_BASED_ACTIVATE_SECONDARY))
+			return 0;
+		return rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32;
+	case FIELD_VMX_EXIT:
+		return rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS) >> 32;
+	case FIELD_VMX_ENTRY:
+		return rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS) >> 32;
+	default:
+		return 0;
+	}
+}
+
+/* Every control the policy asks for must be one this CPU has (SDM A.3-A.5),
+ * and its EPT must do what ept.c builds (SDM A.10). */
+static int check_capabilities(void)
+{
+	for (unsigned i = 0; i < policy_vmx_requirement_count; i++) {
+		const struct policy_requirement *r = &policy_vmx_requirements[i];
+		if (!(allowed1(r->field) & r->bit)) {
+			if (!strncmp(r->rule, "required by", 11))	/* the core's own */
+				printk("this CPU lacks %s, %s\n", r->control, r->rule);
+			else
+				printk("this CPU lacks %s, needed by %s\n", r->control, r->rule);
+			return -1;
+		}
+	}
+	if (!(policy_vmx.proc_based2 & SECONDARY_ENABLE_EPT))
+		return 0;
+	if (!(allowed1(FIELD_VMX_PROC2) & SECONDARY_ENABLE_EPT)) {
+		printk("this CPU lacks EPT (SECONDARY_ENABLE_EPT)\n");
+		return -1;
+	}
+	/* The EPT capability MSR exists only on CPUs with EPT or VPID (SDM A.10). */
+	if (~rdmsr(MSR_IA32_VMX_EPT_VPID_CAP) & (EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2MB_PAGES)) {
+		printk("this CPU's EPT lacks 4-level walks, write-back tables or 2 MiB pages\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* SDM 24.7 "Enabling and entering VMX operation": IA32_FEATURE_CONTROL must
+ * allow VMXON outside SMX and be locked (the BIOS usually does it; if it
+ * did not, we do), then CR4.VMXE. */
+static int enable_feature_control(void)
+{
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+
+	if (!(fc & FEATURE_CONTROL_LOCKED)) {
+		fc |= FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_OUTSIDE_SMX;
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fc);
+	}
+	if (!(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX)) {
+		printk("VMX is disabled by the firmware (IA32_FEATURE_CONTROL is locked without VMXON outside SMX)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* SDM 24.8 "Restrictions on VMX operation": in VMX operation CR0 and CR4
+ * must keep the bits that IA32_VMX_CR0/CR4_FIXED0 say are 1 set (CR0.NE,
+ * CR4.VMXE) and those that FIXED1 say are 0 clear (SDM A.7, A.8).
+ * We also turn the caches on (CR0.CD and NW clear, SDM 12.5.3): VM entries
+ * and exits never change CD and NW (SDM 27.3.2.1, 28.5.1), so the guest
+ * starts with ours. */
+static void fix_control_registers(void)
+{
+	uint64_t cr0 = read_cr0() & ~(uint64_t)(CR0_CD | CR0_NW);
+
+	write_cr0((cr0 | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1));
+	write_cr4((read_cr4() | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1));
+}
+
+/* SDM 24.11.5 "VMXON region": a page starting with the VMCS revision
+ * identifier from IA32_VMX_BASIC (SDM A.1); VMXON enters VMX root
+ * operation (SDM Vol. 2, "VMXON"). */
+static int vmx_on(void)
+{
+	uint32_t *region = page_alloc(1);
+
+	region[0] = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK;
+	if (!vmxon((uint64_t)region)) {
+		printk("VMXON failed\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int vmx_init(void)
+{
+	if (check_capabilities() || enable_feature_control())
+		return -1;
+	fix_control_registers();
+	if (vmx_on())
+		return -1;
+	printk("VMX: VMCS revision %u, EPT, unrestricted guest%s\n",
+	       (uint32_t)(rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK),
+	       rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_TRUE_CTLS ? ", TRUE_* control MSRs" : "");
+	return 0;
+}
+
+static int vmx_create(struct vcpu *v, uint64_t rip16)
+{
+	memset(&v->regs, 0, sizeof(v->regs));
+	launched = false;
+	return vmcs_create(rip16);
+}
+
+/* Decode the VM exit into neutral terms (SDM 28.2 "Recording VM-exit
+ * information", appendix C for the reasons). */
+static void decode_exit(struct vcpu *v)
+{
+	struct exit_info *e = &v->exit;
+	uint32_t reason = (uint32_t)vmread(VM_EXIT_REASON);
+	uint64_t q = vmread(EXIT_QUALIFICATION);
+
+	memset(e, 0, sizeof(*e));
+	e->code = reason & 0xffff;		/* the basic exit reason */
+	e->name = vmx_exit_name(e->code);
+	e->entry_failed = reason & VMX_EXIT_REASON_ENTRY_FAILURE;
+	e->qualification = q;
+	e->info2 = vmread(GUEST_PHYSICAL_ADDRESS);
+	e->cr.gpr = -1;
+
+	switch (e->code) {
+	case EXIT_REASON_IO_INSTRUCTION:	/* SDM table 28-5 */
+		e->io.port = IO_QUAL_PORT(q);
+		e->io.size = IO_QUAL_SIZE(q);
+		e->io.in = q & IO_QUAL_IN;
+		e->io.string = q & IO_QUAL_STRING;
+		e->io.rep = q & IO_QUAL_REP;
+		break;
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+		e->msr.index = (uint32_t)v->regs.rcx;
+		e->msr.write = e->code == EXIT_REASON_MSR_WRITE;
+		break;
+	case EXIT_REASON_CR_ACCESS:		/* SDM table 28-3 */
+		e->cr.cr = CR_QUAL_CR(q);
+		e->cr.write = CR_QUAL_TYPE(q) != CR_TYPE_MOV_FROM_CR;	/* CLTS, LMSW write CR0 */
+		if (CR_QUAL_TYPE(q) <= CR_TYPE_MOV_FROM_CR)
+			e->cr.gpr = CR_QUAL_GPR(q);
+		break;
+	case EXIT_REASON_EXCEPTION_NMI: {	/* SDM 25.9.2 */
+		uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
+		e->vector = INTR_INFO_VECTOR(info);
+		if (info & INTR_INFO_DELIVER_CODE)
+			e->error_code = (uint32_t)vmread(VM_EXIT_INTR_ERROR_CODE);
+		break;
+	}
+	case EXIT_REASON_EPT_VIOLATION:		/* SDM 28.2.1, table 28-7 */
+	case EXIT_REASON_EPT_MISCONFIG:
+		e->gpa = e->info2;
+		break;
+	}
+}
+
+/* VMLAUNCH or VMRESUME failed before the guest ran (SDM 31.2, 27.1-27.2). */
+static void entry_failed(struct vcpu *v, int how)
+{
+	struct exit_info *e = &v->exit;
+	static char name[128];
+
+	memset(e, 0, sizeof(*e));
+	e->entry_failed = true;
+	e->cr.gpr = -1;
+	if (how == VMX_ENTER_FAIL_INVALID) {
+		e->name = "VMfailInvalid: no current VMCS";
+		return;
+	}
+	entry_error = vmread(VM_INSTRUCTION_ERROR);
+	snprintf(name, sizeof(name), "%s: VM-instruction error %lu, %s",
+		 launched ? "VMRESUME" : "VMLAUNCH", entry_error, vmx_error_name(entry_error));
+	e->name = name;
+}
+
+/*
+ * A VM exit can interrupt the delivery of an event through the guest's IDT
+ * (an interrupt, an exception): the IDT-vectoring information says which
+ * (SDM 28.2.4). Unless the handler injected something itself, we deliver
+ * that event again at the next entry, or the guest would lose it.
+ */
+static void reinject_interrupted_event(void)
+{
+	uint32_t info = (uint32_t)vmread(IDT_VECTORING_INFO_FIELD);
+
+	if (!(info & INTR_INFO_VALID) || (vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID))
+		return;
+	if (info & INTR_INFO_DELIVER_CODE)
+		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
+	vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));	/* software events */
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, info & ~(1u << 12));	/* bit 12 is undefined here */
+}
+
+static void vmx_run(struct vcpu *v)
+{
+	if (launched)
+		reinject_interrupted_event();
+	vmwrite(GUEST_RSP, v->regs.rsp);
+	int how = vmx_enter(&v->regs, launched);
+	if (how != VMX_ENTER_EXITED) {
+		entry_failed(v, how);
+		return;
+	}
+	launched = true;
+	v->regs.rsp = vmread(GUEST_RSP);
+	decode_exit(v);
+}
+
+/* Past the instruction that exited (SDM 28.2.5: VM_EXIT_INSTRUCTION_LEN).
+ * Like the CPU completing it, this ends blocking by STI or MOV SS. */
+static void vmx_skip(struct vcpu *v)
+{
+	(void)v;
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, vmread(GUEST_INTERRUPTIBILITY_INFO) &
+		~(uint64_t)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
+/* Event injection (SDM 27.6): a hardware exception, delivered at the next
+ * VM entry. In real mode there are no error codes (SDM 26.2.1.3). */
+static void vmx_inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
+{
+	uint32_t info = (uint32_t)vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID;
+
+	if (has_error && (cr_guest(0) & CR0_PE)) {
+		info |= INTR_INFO_DELIVER_CODE;
+		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	}
+	(void)v;
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, info);
+}
+
+static uint64_t vmx_rip(struct vcpu *v) { (void)v; return vmread(GUEST_RIP); }
+static void vmx_set_rip(struct vcpu *v, uint64_t rip) { (void)v; vmwrite(GUEST_RIP, rip); }
+static uint64_t vmx_rflags(struct vcpu *v) { (void)v; return vmread(GUEST_RFLAGS); }
+static uint64_t vmx_cr(struct vcpu *v, int n) { (void)v; return cr_guest(n); }
+static void vmx_set_cr(struct vcpu *v, int n, uint64_t val) { (void)v; cr_set_guest(n, val); }
+static uint64_t vmx_efer(struct vcpu *v) { (void)v; return vmread(GUEST_IA32_EFER); }
+
+/* WRMSR to EFER: LMA is the CPU's to change, with CR0.PG (SDM 10.8.5). */
+static void vmx_set_efer(struct vcpu *v, uint64_t val)
+{
+	uint64_t lma = vmread(GUEST_IA32_EFER) & EFER_LMA;
+	(void)v;
+	vmwrite(GUEST_IA32_EFER, (val & ~(uint64_t)EFER_LMA) | lma);
+}
+
+static void vmx_segment(struct vcpu *v, enum seg s, struct segment *out)
+{
+	(void)v;
+	out->selector = vmread(GUEST_ES_SELECTOR + 2 * s);
+	out->limit = vmread(GUEST_ES_LIMIT + 2 * s);
+	out->base = vmread(GUEST_ES_BASE + 2 * s);
+	out->attrib = vmread(GUEST_ES_AR_BYTES + 2 * s);
+}
+
+static void vmx_dump_extra(struct vcpu *v)
+{
+	(void)v;
+	printk("  VMX: exit reason 0x%lx qualification 0x%lx guest-physical 0x%lx\n",
+	       vmread(VM_EXIT_REASON), vmread(EXIT_QUALIFICATION), vmread(GUEST_PHYSICAL_ADDRESS));
+	printk("  VMX: interruption info 0x%lx error 0x%lx, IDT vectoring 0x%lx, instruction length %lu\n",
+	       vmread(VM_EXIT_INTR_INFO), vmread(VM_EXIT_INTR_ERROR_CODE),
+	       vmread(IDT_VECTORING_INFO_FIELD), vmread(VM_EXIT_INSTRUCTION_LEN));
+	printk("  VMX: cr0 real %lx shadow %lx mask %lx, cr4 real %lx shadow %lx mask %lx, entry controls %lx\n",
+	       vmread(GUEST_CR0), vmread(CR0_READ_SHADOW), vmread(CR0_GUEST_HOST_MASK),
+	       vmread(GUEST_CR4), vmread(CR4_READ_SHADOW), vmread(CR4_GUEST_HOST_MASK),
+	       vmread(VM_ENTRY_CONTROLS));
+	if (entry_error)
+		printk("  VMX: VM-instruction error %lu (%s)\n", entry_error, vmx_error_name(entry_error));
+}
+
+const struct backend vmx_backend = {
+	.name = "Intel VMX",
+	.exits = policy_vmx_exits,
+	.nexits = VMX_EXIT_NR,
+	.hex_reasons = false,
+	.detect = vmx_detect,
+	.init = vmx_init,
+	.create = vmx_create,
+	.run = vmx_run,
+	.exit_name = vmx_exit_name,
+	.rip = vmx_rip,
+	.set_rip = vmx_set_rip,
+	.skip = vmx_skip,
+	.inject = vmx_inject,
+	.cr = vmx_cr,
+	.set_cr = vmx_set_cr,
+	.efer = vmx_efer,
+	.set_efer = vmx_set_efer,
+	.rflags = vmx_rflags,
+	.segment = vmx_segment,
+	.dump_extra = vmx_dump_extra,
+};
