@@ -55,7 +55,7 @@ EOF
 die() { echo "$prog: $*" >&2; exit 1; }
 
 # --- Options -----------------------------------------------------------------
-cmdline= cpu=broadwell_ult megs=512 ips=10000000 halt_wait=3 debugger=0
+cmdline='' cpu=broadwell_ult megs=512 ips=10000000 halt_wait=3 debugger=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--cmdline|--cpu|--megs|--ips|--halt-wait)
@@ -85,7 +85,7 @@ outdir=$1 kernel=$2
 shift 2
 
 # --- Tools and input files ---------------------------------------------------
-missing=
+missing=''
 for tool in bochs grub-mkrescue grub-file xorriso mformat; do
 	command -v $tool >/dev/null 2>&1 || missing="$missing $tool"
 done
@@ -127,11 +127,11 @@ grafts=("/boot/kernel=$kernel")
 n=0
 for mod in "$@"; do
 	path=${mod%% *}
-	words=
-	[ "$path" = "$mod" ] || words=${mod#* }
+	args=''
+	[ "$path" = "$mod" ] || args=${mod#* }
 	[ -f "$path" ] || die "module not found: $path"
 	load="$load
-module /boot/module$n$(quote "$(basename "$path") $words")"
+module /boot/module$n$(quote "$(basename "$path") $args")"
 	grafts+=("/boot/module$n=$path")
 	n=$((n + 1))
 done
@@ -190,7 +190,7 @@ export BXSHARE=/usr/share/bochs
 # exit, hence the wait for silence: no new log line, no serial output.
 # In interactive mode the serial output cannot be seen here: log only.)
 watch_halt() {
-	local last= now quiet=0 nap=
+	local last='' now quiet=0 nap=''
 	trap 'kill $nap 2>/dev/null; wait $nap; exit' TERM	# the sleep too
 	while kill -0 $bochs_pid 2>/dev/null; do
 		sleep 1 & nap=$!
@@ -213,11 +213,11 @@ watch_halt() {
 
 # No process of ours outlives the script; the terminal is left as it was
 # (Bochs restores it when it exits normally, but not when it is killed).
-saved_tty= bochs_pid= watch_pid= tail_pid=
+saved_tty='' bochs_pid='' watch_pid='' tail_pid=''
 [ -t 0 ] && saved_tty=$(stty -g)
 cleanup() {
 	for pid in $watch_pid $tail_pid $bochs_pid; do
-		kill $pid 2>/dev/null && wait $pid 2>/dev/null
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	done
 	[ -n "$saved_tty" ] && stty "$saved_tty" 2>/dev/null
 }
@@ -245,7 +245,7 @@ else
 		# Bochs makes the terminal raw, Ctrl-C included. Once it has (it
 		# logs COM1's mode right after), let Ctrl-C end the run again, and
 		# turn "\n" into "\r\n" on output again, as QEMU's stdio does.
-		for i in $(seq 50); do
+		for _ in $(seq 50); do
 			grep -q 'com1 at .*(mode: term)' "$log" 2>/dev/null && break
 			sleep 0.1
 		done
@@ -255,7 +255,7 @@ else
 		tail -c +1 -s 0.1 -f --pid=$bochs_pid "$serial"
 	fi
 	wait $bochs_pid
-	bochs_pid=
+	bochs_pid=''
 fi
 
 # --- How did it end? ---------------------------------------------------------

@@ -8,21 +8,27 @@ KERNEL_DEP = $(filter $(GUEST_KERNELS),$(KERNEL_FILE))
 GUEST_MODULES = "$(strip $(KERNEL_FILE) $(APPEND))" $(foreach m,$(subst $(comma), ,$(INITRD)),"$(m)")
 comma = ,
 
+# A missing kernel is reported before any emulator starts.
+CHECK_KERNEL = $(Q)test -f "$(KERNEL_FILE)" || { echo "lvisor: KERNEL=$(KERNEL): $(KERNEL_FILE): no such file" >&2; exit 1; }
+
 QEMU_ENV = QEMU="$(QEMU)" QEMU_CPU="$(QEMU_CPU)" QEMU_MEM="$(QEMU_MEM)" QEMU_EXTRA="$(QEMU_EXTRA)"
 NEED_QEMU = $(Q)boot/need.sh $(QEMU):qemu-system-x86
 
 ## qemu           boot lvisor in QEMU (SVM backend) with KERNEL as its guest
 qemu: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
+	$(CHECK_KERNEL)
 	$(NEED_QEMU)
 	$(Q)$(QEMU_ENV) boot/qemu.sh $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
 
 ## qemu-kernel    boot KERNEL in QEMU directly, without lvisor, for comparison
 qemu-kernel: $(KERNEL_DEP)
+	$(CHECK_KERNEL)
 	$(NEED_QEMU)
 	$(Q)$(QEMU_ENV) boot/qemu.sh $(KERNEL_FILE) $(subst $(comma), ,$(INITRD))
 
 ## qemu-gdb       like qemu, but stopped at the first instruction with a GDB stub
 qemu-gdb: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
+	$(CHECK_KERNEL)
 	$(NEED_QEMU)
 	$(Q)$(QEMU_ENV) boot/qemu.sh --gdb $(GDB_PORT) $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
 
@@ -37,3 +43,30 @@ gdb:
 		-ex 'target remote localhost:$(GDB_PORT)'
 
 .PHONY: gdb
+
+# Bochs: boot/bochs.sh builds a GRUB rescue ISO (Bochs cannot load a kernel
+# itself) and runs Bochs headless with COM1 on this terminal.
+BOCHS_ENV = boot/bochs.sh --cpu $(BOCHS_CPU) --megs $(BOCHS_MEM)
+NEED_BOCHS = $(Q)boot/need.sh bochs:bochs /usr/share/bochs/BIOS-bochs-latest:bochsbios \
+	/usr/share/vgabios/vgabios.bin:vgabios grub-mkrescue:grub-common \
+	/usr/lib/grub/i386-pc:grub-pc-bin xorriso:xorriso mformat:mtools
+
+## bochs          boot lvisor in Bochs (VMX backend with BOCHS_CPU=broadwell_ult) with KERNEL as its guest
+bochs: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
+	$(CHECK_KERNEL)
+	$(NEED_BOCHS)
+	$(Q)$(BOCHS_ENV) $(BUILD)/bochs/lvisor $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
+
+## bochs-kernel   boot KERNEL in Bochs directly, without lvisor
+bochs-kernel: $(KERNEL_DEP)
+	$(CHECK_KERNEL)
+	$(NEED_BOCHS)
+	$(Q)$(BOCHS_ENV) $(if $(APPEND),--cmdline "$(APPEND)") $(BUILD)/bochs/kernel $(KERNEL_FILE) $(subst $(comma), ,$(INITRD))
+
+## bochs-debug    like bochs, but stopped in Bochs' internal debugger (Debian's Bochs has no GDB stub)
+bochs-debug: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
+	$(CHECK_KERNEL)
+	$(NEED_BOCHS)
+	$(Q)$(BOCHS_ENV) --debugger $(BUILD)/bochs/lvisor $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
+
+.PHONY: bochs bochs-kernel bochs-debug

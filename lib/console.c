@@ -20,6 +20,7 @@
 #define UART_MCR	4	/* modem control */
 #define UART_LSR	5	/* line status */
 #define LSR_THRE	0x20	/* transmitter holding register empty */
+#define LSR_TEMT	0x40	/* transmitter empty: the last bit has left */
 
 static const char *prefix = "";
 static const char *color;
@@ -27,10 +28,17 @@ static const char *guest_color;	/* restored after each of our lines, once the gu
 static bool line_start = true;
 void (*console_line_hook)(void);
 
+void console_flush(void)
+{
+	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_TEMT); i++)
+		cpu_relax();
+}
+
 void console_init(const char *p, const char *c)
 {
 	prefix = p ? p : "";
 	color = c;
+	console_flush();		/* let whoever used the UART before us finish */
 	outb(COM1 + UART_IER, 0x00);	/* no interrupts: we poll */
 	outb(COM1 + UART_LCR, 0x80);	/* DLAB on to set the speed */
 	outb(COM1 + UART_DLL, 1);	/* 115200 baud */

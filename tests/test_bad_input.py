@@ -5,5 +5,5 @@ from lvtest import make
 def test_missing_kernel_qemu_kernel():
     run = make("qemu-kernel", KERNEL="no/such/kernel", timeout=60)
     assert run.status != 0
-    assert "no/such/kernel: no such file" in run.out, run
+    assert "KERNEL=no/such/kernel: no/such/kernel: no such file" in run.out, run
     assert "SeaBIOS" not in run.out, run                      # QEMU never started

@@ -3,6 +3,7 @@
 #   pm32      stays in 32-bit protected mode; a.out kludge header, flat binary
 #   lm64      enters long mode itself; an ELF64 file
 #   vmmtouch  touches lvisor's memory: lvisor must stop it
+#   probe     shows what an exit policy changes, one line per effect (32-bit ELF)
 # Each X also has X.elf with its symbols, for GDB.
 TEST_LD = guests/test/test.ld
 
@@ -32,9 +33,16 @@ $(VMMTOUCH).elf: $(VMMTOUCH_OBJS) $(LIB32) $(TEST_LD)
 	@mkdir -p $(@D)
 	$(Q)$(LD) $(LDFLAGS32) -T $(TEST_LD) -o $@ $(VMMTOUCH_OBJS) $(LIB32)
 
-# lm64 and vmmtouch boot as ELF files: the same file without debug information.
-$(LM64) $(VMMTOUCH): %: %.elf
+PROBE = $(BUILD)/guests/probe
+PROBE_OBJS = $(call obj32,guests/test/start32.S guests/test/probe.c)
+$(PROBE).elf: $(PROBE_OBJS) $(LIB32) $(TEST_LD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(LD) $(LDFLAGS32) -T $(TEST_LD) -o $@ $(PROBE_OBJS) $(LIB32)
+
+# lm64, vmmtouch and probe boot as ELF files: the same file without debug information.
+$(LM64) $(VMMTOUCH) $(PROBE): %: %.elf
 	$(call msg,STRIP,$@)
 	$(Q)$(OBJCOPY) --strip-debug $< $@
 
-GUEST_KERNELS += $(PM32) $(LM64) $(VMMTOUCH)
+GUEST_KERNELS += $(PM32) $(LM64) $(VMMTOUCH) $(PROBE)

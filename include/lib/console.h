@@ -21,6 +21,8 @@ void console_guest_color(const char *c);
 /* Called at the start of every line, after the prefix (lv6 prints its
  * timestamp from here). */
 extern void (*console_line_hook)(void);
+/* Wait until the UART has sent everything. */
+void console_flush(void);
 /* Emit raw bytes without prefix/color handling (e.g. to set the guest's color). */
 void console_raw(const char *s);
 

@@ -3,7 +3,7 @@
  *
  * VMX forces some bits of the real CR0 and CR4 while the guest runs
  * (IA32_VMX_CR0_FIXED0/1, CR4_FIXED0/1, SDM A.7-A.8): CR0.NE must be 1, and
- * CR4.VMXE; with "unrestricted guest" only PE and PG are free (SDM 26.3.1.1).
+ * CR4.VMXE; with "unrestricted guest" only PE and PG are free (SDM 27.3.1.1).
  * The guest must not notice: each such bit is set in the guest/host mask,
  * so that the guest reads it from the read shadow (its own value) and its
  * writes to it exit to core_cr_access (SDM 25.6.6). We also own CR0.PG, so
@@ -88,7 +88,7 @@ uint64_t cr_guest(int n)
 
 /* PAE paging without long mode: the CPU loads the four PDPTEs when CR0,
  * CR3 or CR4 changes (SDM 4.4.1); if we made the change, we load them into
- * the VMCS (SDM 26.3.1.6). Guest-physical is host-physical here. */
+ * the VMCS (SDM 27.3.1.6). Guest-physical is host-physical here. */
 static bool load_pdptrs(uint64_t cr3)
 {
 	uint64_t gpa = cr3 & 0xffffffe0;

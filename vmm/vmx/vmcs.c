@@ -120,7 +120,7 @@ static int setup_controls(void)
 
 /*
  * The host's task register. A VM exit loads TR from HOST_TR_SELECTOR, which
- * must not be 0 (SDM 26.2.3), but lvisor itself never needed a TSS. So we
+ * must not be 0 (SDM 27.2.3), but lvisor itself never needed a TSS. So we
  * make one: an empty 64-bit TSS (SDM 8.7), described in a copy of the boot
  * GDT (boot/entry.S) with one more entry, selector 0x18 (SDM 8.2.3).
  */
@@ -144,7 +144,7 @@ static void setup_host_tss(void)
 	__asm__ volatile("lgdt %0; ltr %w1" : : "m"(gdtr), "r"(HOST_TR) : "memory");
 }
 
-/* The host-state area (SDM 25.5, checked by SDM 26.2.3): what a VM exit
+/* The host-state area (SDM 25.5, checked by SDM 27.2.3): what a VM exit
  * loads, i.e. lvisor as it runs now. HOST_RSP is set by vmx_enter. */
 static void setup_host(void)
 {
@@ -186,9 +186,9 @@ static void guest_segment(enum seg s, uint32_t ar)
 }
 
 /*
- * The guest-state area (SDM 25.4, checked by SDM 26.3.1): a CPU after reset
+ * The guest-state area (SDM 25.4, checked by SDM 27.3.1): a CPU after reset
  * (SDM 10.1.1, table 10-1) in real mode, which "unrestricted guest" lets us
- * run directly (SDM 26.3.1.1), at 0000:rip16.
+ * run directly (SDM 27.3.1.1), at 0000:rip16.
  */
 static void setup_guest(uint64_t rip16)
 {
@@ -226,18 +226,18 @@ static void setup_guest(uint64_t rip16)
 
 /* SDM 25.11.3 "Initializing a VMCS": a region with the revision id, VMCLEAR
  * (launch state "clear"), VMPTRLD (current), then VMWRITE every field. */
-int vmcs_create(uint64_t rip16)
+void *vmcs_create(uint64_t rip16)
 {
 	uint32_t *vmcs = page_alloc(1);
 
 	vmcs[0] = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK;
 	if (!vmclear((uint64_t)vmcs) || !vmptrld((uint64_t)vmcs)) {
 		printk("VMX: VMCLEAR/VMPTRLD of the VMCS failed\n");
-		return -1;
+		return NULL;
 	}
 	if (setup_controls())
-		return -1;
+		return NULL;
 	setup_host();
 	setup_guest(rip16);
-	return 0;
+	return vmcs;
 }

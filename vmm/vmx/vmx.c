@@ -112,7 +112,7 @@ static void fix_control_registers(void)
 	write_cr4((read_cr4() | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1));
 }
 
-/* SDM 24.11.5 "VMXON region": a page starting with the VMCS revision
+/* SDM 25.11.5 "VMXON region": a page starting with the VMCS revision
  * identifier from IA32_VMX_BASIC (SDM A.1); VMXON enters VMX root
  * operation (SDM Vol. 2, "VMXON"). */
 static int vmx_on(void)
@@ -144,7 +144,8 @@ static int vmx_create(struct vcpu *v, uint64_t rip16)
 {
 	memset(&v->regs, 0, sizeof(v->regs));
 	launched = false;
-	return vmcs_create(rip16);
+	v->arch = vmcs_create(rip16);	/* and current: VMREAD/VMWRITE use it */
+	return v->arch ? 0 : -1;
 }
 
 /* Decode the VM exit into neutral terms (SDM 28.2 "Recording VM-exit
@@ -259,7 +260,7 @@ static void vmx_skip(struct vcpu *v)
 }
 
 /* Event injection (SDM 27.6): a hardware exception, delivered at the next
- * VM entry. In real mode there are no error codes (SDM 26.2.1.3). */
+ * VM entry. In real mode there are no error codes (SDM 27.2.1.3). */
 static void vmx_inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
 {
 	uint32_t info = (uint32_t)vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID;

@@ -69,8 +69,8 @@ static inline void vmwrite(uint32_t field, uint64_t val)
 int vmx_enter(struct guest_regs *regs, bool launched);
 void vmx_exit(void);	/* HOST_RIP: where every VM exit lands (not callable) */
 
-/* vmcs.c: make a new VMCS current and fill it in; 0 on success. */
-int vmcs_create(uint64_t rip16);
+/* vmcs.c: make a new VMCS current and fill it in; NULL on failure. */
+void *vmcs_create(uint64_t rip16);
 
 /* cr.c: the guest's control registers (who owns which CR0/CR4 bits). */
 void cr_setup(void);				/* masks, shadows, the reset values */

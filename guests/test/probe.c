@@ -1,0 +1,304 @@
+/*
+ * probe: a 32-bit multiboot test kernel that shows what an exit policy
+ * changes, one line per effect, then powers off. It runs bare too
+ * (`make qemu-kernel KERNEL=probe`), for comparison. Each line starts
+ * "probe: " and names what was done and what came back:
+ *
+ *   cpuid 0 / 1 / 0x80000001 / 0x40000000   vendor, feature bits, hypervisor leaf
+ *   rdtsc                                   two reads in a row, and their delta
+ *   rdmsr 0x10                              IA32_TIME_STAMP_COUNTER (if CPUID says MSRs exist)
+ *   out/in port 0x3ff                       the 16550 scratch register of COM1: written,
+ *                                           then read back (an ignored write leaves it)
+ *   in port 0x2e8                           a 32-bit read where nothing is (COM4's place)
+ *   vmmcall / vmcall                        a hypercall, chosen by the CPU vendor
+ *   invlpg, wbinvd                          instructions a policy may turn into #UD / #GP
+ *
+ * A small IDT catches every exception: the expected ones (a hypercall
+ * without a hypervisor, an injected fault) print "caught #XX ... at ADDR"
+ * and resume after the faulting instruction; any other one fails the run.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <asm/x86.h>
+#include <lib/console.h>
+#include <lib/poweroff.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <lvisor/multiboot.h>
+
+#define FLAGS		MULTIBOOT_MEMORY_INFO
+
+#define SCRATCH_PORT	0x3ff		/* COM1 + 7: 16550 scratch register */
+#define SCRATCH_VALUE	0x5a
+#define EMPTY_PORT	0x2e8		/* COM4's base: no device there on QEMU or Bochs */
+#define MSR_TSC		0x10		/* IA32_TIME_STAMP_COUNTER */
+#define HYPERCALL_RAX	0x1b		/* what the guest passes in RAX */
+
+#define CPUID_1_EDX_MSR		(1u << 5)
+#define CPUID_1_ECX_X2APIC	(1u << 21)
+#define CPUID_1_ECX_AVX		(1u << 28)
+#define CPUID_80000001_EDX_RDTSCP	(1u << 27)
+#define CPUID_80000001_EDX_LM	(1u << 29)
+
+__attribute__((section(".multiboot"), used))
+static const struct multiboot_header header = {
+	.magic = MULTIBOOT_HEADER_MAGIC,
+	.flags = FLAGS,
+	.checksum = -(MULTIBOOT_HEADER_MAGIC + FLAGS),
+};
+
+/* ---- descriptor tables: a flat GDT of our own and an IDT -------------- */
+
+struct desc_ptr {
+	uint16_t limit;
+	uint32_t base;
+} __attribute__((packed));
+
+static const uint64_t gdt[] = {
+	0,
+	0x00cf9a000000ffffull,		/* 0x08: code, base 0, limit 4 GiB, 32-bit */
+	0x00cf92000000ffffull,		/* 0x10: data, base 0, limit 4 GiB */
+};
+
+static uint64_t idt[32];
+
+/* The 32 entry stubs, 16 bytes apart: each pushes a dummy error code
+ * where the CPU pushes none (SDM 6.13), then the vector. */
+extern char probe_vectors[];
+__asm__(
+	"	.pushsection .text\n"
+	"	.align 16\n"
+	"probe_vectors:\n"
+	"	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+	"	.align 16\n"
+	"	.if (\\n == 8) || (\\n >= 10 && \\n <= 14) || (\\n == 17) || (\\n == 21) || (\\n == 29) || (\\n == 30)\n"
+	"	.else\n"
+	"	pushl $0\n"
+	"	.endif\n"
+	"	pushl $\\n\n"
+	"	jmp probe_trap_common\n"
+	"	.endr\n"
+	"probe_trap_common:\n"
+	"	pushal\n"
+	"	pushl %esp\n"
+	"	call probe_trap\n"
+	"	addl $4, %esp\n"
+	"	popal\n"
+	"	addl $8, %esp\n"		/* vector and error code */
+	"	iret\n"
+	"	.popsection\n");
+
+struct trap_frame {
+	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;	/* pushal */
+	uint32_t vector, error_code;
+	uint32_t eip, cs, eflags;				/* pushed by the CPU */
+};
+
+static const char *const vector_names[32] = {
+	"DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "9", "TS", "NP", "SS", "GP",
+	"PF", "15", "MF", "AC", "MC", "XM", "VE", "CP",
+};
+
+/* Where to resume after an expected fault (0: none expected), and what
+ * the last one was. Set by the TRY_ asm below, cleared by the handler. */
+static volatile uint32_t fixup;
+static volatile uint32_t faults;
+
+void probe_trap(struct trap_frame *f);
+void probe_trap(struct trap_frame *f)
+{
+	const char *name = vector_names[f->vector] ? vector_names[f->vector] : "?";
+	bool err = (1u << f->vector) & ((1u << 8) | (0x1fu << 10) | (1u << 17) |
+					 (1u << 21) | (1u << 29) | (1u << 30));
+
+	if (!fixup) {
+		printk("unexpected exception #%s (vector %u, error code 0x%x) at 0x%08x\n",
+		       name, f->vector, f->error_code, f->eip);
+		poweroff(0);
+	}
+	if (err)
+		printk("caught #%s error code 0x%x at 0x%08x\n", name, f->error_code, f->eip);
+	else
+		printk("caught #%s at 0x%08x\n", name, f->eip);
+	f->eip = fixup;		/* skip the faulting instruction */
+	fixup = 0;
+	faults++;
+}
+
+static void tables_init(void)
+{
+	struct desc_ptr g = { sizeof(gdt) - 1, (uint32_t)gdt };
+	struct desc_ptr i = { sizeof(idt) - 1, (uint32_t)idt };
+
+	__asm__ volatile("lgdt %0\n"
+			 "ljmp $0x08, $1f\n"
+			 "1: movw $0x10, %%ax\n"
+			 "movw %%ax, %%ds\n"
+			 "movw %%ax, %%es\n"
+			 "movw %%ax, %%ss\n"
+			 "movw %%ax, %%fs\n"
+			 "movw %%ax, %%gs\n"
+			 : : "m"(g) : "eax", "memory");
+	for (int v = 0; v < 32; v++) {
+		uint32_t h = (uint32_t)probe_vectors + 16 * v;
+		/* 32-bit interrupt gate, DPL 0, present (SDM 6.11) */
+		idt[v] = (h & 0xffff) | (0x08u << 16) | ((uint64_t)0x8e00 << 32) |
+			 ((uint64_t)(h >> 16) << 48);
+	}
+	__asm__ volatile("lidt %0" : : "m"(i) : "memory");
+}
+
+/*
+ * Run one instruction that may fault: `at` gets its address, a fault
+ * resumes right after it. Returns whether it faulted.
+ */
+#define TRY(insn, at, ...) ({							\
+		uint32_t before_ = faults;					\
+		__asm__ volatile("movl $2f, %[fix]\n"				\
+				 "movl $1f, %[at]\n"				\
+				 "1: " insn "\n"				\
+				 "2:\n"						\
+				 : [fix] "=m"(fixup), [at] "=&r"(at), ##__VA_ARGS__ \
+				 : : "memory");					\
+		fixup = 0;							\
+		faults != before_;						\
+	})
+
+/* ---- the probes ------------------------------------------------------- */
+
+static void printable(char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			s[i] = '.';
+}
+
+static char vendor[13];
+
+static void probe_cpuid(void)
+{
+	struct cpuid_regs r = cpuid(0, 0);
+
+	memcpy(vendor, &r.ebx, 4);
+	memcpy(vendor + 4, &r.edx, 4);
+	memcpy(vendor + 8, &r.ecx, 4);
+	printable(vendor, 12);
+	printk("cpuid 0: vendor \"%s\" max leaf 0x%x\n", vendor, r.eax);
+
+	r = cpuid(1, 0);
+	printk("cpuid 1: ecx 0x%08x edx 0x%08x: hypervisor=%d vmx=%d x2apic=%d avx=%d msr=%d\n",
+	       r.ecx, r.edx, !!(r.ecx & CPUID_1_ECX_HYPERVISOR), !!(r.ecx & (1u << 5)),
+	       !!(r.ecx & CPUID_1_ECX_X2APIC), !!(r.ecx & CPUID_1_ECX_AVX),
+	       !!(r.edx & CPUID_1_EDX_MSR));
+	bool hypervisor = r.ecx & CPUID_1_ECX_HYPERVISOR;
+
+	uint32_t max_ext = cpuid(0x80000000, 0).eax;
+	if (max_ext >= 0x80000001) {
+		r = cpuid(0x80000001, 0);
+		printk("cpuid 0x80000001: ecx 0x%08x edx 0x%08x: svm=%d rdtscp=%d lm=%d\n",
+		       r.ecx, r.edx, !!(r.ecx & (1u << 2)), !!(r.edx & CPUID_80000001_EDX_RDTSCP),
+		       !!(r.edx & CPUID_80000001_EDX_LM));
+	}
+
+	/* The hypervisor's own leaves: 0x40000000 gives a signature in EBX, ECX, EDX. */
+	if (hypervisor) {
+		char sig[13] = { 0 };
+		r = cpuid(0x40000000, 0);
+		memcpy(sig, &r.ebx, 4);
+		memcpy(sig + 4, &r.ecx, 4);
+		memcpy(sig + 8, &r.edx, 4);
+		printable(sig, 12);
+		printk("cpuid 0x40000000: max leaf 0x%x signature \"%s\"\n", r.eax, sig);
+	}
+}
+
+static void probe_rdtsc(void)
+{
+	uint64_t t0 = rdtsc();
+	uint64_t t1 = rdtsc();
+
+	printk("rdtsc 0x%016llx then 0x%016llx: delta %lld\n",
+	       (unsigned long long)t0, (unsigned long long)t1, (long long)(t1 - t0));
+}
+
+static void probe_msr(void)
+{
+	if (!(cpuid(1, 0).edx & CPUID_1_EDX_MSR)) {
+		printk("rdmsr: CPUID says there are no MSRs\n");
+		return;
+	}
+	printk("rdmsr 0x%x (IA32_TIME_STAMP_COUNTER): 0x%016llx\n", MSR_TSC,
+	       (unsigned long long)rdmsr(MSR_TSC));
+}
+
+static void probe_io(void)
+{
+	uint8_t before = inb(SCRATCH_PORT);
+	outb(SCRATCH_PORT, SCRATCH_VALUE);
+	uint8_t after = inb(SCRATCH_PORT);
+
+	printk("scratch register (port 0x%x): 0x%02x, out 0x%02x, in 0x%02x: %s\n",
+	       SCRATCH_PORT, before, SCRATCH_VALUE, after,
+	       after == SCRATCH_VALUE ? "written" : "not written");
+	printk("in port 0x%x (32-bit, no device): 0x%08x\n", EMPTY_PORT, inl(EMPTY_PORT));
+}
+
+static void hypercall(const char *name)
+{
+	uint32_t at, rax = HYPERCALL_RAX;
+	bool fault;
+
+	if (name[2] == 'm')
+		fault = TRY("vmmcall", at, "+a"(rax));
+	else
+		fault = TRY("vmcall", at, "+a"(rax));
+	if (fault)
+		printk("%s at 0x%08x: faulted\n", name, at);
+	else
+		printk("%s at 0x%08x: rax 0x%x -> 0x%x\n", name, at, HYPERCALL_RAX, rax);
+}
+
+static void probe_hypercall(void)
+{
+	/* VMMCALL is AMD's, VMCALL Intel's; each raises #UD on the other's CPU
+	 * (and on both without a hypervisor). A vendor we do not know: try both. */
+	if (!strcmp(vendor, "AuthenticAMD")) {
+		hypercall("vmmcall");
+	} else if (!strcmp(vendor, "GenuineIntel")) {
+		hypercall("vmcall");
+	} else {
+		hypercall("vmcall");
+		hypercall("vmmcall");
+	}
+}
+
+static void probe_faults(void)
+{
+	uint32_t at;
+	bool fault;
+
+	fault = TRY("invlpg (0x1000)", at);
+	printk("invlpg at 0x%08x: %s\n", at, fault ? "faulted" : "ran");
+	fault = TRY("wbinvd", at);
+	printk("wbinvd at 0x%08x: %s\n", at, fault ? "faulted" : "ran");
+}
+
+void kernel_main(uint32_t magic, uint32_t info);
+void kernel_main(uint32_t magic, uint32_t info)
+{
+	(void)info;
+	console_init("probe: ", 0);
+	if (magic != MULTIBOOT_BOOTLOADER_MAGIC) {
+		printk("entered with EAX=0x%08x, not the multiboot magic\n", magic);
+		poweroff(0);
+	}
+	tables_init();
+	probe_cpuid();
+	probe_rdtsc();
+	probe_msr();
+	probe_io();
+	probe_hypercall();
+	probe_faults();
+	printk("done\n");
+	poweroff(1);
+}

@@ -1,0 +1,109 @@
+"""lvisor on both backends: AMD SVM under QEMU (software emulation with nested
+paging) and Intel VMX under Bochs (broadwell_ult: EPT, unrestricted guest).
+lv6, the test kernels, xv6, and the cases where lvisor must stop a guest."""
+import pexpect
+import pytest
+
+from lvtest import ROOT, make, plain, require_xv6
+
+# backend -> (make target, what lvisor says it runs on)
+BACKENDS = {
+    "svm": ("qemu", "lvisor: hardware virtualization: AMD SVM"),
+    "vmx": ("bochs", "lvisor: hardware virtualization: Intel VMX"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(BACKENDS))
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def lv6(backend):
+    return make(BACKENDS[backend][0])
+
+
+def test_lv6_runs_under_lvisor(lv6, backend):
+    assert lv6.status == 0, lv6
+    assert BACKENDS[backend][1] in lv6.out, lv6
+    assert "hey 481" in lv6.out and "bye 451" in lv6.out, lv6
+
+
+def test_three_voices(lv6):
+    # lvisor's and the firmware's lines carry prefixes and their own colors;
+    # the guest's lines come through in the guest's color.
+    assert any(l.startswith("lvisor: ") for l in lv6.out.splitlines()), lv6
+    assert any(l.startswith("firmware: ") for l in lv6.out.splitlines()), lv6
+    assert "\x1b[1;36mlvisor: " in lv6.raw and "\x1b[33mfirmware: " in lv6.raw
+    assert "\x1b[32m[" in lv6.raw          # green before lv6's timestamped lines
+
+
+def test_tsc_calibrated_twice(lv6):
+    assert len(lv6.lines("lvisor: tsc: ")) == 1, lv6
+    assert len([l for l in lv6.out.splitlines() if "] tsc: " in l]) == 1, lv6
+
+
+def test_memory_map_reserves_lvisor(lv6):
+    assert "0000000010000000-0000000013ffffff reserved (lvisor)" in lv6.out, lv6
+
+
+@pytest.mark.parametrize("kernel,line", [
+    ("pm32", "pm32: hello from 32-bit protected mode"),
+    ("lm64", "lm64: hello from 64-bit long mode"),
+])
+def test_test_kernels(backend, kernel, line):
+    run = make(BACKENDS[backend][0], KERNEL=kernel)
+    assert run.status == 0, run
+    assert line in run.out, run
+
+
+def test_guest_touching_lvisor_memory_is_stopped(backend):
+    run = make(BACKENDS[backend][0], KERNEL="vmmtouch")
+    assert run.status != 0, run
+    assert "vmmtouch: reading VMM memory at 0x10000000" in run.out, run
+    assert "lvisor: guest touched VMM memory at GPA 0x10000000" in run.out, run
+    assert "lvisor:   rip " in run.out, run                    # the state dump
+    assert "vmmtouch: still running" not in run.out, run
+    assert "lvisor: guest stopped; lvisor powers the machine off" in run.out, run
+
+
+def test_not_a_kernel(backend):
+    run = make(BACKENDS[backend][0], KERNEL="README.md")
+    assert run.status != 0, run
+    assert "firmware: README.md: not a multiboot kernel" in run.out, run
+
+
+def test_missing_kernel(backend):
+    run = make(BACKENDS[backend][0], KERNEL="missing-kernel", timeout=60)
+    assert run.status != 0
+    assert "missing-kernel: no such file" in run.out, run
+    assert "lvisor: hardware virtualization" not in run.out, run   # no emulator started
+
+
+def xv6_shell(target):
+    xv6 = require_xv6()
+    child = pexpect.spawn("make", ["-s", target, f"KERNEL={xv6}"], cwd=str(ROOT),
+                          timeout=180, encoding="utf-8", codec_errors="replace")
+    try:
+        child.expect(r"init: starting sh\s+\$ ")
+    except (pexpect.TIMEOUT, pexpect.EOF):
+        child.terminate(force=True)
+        pytest.fail(f"xv6 under lvisor ({target}): " + plain(child.before or "")[-3000:])
+    return child
+
+
+def test_xv6_usertests_svm():
+    child = xv6_shell("qemu")
+    try:
+        child.sendline("usertests")
+        child.expect("ALL TESTS PASSED", timeout=400)
+    except (pexpect.TIMEOUT, pexpect.EOF):
+        pytest.fail("xv6 usertests under lvisor: " + plain(child.before or "")[-3000:])
+    finally:
+        child.terminate(force=True)
+
+
+def test_xv6_shell_vmx():
+    # xv6 leaves the UART's receive interrupts off on Bochs (MCR.OUT2), so
+    # there is no typing into it there: reaching the shell is the test.
+    xv6_shell("bochs").terminate(force=True)
