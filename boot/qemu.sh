@@ -5,8 +5,9 @@
 #
 #   boot/qemu.sh [--gdb PORT] KERNEL [MODULE...]
 #
-# Environment: QEMU, QEMU_CPU, QEMU_MEM, QEMU_EXTRA. A module is "path" or
-# "path words..." (the words become its multiboot command line).
+# Environment: QEMU, QEMU_CPU, QEMU_MEM, QEMU_EXTRA. KERNEL and each module
+# are "path" or "path words..." (the words become the command line: -append
+# for KERNEL, the module's multiboot command line for a module).
 # Exit status: QEMU's own, except for the isa-debug-exit port (0xf4) that
 # our guests and the VMM power off with (include/lib/poweroff.h): 0 after
 # POWEROFF_SUCCESS, 1 after POWEROFF_FAILURE.
@@ -18,6 +19,8 @@ if [ "$1" = --gdb ]; then
 	shift 2
 fi
 kernel=$1; shift
+append=""
+case $kernel in *" "*) append=${kernel#* }; kernel=${kernel%% *} ;; esac
 for f in "$kernel" "$@"; do
 	f=${f%% *}
 	if [ ! -f "$f" ]; then
@@ -32,6 +35,7 @@ for m in "$@"; do
 done
 set -- -nographic -no-reboot -net none -m "${QEMU_MEM:-512}" -cpu "${QEMU_CPU:-qemu64,+svm,+npt}" \
 	-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$kernel"
+[ -n "$append" ] && set -- "$@" -append "$append"
 [ -n "$modules" ] && set -- "$@" -initrd "$modules"
 # shellcheck disable=SC2086
 "$QEMU" "$@" $gdb ${QEMU_EXTRA:-}

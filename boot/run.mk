@@ -8,6 +8,17 @@ KERNEL_DEP = $(filter $(GUEST_KERNELS),$(KERNEL_FILE))
 GUEST_MODULES = "$(strip $(KERNEL_FILE) $(APPEND))" $(foreach m,$(subst $(comma), ,$(INITRD)),"$(m)")
 comma = ,
 
+# KERNEL=linux: Debian's kernel and our busybox initramfs, fetched and built
+# first (guests/linux/linux.mk). Its command line is LINUX_CMDLINE, then
+# APPEND; INITRD replaces our initramfs.
+ifeq ($(KERNEL),linux)
+KERNEL_FILE = $(LINUX_KERNEL)
+LINUX_DEPS := $(LINUX_KERNEL) $(if $(INITRD),,$(LINUX_INITRD))
+override INITRD := $(or $(INITRD),$(LINUX_INITRD))
+override APPEND := $(strip $(LINUX_CMDLINE) $(APPEND))
+qemu qemu-kernel qemu-gdb bochs bochs-kernel bochs-debug: $(LINUX_DEPS)
+endif
+
 # A missing kernel is reported before any emulator starts.
 CHECK_KERNEL = $(Q)test -f "$(KERNEL_FILE)" || { echo "lvisor: KERNEL=$(KERNEL): $(KERNEL_FILE): no such file" >&2; exit 1; }
 
@@ -24,7 +35,7 @@ qemu: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
 qemu-kernel: $(KERNEL_DEP)
 	$(CHECK_KERNEL)
 	$(NEED_QEMU)
-	$(Q)$(QEMU_ENV) boot/qemu.sh $(KERNEL_FILE) $(subst $(comma), ,$(INITRD))
+	$(Q)$(QEMU_ENV) boot/qemu.sh "$(strip $(KERNEL_FILE) $(APPEND))" $(subst $(comma), ,$(INITRD))
 
 ## qemu-gdb       like qemu, but stopped at the first instruction with a GDB stub
 qemu-gdb: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
@@ -47,6 +58,9 @@ gdb:
 # Bochs: boot/bochs.sh builds a GRUB rescue ISO (Bochs cannot load a kernel
 # itself) and runs Bochs headless with COM1 on this terminal.
 BOCHS_ENV = boot/bochs.sh --cpu $(BOCHS_CPU) --megs $(BOCHS_MEM)
+# Its ISO, configuration and logs: one directory per policy and guest, so
+# that runs of different guests can go on side by side.
+BOCHS_DIR = $(BUILD)/bochs/$(POLICY_NAME)-$(notdir $(KERNEL_FILE))
 NEED_BOCHS = $(Q)boot/need.sh bochs:bochs /usr/share/bochs/BIOS-bochs-latest:bochsbios \
 	/usr/share/vgabios/vgabios.bin:vgabios grub-mkrescue:grub-common \
 	/usr/lib/grub/i386-pc:grub-pc-bin xorriso:xorriso mformat:mtools
@@ -55,18 +69,18 @@ NEED_BOCHS = $(Q)boot/need.sh bochs:bochs /usr/share/bochs/BIOS-bochs-latest:boc
 bochs: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
 	$(CHECK_KERNEL)
 	$(NEED_BOCHS)
-	$(Q)$(BOCHS_ENV) $(BUILD)/bochs/lvisor $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
+	$(Q)$(BOCHS_ENV) $(BOCHS_DIR) $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
 
 ## bochs-kernel   boot KERNEL in Bochs directly, without lvisor
 bochs-kernel: $(KERNEL_DEP)
 	$(CHECK_KERNEL)
 	$(NEED_BOCHS)
-	$(Q)$(BOCHS_ENV) $(if $(APPEND),--cmdline "$(APPEND)") $(BUILD)/bochs/kernel $(KERNEL_FILE) $(subst $(comma), ,$(INITRD))
+	$(Q)$(BOCHS_ENV) $(if $(APPEND),--cmdline "$(APPEND)") $(BUILD)/bochs/bare-$(notdir $(KERNEL_FILE)) $(KERNEL_FILE) $(subst $(comma), ,$(INITRD))
 
 ## bochs-debug    like bochs, but stopped in Bochs' internal debugger (Debian's Bochs has no GDB stub)
 bochs-debug: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
 	$(CHECK_KERNEL)
 	$(NEED_BOCHS)
-	$(Q)$(BOCHS_ENV) --debugger $(BUILD)/bochs/lvisor $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
+	$(Q)$(BOCHS_ENV) --debugger $(BOCHS_DIR) $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
 
 .PHONY: bochs bochs-kernel bochs-debug

@@ -154,3 +154,45 @@ MSRS = [
     (0xC0000080, 0xC0000080, "POLICY_READ | POLICY_WRITE",
      "EFER: on SVM the guest must keep EFER.SVME set and not see it (APM 15.4)"),
 ]
+
+# ---- I/O ports the core intercepts for itself -------------------------------
+
+
+@dataclass(frozen=True)
+class CoreIo:
+    """A port range whose OUT the core intercepts, listed in policy_io[] and
+    dispatched by exit_io to `handler`. The I/O bitmaps have one bit per port
+    for both directions (SDM 25.6.4, APM 15.10.1), so an IN from these ports
+    exits too: the handler performs it as the hardware would."""
+    first: int
+    last: int
+    handler: str    # vmm/exits.h function
+    ref: str
+    why: str
+    dir = "out"     # the direction the core is after
+    exits = True    # (read like a policy Rule by the encoders and the templates)
+    core = True
+
+    @property
+    def where(self):
+        return f"required by the core: {self.why} -- {self.ref}"
+
+    @property
+    def text(self):
+        return self.where
+
+
+# The ports guests power the emulated machine off with. Each of these writes
+# ends the emulator, so lvisor would never see the guest stop: the core
+# prints its exit statistics first, then does the guest's OUT itself
+# (vmm/poweroff.c). Nothing else: every other port passes through.
+IO = [
+    CoreIo(0xF4, 0xF7, "core_poweroff_io", "boot/qemu.sh",
+           "power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU"),
+    CoreIo(0x604, 0x605, "core_poweroff_io", "ACPI 6.0 4.8.3.2.1",
+           "power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13)"),
+    CoreIo(0x8900, 0x8900, "core_poweroff_io", "boot/bochs.sh",
+           "power-off: Bochs' shutdown port: the bytes \"Shutdown\""),
+    CoreIo(0xB004, 0xB005, "core_poweroff_io", "ACPI 6.0 4.8.3.2.1",
+           "power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13)"),
+]

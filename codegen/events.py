@@ -53,6 +53,7 @@ ACTIONS = {
     "inject":      ({"vector": (True, "vector"), "error_code": (False, "u32")},
                     "raise an exception in the guest instead of running the instruction"),
     "unhandled":   ({}, "exit with no handler: the VMM prints the exit reason and stops"),
+    "stats":       ({}, "the VMM prints its exit statistics table (vmm/stats.c); RAX = 0"),
 }
 
 # Extra keys of `cpuid: {action: emulate, ...}`.
@@ -154,7 +155,7 @@ SIMPLE = {e.name: e for e in [
           Control("proc_based2", "SECONDARY_WBINVD_EXITING", _P2), Exit(54, "EXIT_REASON_WBINVD"),
           Control("intercept_misc2", "SVM_INTERCEPT_WBINVD", _B1), Exit(0x89, "SVM_EXIT_WBINVD"),
           "WBINVD: write back and invalidate caches"),
-    Event("vmcall", ("passthrough", "ignore", "constant", "inject", "unhandled"),
+    Event("vmcall", ("passthrough", "ignore", "constant", "stats", "inject", "unhandled"),
           None, Exit(18, "EXIT_REASON_VMCALL"),
           Control("intercept_misc2", "SVM_INTERCEPT_VMMCALL", _B1), Exit(0x81, "SVM_EXIT_VMMCALL"),
           "VMCALL (Intel) / VMMCALL (AMD): a hypercall (always exits on VMX, SDM 26.1.2)"),

@@ -8,6 +8,7 @@ never names a function that was not generated.
 
 from dataclasses import dataclass, field
 
+import core
 import events as ev
 from model import Rule
 
@@ -63,13 +64,19 @@ def handlers(pol):
            if pol.rule(("exception", name)) and pol.rule(("exception", name)).exits]
     if exc:
         out.append(Handler("exit_exception", "exception", cases=exc))
-    io = pol.io_entries()
-    if io:
-        out.append(Handler("exit_io", "io", cases=io))
+    out.append(Handler("exit_io", "io", cases=io_cases(pol)))
     msr = pol.msr_entries()
     if msr:
         out.append(Handler("exit_msr", "msr", cases=msr))
     return out
+
+
+def io_cases(pol):
+    """exit_io's cases: the policy's io entries and the core's own ports
+    (core.IO, never overlapping them: model.py checks), sorted by port."""
+    cases = pol.io_entries() + [(c.first, c.last, c.dir, c) for c in core.IO]
+    order = list(ev.IO_DIRS)
+    return sorted(cases, key=lambda e: (e[0], e[1], order.index(e[2])))
 
 
 def by_event(pol):

@@ -34,7 +34,8 @@ def generate(args):
 
 
 def list_policies(args):
-    names = sorted(f for f in os.listdir(args.dir) if f.endswith(".yaml"))
+    # By policy name: "bench" before "bench-rdtsc" (file names would sort the other way).
+    names = sorted((f for f in os.listdir(args.dir) if f.endswith(".yaml")), key=lambda f: f[:-5])
     width = max((len(n) - 5 for n in names), default=0)
     for n in names:
         pol = model.load_policy(os.path.join(args.dir, n))

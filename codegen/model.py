@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+import core
 import events as ev
 import yamlsrc
 from errors import PolicyError, Source, did_you_mean, unknown
@@ -23,6 +24,7 @@ class Rule:
     params: dict
     log: bool
     src: Source
+    core = False        # a rule of the policy, not one the core adds (core.CoreIo)
 
     @property
     def text(self):
@@ -293,6 +295,8 @@ def parse_ranges(node, event, key, dirs, actions, hi, value_max):
         first, last = _range(m[key], key, hi)
         if event == "msr":
             _check_msr(m[key].src, first, last)
+        if event == "io":
+            _check_core_io(m[key].src, first, last)
         given = [d for d in dirs if d in m]
         if not given:
             raise PolicyError(item.src, f"an {event} rule needs {' or '.join(dirs)}")
@@ -316,6 +320,13 @@ def _check_msr(src, first, last):
     if first <= ev.MSR_EFER <= last:
         raise PolicyError(src, "MSR 0xc0000080 (EFER) is handled by the core: the guest must "
                                "keep EFER.SVME set on SVM (APM 15.4); a policy may not override it")
+
+
+def _check_core_io(src, first, last):
+    for c in core.IO:
+        if first <= c.last and c.first <= last:
+            raise PolicyError(src, f"port {_range_text(c.first, c.last)} is handled by the core "
+                                   f"({c.why}); a policy may not override it")
 
 
 def flatten(ranges, dirs):

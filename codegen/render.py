@@ -77,6 +77,14 @@ def msr_list(pol):
     return sorted(out, key=lambda e: (e["first"], e["last"]))
 
 
+def io_list(pol):
+    """policy_io[]: the core's ports and the policy's, sorted."""
+    return [dict(first=f, last=l, dirs=ev.IO_DIRS[d],
+                 rule="required by the core" if r.core else r.src.short,
+                 comment=r.why if r.core else r.text)
+            for f, l, d, r in handlers.io_cases(pol)]
+
+
 def tabs(text, n=1):
     """Indent C by n tabs (blank lines stay empty); no trailing newline."""
     lines = text.rstrip("\n").split("\n")
@@ -97,7 +105,7 @@ def render(pol):
     """All generated files of a policy: name -> text. Raises PolicyError when
     a backend cannot implement a rule, before anything is written."""
     ctx = dict(pol=pol, handlers=handlers.handlers(pol), vmx=vmx.encode(pol), svm=svm.encode(pol),
-               io=pol.io_entries(), msr_list=msr_list(pol))
+               io_list=io_list(pol), msr_list=msr_list(pol))
     env = environment()
     return {name: env.get_template(name + ".j2").render(ctx) for name in OUTPUTS}
 

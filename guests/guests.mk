@@ -2,6 +2,8 @@
 #   lv6/       our own tiny x86-64 OS
 #   firmware/  the in-guest loader that starts in real mode and boots the kernel
 #   test/      tiny multiboot test kernels
+#   linux/     Debian's Linux kernel and a busybox initramfs (KERNEL=linux)
+#   bench/     the bench guest and `make bench`
 
 # A multiboot kernel for QEMU's -kernel must be ELF32: link as ELF64, then
 # convert (all addresses lie below 4 GiB, so nothing is lost).
@@ -24,3 +26,5 @@ GUEST_KERNELS = $(LV6)
 
 -include guests/firmware/firmware.mk
 -include guests/test/test.mk
+-include guests/linux/linux.mk
+-include guests/bench/bench.mk

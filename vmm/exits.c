@@ -90,16 +90,37 @@ int core_hypercall_ud(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
-/* EFER on SVM: VMRUN requires EFER.SVME in the guest's EFER (APM 15.5.1),
- * so the guest's writes keep it set and its reads don't show it. */
+/*
+ * The MSR accesses that exit without a policy rule:
+ * - EFER: on SVM, VMRUN requires EFER.SVME in the guest's EFER (APM 15.5.1),
+ *   so the guest's writes keep it set and its reads don't show it; the
+ *   backend keeps the guest's EFER (and on VMX the IA-32e mode control).
+ * - MSRs outside the ranges that the MSR bitmaps cover always exit (SDM
+ *   25.6.9, APM 15.11): carry the access out as the guest asked, and give
+ *   the guest the #GP that the hardware gives for an MSR it lacks.
+ */
 int core_msr(struct vcpu *v)
 {
-	if (v->exit.msr.index != MSR_EFER)
-		return core_unhandled(v);
-	if (v->exit.msr.write)
-		backend->set_efer(v, vcpu_edx_eax(v));
-	else
-		vcpu_set_edx_eax(v, backend->efer(v) & ~(uint64_t)EFER_SVME);
+	uint32_t msr = v->exit.msr.index;
+	uint64_t val;
+
+	if (msr == MSR_EFER) {
+		if (v->exit.msr.write)
+			backend->set_efer(v, vcpu_edx_eax(v));
+		else
+			vcpu_set_edx_eax(v, backend->efer(v) & ~(uint64_t)EFER_SVME);
+	} else if (v->exit.msr.write) {
+		if (wrmsr_safe(msr, vcpu_edx_eax(v))) {
+			vcpu_inject(v, VEC_GP, true, 0);
+			return EXIT_RESUME;
+		}
+	} else {
+		if (rdmsr_safe(msr, &val)) {
+			vcpu_inject(v, VEC_GP, true, 0);
+			return EXIT_RESUME;
+		}
+		vcpu_set_edx_eax(v, val);
+	}
 	vcpu_skip(v);
 	return EXIT_RESUME;
 }

@@ -11,6 +11,7 @@
 #include <lvisor/handoff.h>
 #include <lvisor/multiboot.h>
 #include "policy.h"
+#include "stats.h"
 #include "vcpu.h"
 #include "vmm.h"
 
@@ -22,6 +23,7 @@ static struct vcpu vcpu0;
 
 void vmm_stop(bool ok)
 {
+	stats_print();
 	printk("guest stopped; lvisor powers the machine off\n");
 	poweroff(ok);
 }
@@ -35,6 +37,10 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
 		panic("not started by a multiboot loader (EAX=0x%x)", magic);
 	tsc_init();
+	/* Guests set XCR0 through lvisor (XSETBV exits on VMX), which needs
+	 * CR4.OSXSAVE in lvisor's own CR4 (SDM Vol. 2C, XSETBV). */
+	if (cpuid(1, 0).ecx & CPUID_1_ECX_XSAVE)
+		write_cr4(read_cr4() | CR4_OSXSAVE);
 
 	for (unsigned i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (backends[i]->detect())

@@ -88,4 +88,7 @@ extern const unsigned policy_vmx_requirement_count;
 extern const struct policy_requirement policy_svm_requirements[];
 extern const unsigned policy_svm_requirement_count;
 
+/* policy.c: report a requirement the CPU does not meet. */
+void policy_lacks(const struct policy_requirement *r);
+
 #endif

@@ -25,8 +25,18 @@ void trap_init(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
+/* msr_safe.S: instructions allowed to fault, and where to go when they do. */
+extern const struct { uint64_t insn, target; } msr_fixups[], msr_fixups_end[];
+
 void vmm_trap(struct trap_frame *f)
 {
+	for (const typeof(msr_fixups[0]) *x = msr_fixups; x < msr_fixups_end; x++) {
+		if (f->vector == VEC_GP && f->rip == x->insn) {
+			f->rip = x->target;
+			return;
+		}
+	}
+
 	printk("VMM fault: exception %lu, error code 0x%lx\n", f->vector, f->error);
 	printk("  rip %016lx  cs %04lx  rflags %016lx\n", f->rip, f->cs, f->rflags);
 	printk("  rsp %016lx  ss %04lx  cr2 %016lx  cr3 %016lx\n", f->rsp, f->ss, read_cr2(), read_cr3());

@@ -4,8 +4,10 @@
  * where VM exits meet code.
  */
 #include <stdarg.h>
+#include <asm/x86.h>
 #include <lib/printk.h>
 #include "exits.h"
+#include "stats.h"
 #include "vcpu.h"
 
 const struct backend *backend;
@@ -14,6 +16,7 @@ void vcpu_run_loop(struct vcpu *v)
 {
 	for (;;) {
 		backend->run(v);
+		stats_exit(v, rdtsc());
 		v->exits++;
 
 		exit_handler_t handler = core_invalid_state;
@@ -22,6 +25,7 @@ void vcpu_run_loop(struct vcpu *v)
 				? backend->exits[v->exit.code] : core_unhandled;
 		if (handler(v) == EXIT_STOP)
 			return;
+		stats_resume(v, rdtsc());
 	}
 }
 
@@ -54,6 +58,7 @@ void vcpu_dump(struct vcpu *v)
 	}
 	if (backend->dump_extra)
 		backend->dump_extra(v);
+	trace_print();
 }
 
 int vcpu_stop(struct vcpu *v, const char *fmt, ...)

@@ -32,6 +32,7 @@ enum exit_action {
 struct exit_info {
 	uint32_t code;		/* hardware exit reason (VMX) / EXITCODE (SVM) */
 	const char *name;	/* its manual name, e.g. "RDTSC" */
+	uint64_t rip;		/* the guest's RIP at the exit */
 	uint64_t qualification;	/* VMX exit qualification / SVM EXITINFO1 */
 	uint64_t info2;		/* VMX guest-physical address / SVM EXITINFO2 */
 	uint64_t gpa;		/* EPT/NPT faults: the guest-physical address */

@@ -15,7 +15,8 @@ vector\n:
 	.endr
 
 /* Save the general registers in struct trap_frame order and call
- * vmm_trap(frame); it does not return. */
+ * vmm_trap(frame). It returns only for a fault that was expected (see
+ * msr_safe.S), after changing the frame's RIP: then resume there. */
 trap_common:
 	push	%r15
 	push	%r14
@@ -33,11 +34,27 @@ trap_common:
 	push	%rcx
 	push	%rax
 	mov	%rsp, %rdi
+	mov	%rsp, %rbx		/* callee-saved: the frame, after the call */
 	and	$~15, %rsp
 	call	vmm_trap
-1:	cli
-	hlt
-	jmp	1b
+	mov	%rbx, %rsp
+	pop	%rax
+	pop	%rcx
+	pop	%rdx
+	pop	%rbx
+	pop	%rbp
+	pop	%rsi
+	pop	%rdi
+	pop	%r8
+	pop	%r9
+	pop	%r10
+	pop	%r11
+	pop	%r12
+	pop	%r13
+	pop	%r14
+	pop	%r15
+	add	$16, %rsp		/* vector and error code */
+	iretq
 
 	.section .rodata
 	.align 8

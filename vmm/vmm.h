@@ -25,6 +25,10 @@ extern uint64_t guest_ram_end;	/* top of RAM the guest may use, for EPT/NPT */
 /* trap.c */
 void trap_init(void);
 
+/* msr_safe.S: 0, or -1 when the CPU has no such MSR (#GP). */
+int rdmsr_safe(uint32_t msr, uint64_t *val);
+int wrmsr_safe(uint32_t msr, uint64_t val);
+
 /* main.c */
 void vmm_stop(bool ok) __attribute__((noreturn));
 

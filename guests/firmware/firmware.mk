@@ -4,7 +4,7 @@
 # firmware.elf is the same code with symbols, for GDB.
 FIRMWARE_SRCS = guests/firmware/entry.S guests/firmware/main.c guests/firmware/memory.c \
 	guests/firmware/multiboot.c guests/firmware/elf.c guests/firmware/mbinfo.c \
-	guests/firmware/multiboot_enter.S
+	guests/firmware/multiboot_enter.S guests/firmware/linux.c guests/firmware/linux_enter.S
 FIRMWARE_OBJS = $(call obj32,$(FIRMWARE_SRCS))
 FIRMWARE = $(BUILD)/guests/firmware.bin
 FIRMWARE_ELF = $(BUILD)/guests/firmware.elf

@@ -9,6 +9,7 @@
 #include <lib/printk.h>
 #include <lvisor/multiboot.h>
 #include "firmware.h"
+#include "linux.h"
 
 /* The VMM is 64-bit and we are 32-bit: the handoff must be laid out the same
  * for both, and i386 aligns uint64_t to only 4 bytes inside a structure. */
@@ -80,7 +81,8 @@ void firmware_main(const struct handoff *h)
 
 	if (multiboot_probe(&k))
 		multiboot_boot(&k, h);
-	/* A Linux loader (x86 boot protocol, "HdrS" at offset 0x202) goes here. */
-	fail(&k, "not a multiboot kernel (no multiboot header in the first %u KiB)",
-	     MULTIBOOT_SEARCH / 1024);
+	if (linux_probe(&k))
+		linux_boot(&k, h);
+	fail(&k, "not a multiboot kernel (no multiboot header in the first %u KiB) "
+	     "nor a Linux bzImage (no \"HdrS\" at offset 0x202)", MULTIBOOT_SEARCH / 1024);
 }

@@ -6,7 +6,8 @@
  *
  *   cpuid 0 / 1 / 0x80000001 / 0x40000000   vendor, feature bits, hypervisor leaf
  *   rdtsc                                   two reads in a row, and their delta
- *   rdmsr 0x10                              IA32_TIME_STAMP_COUNTER (if CPUID says MSRs exist)
+ *   rdmsr 0x1b                              IA32_APIC_BASE, 40 times (if CPUID says there
+ *                                           is an APIC)
  *   out/in port 0x3ff                       the 16550 scratch register of COM1: written,
  *                                           then read back (an ignored write leaves it)
  *   in port 0x2e8                           a 32-bit read where nothing is (COM4's place)
@@ -19,6 +20,8 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <asm/svm.h>
+#include <asm/vmx.h>
 #include <asm/x86.h>
 #include <lib/console.h>
 #include <lib/poweroff.h>
@@ -31,10 +34,12 @@
 #define SCRATCH_PORT	0x3ff		/* COM1 + 7: 16550 scratch register */
 #define SCRATCH_VALUE	0x5a
 #define EMPTY_PORT	0x2e8		/* COM4's base: no device there on QEMU or Bochs */
-#define MSR_TSC		0x10		/* IA32_TIME_STAMP_COUNTER */
+#define MSR_APIC_BASE	0x1b		/* IA32_APIC_BASE */
+#define MSR_READS	40
 #define HYPERCALL_RAX	0x1b		/* what the guest passes in RAX */
 
 #define CPUID_1_EDX_MSR		(1u << 5)
+#define CPUID_1_EDX_APIC	(1u << 9)
 #define CPUID_1_ECX_X2APIC	(1u << 21)
 #define CPUID_1_ECX_AVX		(1u << 28)
 #define CPUID_80000001_EDX_RDTSCP	(1u << 27)
@@ -99,8 +104,8 @@ static const char *const vector_names[32] = {
 	"PF", "15", "MF", "AC", "MC", "XM", "VE", "CP",
 };
 
-/* Where to resume after an expected fault (0: none expected), and what
- * the last one was. Set by the TRY_ asm below, cleared by the handler. */
+/* Where to resume after an expected fault (0: none expected): set by TRY()
+ * below, cleared by the handler, which also counts the faults it caught. */
 static volatile uint32_t fixup;
 static volatile uint32_t faults;
 
@@ -187,7 +192,7 @@ static void probe_cpuid(void)
 
 	r = cpuid(1, 0);
 	printk("cpuid 1: ecx 0x%08x edx 0x%08x: hypervisor=%d vmx=%d x2apic=%d avx=%d msr=%d\n",
-	       r.ecx, r.edx, !!(r.ecx & CPUID_1_ECX_HYPERVISOR), !!(r.ecx & (1u << 5)),
+	       r.ecx, r.edx, !!(r.ecx & CPUID_1_ECX_HYPERVISOR), !!(r.ecx & CPUID_1_ECX_VMX),
 	       !!(r.ecx & CPUID_1_ECX_X2APIC), !!(r.ecx & CPUID_1_ECX_AVX),
 	       !!(r.edx & CPUID_1_EDX_MSR));
 	bool hypervisor = r.ecx & CPUID_1_ECX_HYPERVISOR;
@@ -196,7 +201,7 @@ static void probe_cpuid(void)
 	if (max_ext >= 0x80000001) {
 		r = cpuid(0x80000001, 0);
 		printk("cpuid 0x80000001: ecx 0x%08x edx 0x%08x: svm=%d rdtscp=%d lm=%d\n",
-		       r.ecx, r.edx, !!(r.ecx & (1u << 2)), !!(r.edx & CPUID_80000001_EDX_RDTSCP),
+		       r.ecx, r.edx, !!(r.ecx & CPUID_80000001_ECX_SVM), !!(r.edx & CPUID_80000001_EDX_RDTSCP),
 		       !!(r.edx & CPUID_80000001_EDX_LM));
 	}
 
@@ -223,12 +228,19 @@ static void probe_rdtsc(void)
 
 static void probe_msr(void)
 {
-	if (!(cpuid(1, 0).edx & CPUID_1_EDX_MSR)) {
-		printk("rdmsr: CPUID says there are no MSRs\n");
+	uint32_t edx = cpuid(1, 0).edx;
+
+	if ((edx & (CPUID_1_EDX_MSR | CPUID_1_EDX_APIC)) != (CPUID_1_EDX_MSR | CPUID_1_EDX_APIC)) {
+		printk("rdmsr: CPUID says there is no APIC base MSR\n");
 		return;
 	}
-	printk("rdmsr 0x%x (IA32_TIME_STAMP_COUNTER): 0x%016llx\n", MSR_TSC,
-	       (unsigned long long)rdmsr(MSR_TSC));
+	/* Read it MSR_READS times: a rule with `log: true` shows its rate limit. */
+	uint64_t first = rdmsr(MSR_APIC_BASE);
+	int same = 1;
+	for (int i = 1; i < MSR_READS; i++)
+		same += rdmsr(MSR_APIC_BASE) == first;
+	printk("rdmsr 0x%x (IA32_APIC_BASE) %d times: 0x%016llx (%d the same)\n", MSR_APIC_BASE,
+	       MSR_READS, (unsigned long long)first, same);
 }
 
 static void probe_io(void)

@@ -80,6 +80,8 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define MSR_PAT		0x277
 #define RFLAGS_IF	(1u << 9)
 
+/* CPUID.1:ECX bit 26: XSAVE/XRSTOR/XSETBV/XGETBV and XCR0. */
+#define CPUID_1_ECX_XSAVE	(1u << 26)
 /* CPUID.1:ECX bit 31: "hypervisor present" (reserved for hypervisors). */
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
 

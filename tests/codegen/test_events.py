@@ -13,16 +13,18 @@ VMX_CORE_PROC2 = B(1) | B(3) | B(7)           # EPT, enable RDTSCP, unrestricted
 VMX_CORE_EXIT = B(9) | B(18) | B(19) | B(20) | B(21)   # host 64-bit, save/load PAT, save/load EFER
 VMX_CORE_ENTRY = B(14) | B(15)                # load PAT, load EFER
 VMX_CORE_EXITS = {2: "core_triple_fault", 10: "core_cpuid", 13: "core_invd",
-                  18: "core_hypercall_ud", 28: "core_cr_access", 31: "core_msr", 32: "core_msr",
+                  18: "core_hypercall_ud", 28: "core_cr_access", 30: "exit_io",
+                  31: "core_msr", 32: "core_msr",
                   33: "core_invalid_state", 34: "core_invalid_state", 41: "core_invalid_state",
                   48: "core_vmm_memory", 49: "core_vmm_memory", 55: "core_xsetbv",
                   **{n: "core_virt_instruction" for n in (19, 20, 21, 22, 23, 24, 25, 26, 27,
                                                           50, 53, 59)}}
 # SVM: intercept vector 3 (misc1) and 4 (misc2), APM table B-1.
-SVM_CORE_MISC1 = B(26) | B(28) | B(31)        # INVLPGA, MSR_PROT, SHUTDOWN
+SVM_CORE_MISC1 = B(26) | B(27) | B(28) | B(31)   # INVLPGA, IOIO_PROT, MSR_PROT, SHUTDOWN
 SVM_CORE_MISC2 = B(0) | B(2) | B(3) | B(4) | B(5) | B(6)   # VMRUN VMLOAD VMSAVE STGI CLGI SKINIT
 SVM_CPUID = B(18)
-SVM_CORE_EXITS = {0x7a: "core_virt_instruction", 0x7c: "core_msr", 0x7f: "core_triple_fault",
+SVM_CORE_EXITS = {0x7a: "core_virt_instruction", 0x7b: "exit_io", 0x7c: "core_msr",
+                  0x7f: "core_triple_fault",
                   0x400: "core_vmm_memory",
                   **{n: "core_virt_instruction" for n in (0x80, 0x82, 0x83, 0x84, 0x85, 0x86)}}
 
@@ -46,7 +48,10 @@ def test_empty_policy_is_exactly_the_core(tmp_path, probe):
                         "intercept_misc1": SVM_CORE_MISC1 | SVM_CPUID, "intercept_misc2": SVM_CORE_MISC2}
     assert table(d, "vmx_exits") == VMX_CORE_EXITS
     assert table(d, "svm_exits") == {**SVM_CORE_EXITS, 0x72: "core_cpuid"}
-    assert d["io"] == []
+    # The power-off ports (OUT = 2): the core prints its statistics there.
+    assert d["io"] == [[0xF4, 0xF7, 2, "required by the core"], [0x604, 0x605, 2, "required by the core"],
+                       [0x8900, 0x8900, 2, "required by the core"],
+                       [0xB004, 0xB005, 2, "required by the core"]]
     assert d["msr"] == [[0xC0000080, 0xC0000080, 3, "required by the core"]]
     assert {r[3] for r in d["vmx_requirements"]} == {"required by the core"}
     assert len(d["vmx_requirements"]) == 13 and d["svm_requirements"] == []
@@ -68,6 +73,7 @@ CASES = {
     "wbinvd: ignore": (("proc_based2", B(6), {54: "exit_wbinvd"}), ("intercept_misc2", B(9), {0x89: "exit_wbinvd"})),
     "vmcall: ignore": (("proc_based", 0, {18: "exit_vmcall"}), ("intercept_misc2", B(1), {0x81: "exit_vmcall"})),
     "vmcall: passthrough": (("proc_based", 0, {18: "core_hypercall_ud"}), ("intercept_misc2", 0, {})),
+    "vmcall: stats": (("proc_based", 0, {18: "exit_vmcall"}), ("intercept_misc2", B(1), {0x81: "exit_vmcall"})),
     "cpuid: emulate": (("proc_based", 0, {10: "exit_cpuid"}), ("intercept_misc1", B(18), {0x72: "exit_cpuid"})),
     "cpuid: passthrough": (("proc_based", 0, {10: "exit_cpuid"}), ("intercept_misc1", 0, {})),
     "cr3: {read: emulate}": (("proc_based", B(16), {28: "exit_cr"}), ("intercept_cr", B(3), {0x03: "exit_cr"})),
@@ -83,7 +89,7 @@ CASES = {
     "exception: {pf: unhandled}": (("exception_bitmap", B(14), {0: "exit_exception"}),
                                    ("intercept_exceptions", B(14), {0x4e: "core_unhandled"})),
     "io: [{port: 0x80, out: ignore}]": (("proc_based", 0, {30: "exit_io"}),
-                                        ("intercept_misc1", B(27), {0x7b: "exit_io"})),
+                                        ("intercept_misc1", 0, {0x7b: "exit_io"})),
     "msr: [{msr: 0x10, read: emulate}]": (("proc_based", 0, {31: "exit_msr", 32: "exit_msr"}),
                                           ("intercept_misc1", 0, {0x7c: "exit_msr"})),
 }

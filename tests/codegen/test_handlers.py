@@ -81,6 +81,24 @@ def test_io(p):
     assert p.run("vmx", 30, io__port=0x3F8, io__size=1, io__in=1)["inject"] == [13, 1, 0]
 
 
+def test_core_poweroff_ports(p):
+    # Both directions go to the core: the bitmaps cannot tell IN from OUT.
+    for port in (0xF4, 0xF7, 0x604, 0x605, 0x8900, 0xB004, 0xB005):
+        for direction in (0, 1):
+            r = p.run("vmx", 30, io__port=port, io__size=1, io__in=direction)
+            assert r["called"] == "core_poweroff_io", hex(port)
+    assert p.run("svm", 0x7B, io__port=0x604, io__size=2, io__in=0)["called"] == "core_poweroff_io"
+
+
+def test_vmcall_stats(tmp_path, probe):
+    path = tmp_path / "stats.yaml"
+    path.write_text("description: t\nexits:\n  vmcall: stats\n")
+    q = probe(str(path))
+    for backend, code in (("vmx", 18), ("svm", 0x81)):
+        r = q.run(backend, code, rax=7)
+        assert r["called"] == "stats_print" and r["rax"] == 0 and r["skips"] == 1
+
+
 def test_msr(p):
     r = p.run("vmx", 31, msr__index=0x10)
     assert (r["rdx"], r["rax"]) == (0x1, 0x23456789)
@@ -94,7 +112,9 @@ def test_bitmap_lists(p):
     2 = OUT/WRITE, vmm/policy.h)."""
     d = p.dump
     assert [e[:3] for e in d["io"]] == [[0x60, 0x64, 1], [0x60, 0x64, 2], [0x80, 0x80, 2],
-                                        [0x3F8, 0x3F8, 1]]
+                                        [0xF4, 0xF7, 2], [0x3F8, 0x3F8, 1], [0x604, 0x605, 2],
+                                        [0x8900, 0x8900, 2], [0xB004, 0xB005, 2]]
+    assert d["io"][3][3] == "required by the core"
     assert [e[:3] for e in d["msr"]] == [[0x10, 0x10, 1], [0x10, 0x10, 2],
                                          [0xC0000080, 0xC0000080, 3], [0xC0010000, 0xC0010003, 1]]
     assert d["io"][2][3] == f"{ALL}:31"

@@ -39,7 +39,7 @@ static int svm_init(void)
 	for (unsigned i = 0; i < policy_svm_requirement_count; i++) {
 		const struct policy_requirement *r = &policy_svm_requirements[i];
 		if (!(features & r->bit)) {
-			printk("this CPU lacks %s, needed by %s\n", r->control, r->rule);
+			policy_lacks(r);
 			return -1;
 		}
 	}
@@ -142,11 +142,12 @@ static void decode_exit(struct vcpu *v)
 	struct vmcb_control *c = &vmcb->control;
 	struct exit_info *e = &v->exit;
 
-	memset(e, 0, sizeof(*e));
+	*e = (struct exit_info){ 0 };		/* inline stores: lib's memset goes byte by byte */
 	e->code = (uint32_t)c->exitcode;
 	e->name = svm_exit_name(e->code);
 	e->qualification = c->exitinfo1;
 	e->info2 = c->exitinfo2;
+	e->rip = vmcb->save.rip;
 	e->entry_failed = c->exitcode == (uint64_t)SVM_EXIT_INVALID;
 	e->cr.gpr = -1;
 

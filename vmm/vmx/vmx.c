@@ -59,10 +59,7 @@ static int check_capabilities(void)
 	for (unsigned i = 0; i < policy_vmx_requirement_count; i++) {
 		const struct policy_requirement *r = &policy_vmx_requirements[i];
 		if (!(allowed1(r->field) & r->bit)) {
-			if (!strncmp(r->rule, "required by", 11))	/* the core's own */
-				printk("this CPU lacks %s, %s\n", r->control, r->rule);
-			else
-				printk("this CPU lacks %s, needed by %s\n", r->control, r->rule);
+			policy_lacks(r);
 			return -1;
 		}
 	}
@@ -156,12 +153,12 @@ static void decode_exit(struct vcpu *v)
 	uint32_t reason = (uint32_t)vmread(VM_EXIT_REASON);
 	uint64_t q = vmread(EXIT_QUALIFICATION);
 
-	memset(e, 0, sizeof(*e));
+	*e = (struct exit_info){ 0 };		/* inline stores: lib's memset goes byte by byte */
 	e->code = reason & 0xffff;		/* the basic exit reason */
 	e->name = vmx_exit_name(e->code);
 	e->entry_failed = reason & VMX_EXIT_REASON_ENTRY_FAILURE;
 	e->qualification = q;
-	e->info2 = vmread(GUEST_PHYSICAL_ADDRESS);
+	e->rip = vmread(GUEST_RIP);
 	e->cr.gpr = -1;
 
 	switch (e->code) {
@@ -192,7 +189,7 @@ static void decode_exit(struct vcpu *v)
 	}
 	case EXIT_REASON_EPT_VIOLATION:		/* SDM 28.2.1, table 28-7 */
 	case EXIT_REASON_EPT_MISCONFIG:
-		e->gpa = e->info2;
+		e->gpa = e->info2 = vmread(GUEST_PHYSICAL_ADDRESS);
 		break;
 	}
 }
@@ -253,10 +250,12 @@ static void vmx_run(struct vcpu *v)
  * Like the CPU completing it, this ends blocking by STI or MOV SS. */
 static void vmx_skip(struct vcpu *v)
 {
-	(void)v;
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
-	vmwrite(GUEST_INTERRUPTIBILITY_INFO, vmread(GUEST_INTERRUPTIBILITY_INFO) &
-		~(uint64_t)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	uint64_t blocking = vmread(GUEST_INTERRUPTIBILITY_INFO);
+
+	vmwrite(GUEST_RIP, v->exit.rip + vmread(VM_EXIT_INSTRUCTION_LEN));
+	if (blocking & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmwrite(GUEST_INTERRUPTIBILITY_INFO, blocking &
+			~(uint64_t)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
 /* Event injection (SDM 27.6): a hardware exception, delivered at the next

@@ -40,6 +40,12 @@ CORE(core_invd)
 CORE(core_hypercall_ud)
 CORE(core_msr)
 CORE(core_cr_access)
+CORE(core_poweroff_io)
+
+void stats_print(void)
+{
+	stub_called = "stats_print";
+}
 
 static uint64_t rip(struct vcpu *v) { (void)v; return 0x1000; }
 static void skip(struct vcpu *v) { (void)v; stub_skips++; }

@@ -9,5 +9,6 @@
 #include "vcpu.h"
 
 int exit_cpuid(struct vcpu *v);
+int exit_io(struct vcpu *v);
 
 #endif

@@ -14,6 +14,7 @@
 #include "policy.h"
 #include "exits.h"
 #include "actions.h"
+#include "stats.h"
 #include "policy_actions.h"
 
 const char policy_name[] = "default";
@@ -36,8 +37,30 @@ int exit_cpuid(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
+/* I/O instructions on the ports of policy_io[] below. The core's own ports
+ * go to the core's handler in both directions (the I/O bitmaps have one bit
+ * per port for IN and OUT alike). */
+int exit_io(struct vcpu *v)
+{
+	uint16_t port = v->exit.io.port;
+
+	if (port >= 0xf4 && port <= 0xf7)	/* required by the core: power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU -- boot/qemu.sh */
+		return core_poweroff_io(v);
+	if (port >= 0x604 && port <= 0x605)	/* required by the core: power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13) -- ACPI 6.0 4.8.3.2.1 */
+		return core_poweroff_io(v);
+	if (port == 0x8900)	/* required by the core: power-off: Bochs' shutdown port: the bytes "Shutdown" -- boot/bochs.sh */
+		return core_poweroff_io(v);
+	if (port >= 0xb004 && port <= 0xb005)	/* required by the core: power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13) -- ACPI 6.0 4.8.3.2.1 */
+		return core_poweroff_io(v);
+	return core_unhandled(v);	/* an access that only straddles a rule's ports */
+}
+
 /* The ports whose IN/OUT exit (each backend fills its I/O bitmap from this). */
 const struct policy_io_range policy_io[] = {
+	{ 0xf4, 0xf7, POLICY_OUT, "required by the core" },	/* power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU */
+	{ 0x604, 0x605, POLICY_OUT, "required by the core" },	/* power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13) */
+	{ 0x8900, 0x8900, POLICY_OUT, "required by the core" },	/* power-off: Bochs' shutdown port: the bytes "Shutdown" */
+	{ 0xb004, 0xb005, POLICY_OUT, "required by the core" },	/* power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13) */
 };
 const unsigned policy_io_count = sizeof(policy_io) / sizeof(policy_io[0]);
 

@@ -59,6 +59,7 @@ const exit_handler_t policy_vmx_exits[VMX_EXIT_NR] = {
 	[EXIT_REASON_VMXOFF] = core_virt_instruction,	/* required by the core: VMXOFF always exits: no nested virtualization -- SDM 26.1.2 */
 	[EXIT_REASON_VMXON] = core_virt_instruction,	/* required by the core: VMXON always exits: no nested virtualization -- SDM 26.1.2 */
 	[EXIT_REASON_CR_ACCESS] = core_cr_access,	/* required by the core: CR0/CR4 writes to bits the core owns (it sets its own guest/host masks) -- SDM 26.1.3 */
+	[EXIT_REASON_IO_INSTRUCTION] = exit_io,	/* required by the core: the power-off ports, then the policy's io rules (policy_io[] fills the I/O bitmaps) -- SDM 25.6.4 */
 	[EXIT_REASON_MSR_READ] = core_msr,	/* required by the core: MSRs outside the bitmap ranges always exit; EFER is in policy_msr[] -- SDM 26.1.3 */
 	[EXIT_REASON_MSR_WRITE] = core_msr,	/* required by the core: MSRs outside the bitmap ranges always exit; EFER is in policy_msr[] -- SDM 26.1.3 */
 	[EXIT_REASON_INVALID_GUEST_STATE] = core_invalid_state,	/* required by the core: VM entry failed on the guest state -- SDM 27.8 */

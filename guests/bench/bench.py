@@ -1,0 +1,304 @@
+#!/usr/bin/python3
+"""make bench: what lvisor costs, measured on both backends.
+
+Runs, on QEMU (AMD SVM) and on Bochs (Intel VMX), RUNS times each:
+  - the bench guest under lvisor with policies/bench.yaml: the exit round
+    trips (CPUID, hypercall, IN, RDMSR), RDTSC passed through, the empty
+    loop, and the two exit-free loops;
+  - the bench guest under lvisor with policies/bench-rdtsc.yaml: RDTSC
+    emulated (that figure only);
+  - the bench guest bare (make qemu-kernel / bochs-kernel): the same
+    instructions without lvisor, and the exit-free loops' bare cost;
+  - lv6 under lvisor with the default policy, and bare: its boot time as
+    lv6 itself measures it, and the exits it takes (lvisor's statistics).
+
+Prints a markdown table of medians with [min-max] over the runs, and writes
+it to BUILD/bench/bench.md, the numbers to BUILD/bench/bench.json and a
+chart to BUILD/bench/bench.png. guests/bench/bench.c says how the guest
+measures; README.md ("Measuring: make bench") how to read the figures.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc")
+
+# backend -> how to run it
+BACKENDS = {
+    "svm": {"title": "QEMU/SVM", "lvisor": "qemu", "bare": "qemu-kernel"},
+    "vmx": {"title": "Bochs/VMX", "lvisor": "bochs", "bare": "bochs-kernel"},
+}
+
+# The rows of the first table: (key, what it measures). Keys name where the
+# figure comes from: "lvisor:x" the bench policy's run, "rdtsc:x" the
+# bench-rdtsc run, "bare:x" the bare run; x is the guest's figure name.
+CYCLE_ROWS = [
+    ("lvisor:cpuid", "CPUID: exit round trip"),
+    ("lvisor:hypercall", "hypercall (SVM: VMMCALL, VMX: VMCALL): exit round trip"),
+    ("rdtsc:rdtsc", "RDTSC emulated: exit round trip (policy bench-rdtsc)"),
+    ("lvisor:io", "IN from port 0xed: exit round trip"),
+    ("lvisor:msr", "RDMSR 0x10: exit round trip"),
+    ("lvisor:rdtsc", "RDTSC passed through (no exit)"),
+    ("lvisor:empty", "empty loop iteration (included in every figure above)"),
+    ("bare:cpuid", "CPUID without lvisor"),
+    ("bare:rdtsc", "RDTSC without lvisor"),
+    ("bare:io", "IN from port 0xed without lvisor"),
+    ("bare:msr", "RDMSR 0x10 without lvisor"),
+]
+# Overheads: (key, what, numerator, denominator).
+RATIO_ROWS = [
+    ("loop-reg", "exit-free loop, registers only", "lvisor:loop-reg", "bare:loop-reg"),
+    ("loop-mem", "exit-free loop over 16384 pages (TLB misses, EPT/NPT walks)",
+     "lvisor:loop-mem", "bare:loop-mem"),
+    ("lv6-boot", "lv6's boot, by its own clock", "lv6:boot", "lv6-bare:boot"),
+]
+
+BOCHS_NOTE = ("Bochs' TSC counts emulated instructions (boot/bochs.sh: ips=10000000, a 10 MHz "
+              "TSC, one tick per instruction), so its figures are instruction counts: nearly "
+              "deterministic from run to run, and blind to what costs time but not "
+              "instructions (TLB misses, page walks, the VM entry and exit themselves). "
+              "QEMU's TSC is the host's: its figures are host time under TCG, and vary from "
+              "run to run; the [min-max] spread says how far to trust them.")
+
+
+def plain(text):
+    return ANSI.sub("", text).replace("\r", "")
+
+
+def make(target, timeout=900, **variables):
+    """Run one `make -s` target; its output, colors removed. Stops on failure."""
+    cmd = ["make", "-s", target] + [f"{k}={v}" for k, v in variables.items()]
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        sys.exit(f"bench: {' '.join(cmd)} did not finish in {timeout} s")
+    out = plain(p.stdout.decode(errors="replace"))
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed (status {p.returncode}):\n{out[-3000:]}")
+    return out
+
+
+# ---- reading what the runs printed ----------------------------------------
+
+FIGURE = re.compile(r"^bench: (\S+) cycles=\d+ total=(\d+) iterations=(\d+)", re.M)
+STATS = re.compile(r"^lvisor: exit statistics: (\d+) exits$", re.M)
+STATS_ROW = re.compile(r"^lvisor:\s+(\S+) (\S+)\s+(\d+)\s+(\d+)\s+(\d+)$")
+LV6_END = re.compile(r"^\[\s*(\d+)\.(\d{6})\] lv6: user space exited", re.M)
+
+
+def figures(out):
+    """The bench guest's figures: name -> cycles per iteration."""
+    found = {name: int(total) / int(n) for name, total, n in FIGURE.findall(out)}
+    if "bench: done" not in out:
+        sys.exit(f"bench: the bench guest did not finish:\n{out[-3000:]}")
+    return found
+
+
+def exit_stats(out):
+    """lvisor's last statistics table: (total, {"CPUID (10)": count, ...})."""
+    m = list(STATS.finditer(out))
+    if not m:
+        sys.exit(f"bench: no exit statistics in the output:\n{out[-3000:]}")
+    rows = {}
+    for line in out[m[-1].end():].splitlines()[2:]:
+        r = STATS_ROW.match(line)
+        if not r:
+            break
+        rows[f"{r.group(2)} ({r.group(1)})"] = int(r.group(3))
+    return int(m[-1].group(1)), rows
+
+
+def lv6_seconds(out):
+    m = LV6_END.search(out)
+    if not m:
+        sys.exit(f"bench: lv6 did not reach its shutdown line:\n{out[-3000:]}")
+    return int(m.group(1)) + int(m.group(2)) / 1e6
+
+
+# ---- the runs ----------------------------------------------------------------
+
+def run_backend(b, runs, quick):
+    """All runs on one backend: {key: [value per run]}, {reason: [count per run]}."""
+    t = BACKENDS[b]
+    words = "quick" if quick else ""
+    values, exits = {}, {}
+
+    def add(key, v):
+        values.setdefault(key, []).append(v)
+
+    for i in range(runs):
+        print(f"bench: {t['title']}: run {i + 1} of {runs}", file=sys.stderr, flush=True)
+        for name, v in figures(make(t["lvisor"], KERNEL="bench", POLICY="bench",
+                                    APPEND=words)).items():
+            add(f"lvisor:{name}", v)
+        for name, v in figures(make(t["lvisor"], KERNEL="bench", POLICY="bench-rdtsc",
+                                    APPEND=f"{words} rdtsc".strip())).items():
+            add(f"rdtsc:{name}", v)
+        for name, v in figures(make(t["bare"], KERNEL="bench", APPEND=words)).items():
+            add(f"bare:{name}", v)
+        out = make(t["lvisor"], KERNEL="lv6", POLICY="default")
+        add("lv6:boot", lv6_seconds(out))
+        total, rows = exit_stats(out)
+        add("lv6:exits", total)
+        for reason, count in rows.items():
+            exits.setdefault(reason, []).append(count)
+        add("lv6-bare:boot", lv6_seconds(make(t["bare"], KERNEL="lv6")))
+    for key, what, num, den in RATIO_ROWS:
+        values[key] = [n / d for n, d in zip(values[num], values[den])]
+    return values, exits
+
+
+def summary(vals):
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals), "runs": vals}
+
+
+# ---- the report ------------------------------------------------------------
+
+def cycles(x):
+    return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def cell(s, fmt):
+    if s is None:
+        return "-"
+    if len(s["runs"]) == 1:
+        return fmt(s["median"])
+    if s["min"] == s["max"]:
+        return f"{fmt(s['median'])} (every run)"
+    return f"{fmt(s['median'])} [{fmt(s['min'])}-{fmt(s['max'])}]"
+
+
+def ratio(x):
+    return f"{x:.3f}x"
+
+
+def report(results, runs, quick):
+    bs = [b for b in BACKENDS if b in results]
+    head = "| figure | what it measures | " + " | ".join(BACKENDS[b]["title"] for b in bs) + " |"
+    rule = "|---|---|" + "---|" * len(bs)
+    get = lambda b, k: results[b]["values"].get(k)  # noqa: E731
+    md = [f"# lvisor bench: median [min-max] of {runs} run{'s' if runs > 1 else ''}"
+          f"{' (quick mode: fewer iterations)' if quick else ''}", "", BOCHS_NOTE, "",
+          "## Cycles per loop iteration: one instruction, plus the empty loop", "", head, rule]
+    for key, what in CYCLE_ROWS:
+        md.append(f"| {key} | {what} | " + " | ".join(cell(get(b, key), cycles) for b in bs) + " |")
+    md += ["", "## Overheads: the same work under lvisor / bare", "", head, rule]
+    for key, what, _, _ in RATIO_ROWS:
+        md.append(f"| {key} | {what} | " + " | ".join(cell(get(b, key), ratio) for b in bs) + " |")
+    md += ["", "## Exits per lv6 boot (policy default, from lvisor's statistics at power-off)", "",
+           head, rule]
+    md.append("| lv6-exits | all exits | " +
+              " | ".join(cell(get(b, "lv6:exits"), lambda x: f"{x:.0f}") for b in bs) + " |")
+    reasons = sorted({r for b in bs for r in results[b]["exits"]})
+    for r in reasons:
+        md.append(f"| {r} | | " + " | ".join(cell(results[b]["exits"].get(r), lambda x: f"{x:.0f}")
+                                            for b in bs) + " |")
+    md += ["", "## Issue 5's targets (measured, not asserted)", ""]
+    md += targets(results)
+    return "\n".join(md) + "\n"
+
+
+def targets(results):
+    """Issue 5's targets, each with its measured median and a verdict."""
+    def med(b, key):
+        return results[b]["values"][key]["median"]
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
+    out = []
+    if "vmx" in results:
+        c = med("vmx", "lvisor:cpuid")
+        out.append(f"- Bochs/VMX: CPUID exit round trip <= 200 ticks: {cycles(c)} "
+                   f"({cycles(c - med('vmx', 'lvisor:empty'))} without the loop): "
+                   f"{verdict(c <= 200)}")
+    for b, limit in (("vmx", 1.02), ("svm", 1.10)):
+        if b in results:
+            out.append(f"- {BACKENDS[b]['title']}: exit-free loops <= {limit:.2f}x bare: " +
+                       ", ".join(f"{k} {ratio(med(b, k))} {verdict(med(b, k) <= limit)}"
+                                 for k in ("loop-reg", "loop-mem")))
+    for b in ("svm", "vmx"):
+        if b in results:
+            n = med(b, "lv6:exits")
+            out.append(f"- {BACKENDS[b]['title']}: lv6 boot < 100 exits (policy default): "
+                       f"{n:.0f}: {verdict(n < 100)}")
+    return out
+
+
+def chart(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bs = [b for b in BACKENDS if b in results]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    keys = ["lvisor:cpuid", "lvisor:hypercall", "rdtsc:rdtsc", "lvisor:io", "lvisor:msr"]
+    labels = ["CPUID", "hypercall", "RDTSC emul.", "IN", "RDMSR"]
+    width = 0.8 / len(bs)
+    for i, b in enumerate(bs):
+        vals = results[b]["values"]
+        med = [vals[k]["median"] for k in keys]
+        err = [[vals[k]["median"] - vals[k]["min"] for k in keys],
+               [vals[k]["max"] - vals[k]["median"] for k in keys]]
+        ax1.bar([x + i * width for x in range(len(keys))], med, width, yerr=err, capsize=3,
+                label=BACKENDS[b]["title"])
+    ax1.set_yscale("log")
+    ax1.set_ylim(bottom=1)
+    ax1.set_xticks([x + width * (len(bs) - 1) / 2 for x in range(len(keys))], labels)
+    ax1.set_ylabel("TSC cycles per round trip (log)")
+    ax1.set_title("VM exit round trips, seen from the guest")
+    ax1.legend()
+    rkeys = [k for k, _, _, _ in RATIO_ROWS]
+    for i, b in enumerate(bs):
+        vals = results[b]["values"]
+        med = [vals[k]["median"] for k in rkeys]
+        err = [[vals[k]["median"] - vals[k]["min"] for k in rkeys],
+               [vals[k]["max"] - vals[k]["median"] for k in rkeys]]
+        ax2.bar([x + i * width for x in range(len(rkeys))], med, width, yerr=err, capsize=3,
+                label=BACKENDS[b]["title"])
+    ax2.axhline(1.0, color="gray", linewidth=0.8)
+    ax2.axhline(1.10, color="tab:blue", linestyle=":", linewidth=0.8, label="target QEMU 1.10x")
+    ax2.axhline(1.02, color="tab:orange", linestyle=":", linewidth=0.8, label="target Bochs 1.02x")
+    ax2.set_xticks([x + width * (len(bs) - 1) / 2 for x in range(len(rkeys))], rkeys)
+    ax2.set_ylabel("under lvisor / bare")
+    ax2.set_title("Overheads")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build", help="the build directory (make's BUILD)")
+    ap.add_argument("--runs", type=int, default=5, help="runs of each measurement")
+    ap.add_argument("--quick", action="store_true", help="one run, fewer iterations")
+    ap.add_argument("--backends", default="svm,vmx", help="svm, vmx or both (default)")
+    args = ap.parse_args()
+    runs = 1 if args.quick else max(1, args.runs)
+
+    results = {}
+    for b in args.backends.split(","):
+        values, exits = run_backend(b, runs, args.quick)
+        results[b] = {"values": {k: summary(v) for k, v in values.items()},
+                      "exits": {r: summary(v) for r, v in exits.items()}}
+    outdir = os.path.join(ROOT, args.build, "bench")
+    os.makedirs(outdir, exist_ok=True)
+    md = report(results, runs, args.quick)
+    with open(os.path.join(outdir, "bench.md"), "w") as f:
+        f.write(md)
+    with open(os.path.join(outdir, "bench.json"), "w") as f:
+        json.dump({"runs": runs, "quick": args.quick, "results": results}, f, indent=1)
+    chart(results, os.path.join(outdir, "bench.png"))
+    print(md)
+    print(f"bench: wrote {os.path.join(args.build, 'bench')}/bench.md, bench.json and bench.png")
+
+
+if __name__ == "__main__":
+    main()
