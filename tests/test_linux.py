@@ -196,13 +196,6 @@ def bochs_available():
                           stderr=subprocess.DEVNULL).returncode == 0 and shutil.which("bochs")
 
 
-# Not run until the VMX backend can run Linux. Found with this test: the
-# guest's INVPCID raises #UD (no "enable INVPCID" secondary control, while
-# CPUID offers INVPCID); core_xsetbv's XSETBV faults in lvisor (#UD: the
-# VMM's own CR4.OSXSAVE is clear); RDMSR 0xc0011029, outside the MSR
-# bitmap's ranges, is an unhandled exit. Remove this mark once they are fixed.
-@pytest.mark.xfail(run=False, reason="VMX backend: INVPCID #UD in the guest, XSETBV #UD in lvisor, "
-                   "unhandled RDMSR 0xc0011029")
 def test_bochs_vmx(release):
     """One boot under Bochs (VMX): slow (the emulator runs about 150 s to a
     shell bare), so everything is checked in that one session."""

@@ -372,8 +372,6 @@ def test_probe_bare(backend):
 
 
 @SVM
-@pytest.mark.xfail(strict=True, reason="exit_io stops the guest on an IN of a port that has only "
-                   "an `out` rule: the I/O bitmaps cannot tell the directions apart")
 def test_io_rule_for_one_direction(backend):
     run = boot(backend["target"], "tests/policies/io-out-only.yaml", "probe")
     assert "unhandled VM exit" not in run.out, run

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <lib/printk.h>
 #include "actions.h"
+#include "policy.h"
 
 void act_log(struct vcpu *v, struct act_ratelimit *rl, const char *rule, const char *fmt, ...)
 {
@@ -87,6 +88,17 @@ uint32_t act_io_value(struct vcpu *v)
 	default:
 		return (uint32_t)v->regs.rax;
 	}
+}
+
+bool act_io_has_rule(struct vcpu *v)
+{
+	uint8_t dir = v->exit.io.in ? POLICY_IN : POLICY_OUT;
+	uint32_t first = v->exit.io.port, last = first + v->exit.io.size - 1;
+
+	for (unsigned i = 0; i < policy_io_count; i++)
+		if ((policy_io[i].dirs & dir) && policy_io[i].first <= last && first <= policy_io[i].last)
+			return true;
+	return false;
 }
 
 int act_io_emulate(struct vcpu *v)

@@ -20,28 +20,28 @@
 const char policy_name[] = "cpuid-spoof";
 const char policy_description[] = "CPUID reports vendor \"LvisorLvisor\" and hides x2APIC, AVX and RDTSCP";
 
-/* policies/cpuid-spoof.yaml:12: cpuid: emulate */
+/* policies/cpuid-spoof.yaml:13: cpuid: emulate */
 int exit_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
 	struct cpuid_regs r = cpuid(leaf, subleaf);
 
-	if (leaf == 0) {	/* policies/cpuid-spoof.yaml:14: vendor "LvisorLvisor" */
+	if (leaf == 0) {	/* policies/cpuid-spoof.yaml:15: vendor "LvisorLvisor" */
 		r.ebx = 0x7369764c;	/* "Lvis" */
 		r.edx = 0x764c726f;	/* "orLv" */
 		r.ecx = 0x726f7369;	/* "isor" */
 	}
-	if (leaf == 1)	/* policies/cpuid-spoof.yaml:15: clear vmx */
+	if (leaf == 1)	/* policies/cpuid-spoof.yaml:16: clear vmx */
 		r.ecx &= ~CPUID_1_ECX_VMX;
-	if (leaf == 0x80000001)	/* policies/cpuid-spoof.yaml:15: clear svm */
+	if (leaf == 0x80000001)	/* policies/cpuid-spoof.yaml:16: clear svm */
 		r.ecx &= ~CPUID_80000001_ECX_SVM;
-	if (leaf == 1)	/* policies/cpuid-spoof.yaml:15: clear x2apic */
+	if (leaf == 1)	/* policies/cpuid-spoof.yaml:16: clear x2apic */
 		r.ecx &= ~(1u << 21);
-	if (leaf == 1)	/* policies/cpuid-spoof.yaml:15: clear avx */
+	if (leaf == 1)	/* policies/cpuid-spoof.yaml:16: clear avx */
 		r.ecx &= ~(1u << 28);
-	if (leaf == 0x80000001)	/* policies/cpuid-spoof.yaml:15: clear rdtscp */
+	if (leaf == 0x80000001)	/* policies/cpuid-spoof.yaml:16: clear rdtscp */
 		r.edx &= ~(1u << 27);
-	if (leaf == 1)	/* policies/cpuid-spoof.yaml:16: set hypervisor */
+	if (leaf == 1)	/* policies/cpuid-spoof.yaml:17: set hypervisor */
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 	act_set_cpuid(v, r);
 	vcpu_skip(v);
@@ -63,7 +63,13 @@ int exit_io(struct vcpu *v)
 		return core_poweroff_io(v);
 	if (port >= 0xb004 && port <= 0xb005)	/* required by the core: power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13) -- ACPI 6.0 4.8.3.2.1 */
 		return core_poweroff_io(v);
-	return core_unhandled(v);	/* an access that only straddles a rule's ports */
+	/* The I/O bitmaps have one bit per port for IN and OUT alike (SDM
+	 * 25.6.4, APM 15.10.1): the direction no rule names exits too, and is
+	 * carried out as the guest asked. An access that only straddles a
+	 * rule's ports is the one case left. */
+	if (!act_io_has_rule(v))
+		return act_io_emulate(v);
+	return core_unhandled(v);
 }
 
 /* The ports whose IN/OUT exit (each backend fills its I/O bitmap from this). */

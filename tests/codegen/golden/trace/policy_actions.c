@@ -117,7 +117,13 @@ int exit_io(struct vcpu *v)
 		return core_poweroff_io(v);
 	if (port >= 0xb004 && port <= 0xb005)	/* required by the core: power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13) -- ACPI 6.0 4.8.3.2.1 */
 		return core_poweroff_io(v);
-	return core_unhandled(v);	/* an access that only straddles a rule's ports */
+	/* The I/O bitmaps have one bit per port for IN and OUT alike (SDM
+	 * 25.6.4, APM 15.10.1): the direction no rule names exits too, and is
+	 * carried out as the guest asked. An access that only straddles a
+	 * rule's ports is the one case left. */
+	if (!act_io_has_rule(v))
+		return act_io_emulate(v);
+	return core_unhandled(v);
 }
 
 /* RDMSR/WRMSR of the MSRs in policy_msr[] below, else the core's. */
