@@ -7,6 +7,8 @@
 # sources, so make reruns it exactly when one of them changes.
 
 LVPOLICY = $(PYTHON) codegen/lvpolicy.py
+# The generator needs Debian's Python with PyYAML and Jinja2.
+NEED_PYTHON = $(Q)boot/need.sh $(PYTHON):python3 python:yaml:python3-yaml python:jinja2:python3-jinja2
 GEN = $(BUILD)/policy/$(POLICY_NAME)/gen
 GEN_SRCS = $(GEN)/policy_svm.c $(GEN)/policy_vmx.c $(GEN)/policy_actions.c
 
@@ -16,6 +18,7 @@ $(LVPOLICY) generate $(1) $(2) --depfile $(2)/policy.d --target $(2)/.stamp && t
 endef
 
 $(GEN)/.stamp: $(if $(wildcard $(POLICY_FILE)),$(POLICY_FILE),policy-missing)
+	$(NEED_PYTHON)
 	@echo '  GEN      $(GEN)/ from $(POLICY_FILE)'
 	$(Q)$(call lvpolicy_generate,$(POLICY_FILE),$(GEN))
 # The generated files change only when the stamp's rule rewrites them.
@@ -28,6 +31,7 @@ policy-missing:
 
 ## policies      list the shipped policies with their descriptions
 policies:
+	$(NEED_PYTHON)
 	$(Q)$(LVPOLICY) list policies
 
 ## policy        generate the C of POLICY without booting; prints where it is
