@@ -1,18 +1,31 @@
 #!/bin/bash
-# boot/bochs.sh: run a multiboot kernel under Bochs, with COM1 as the terminal.
+# boot/bochs.sh: run a multiboot kernel or a Linux bzImage under Bochs, with
+# COM1 as the terminal.
 #
 #   boot/bochs.sh [options] OUTDIR KERNEL [MODULE...]
 #
 # Bochs cannot load a kernel itself (no -kernel), so this script builds a GRUB
-# rescue ISO in OUTDIR that multiboot-loads KERNEL and the MODULEs, writes a
-# bochsrc next to it and runs Bochs headless. The guest's COM1 output appears
-# on our stdout as it is written; Bochs' own messages go to OUTDIR/bochs.log.
+# rescue ISO in OUTDIR that loads KERNEL and the MODULEs, writes a bochsrc
+# next to it and runs Bochs headless. The guest's COM1 output appears on our
+# stdout as it is written; Bochs' own messages go to OUTDIR/bochs.log.
 #
-# A MODULE argument is "path" or "path words...": GRUB gives the module the
-# string "basename words..." (QEMU's -initrd would give "path words...").
-# The kernel command line is exactly --cmdline's words, joined by single
-# spaces (QEMU's -append puts the kernel's path first). GRUB leaves COM1
-# alone on a good boot: the kernel must program the UART (8N1 in LCR).
+# A multiboot kernel (grub-file --is-x86-multiboot; lvisor, our guests) is
+# loaded with GRUB's multiboot and module commands. A MODULE argument is
+# "path" or "path words...": GRUB gives the module the string
+# "basename words..." (QEMU's -initrd would give "path words..."). The kernel
+# command line is exactly --cmdline's words, joined by single spaces (QEMU's
+# -append puts the kernel's path first).
+#
+# A Linux bzImage (grub-file --is-x86-linux: "HdrS" at 0x202) is loaded with
+# GRUB's linux and initrd commands, by the Linux boot protocol, as QEMU's
+# -kernel does: the MODULEs (paths only) are its initrds, which GRUB puts one
+# after the other in memory (Linux unpacks every cpio archive it finds), and
+# its command line is "BOOT_IMAGE=/boot/kernel " and then --cmdline's words
+# (GRUB always puts BOOT_IMAGE first; Linux passes it to init as an
+# environment variable).
+#
+# GRUB leaves COM1 alone on a good boot: the kernel must program the UART
+# (8N1 in LCR).
 #
 # Ending the run (the guest decides):
 #   - write the bytes "Shutdown" to I/O port 0x8900, or ACPI power-off
@@ -38,7 +51,9 @@ prog=boot/bochs.sh
 usage() {
 	cat <<EOF
 usage: $prog [options] OUTDIR KERNEL [MODULE...]
-  MODULE is "path" or "path words..." (module string: basename words...)
+  KERNEL is a multiboot kernel or a Linux bzImage
+  MODULE is "path" or "path words..." (module string: basename words...);
+  for a bzImage, the path of an initrd (several are concatenated)
 options:
   --cmdline "..."   kernel command line (default: empty)
   --cpu MODEL       Bochs CPU model (default: broadwell_ult; see bochs --help cpu)
@@ -103,8 +118,13 @@ bochs --help cpu 2>&1 | grep -qx -e "$cpu" ||
 	die "unknown CPU model $cpu (bochs --help cpu lists them)"
 
 [ -f "$kernel" ] || die "kernel not found: $kernel"
-grub-file --is-x86-multiboot "$kernel" ||
-	die "not a multiboot (v1) kernel: $kernel"
+if grub-file --is-x86-multiboot "$kernel"; then
+	format=multiboot
+elif grub-file --is-x86-linux "$kernel"; then
+	format=linux
+else
+	die "neither a multiboot (v1) kernel nor a Linux bzImage: $kernel"
+fi
 
 # --- The GRUB configuration and the ISO --------------------------------------
 mkdir -p "$outdir" || die "cannot create $outdir"
@@ -122,19 +142,31 @@ quote() {
 	done
 }
 
-load="multiboot /boot/kernel$(quote "$cmdline")"
 grafts=("/boot/kernel=$kernel")
+if [ $format = multiboot ]; then
+	load="multiboot /boot/kernel$(quote "$cmdline")"
+else
+	load="linux /boot/kernel$(quote "$cmdline")"
+	initrds=''
+fi
 n=0
 for mod in "$@"; do
 	path=${mod%% *}
 	args=''
 	[ "$path" = "$mod" ] || args=${mod#* }
 	[ -f "$path" ] || die "module not found: $path"
-	load="$load
+	if [ $format = multiboot ]; then
+		load="$load
 module /boot/module$n$(quote "$(basename "$path") $args")"
+	else
+		[ -z "$args" ] || die "an initrd has no command line: $mod"
+		initrds="$initrds /boot/module$n"
+	fi
 	grafts+=("/boot/module$n=$path")
 	n=$((n + 1))
 done
+[ $format = linux ] && [ -n "$initrds" ] && load="$load
+initrd$initrds"
 
 # The ISO is rebuilt only when something it depends on changed: the GRUB
 # configuration, or the name, size or time of an input file (or this script).
@@ -150,7 +182,7 @@ else
 	rm -f "$outdir/iso.stamp"
 	# Only what a BIOS boot from CD needs: no locales, fonts or themes.
 	grub-mkrescue -o "$iso" --locales= --fonts= --themes= \
-		--install-modules="multiboot iso9660 biosdisk serial terminal terminfo echo iorw halt" \
+		--install-modules="$format iso9660 biosdisk serial terminal terminfo echo iorw halt" \
 		"${grafts[@]}" "/boot/grub/grub.cfg=$outdir/grub.cfg" \
 		>"$outdir/grub-mkrescue.log" 2>&1 ||
 		{ cat "$outdir/grub-mkrescue.log" >&2; die "grub-mkrescue failed"; }

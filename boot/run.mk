@@ -72,10 +72,16 @@ bochs: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
 	$(Q)$(BOCHS_ENV) $(BOCHS_DIR) $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
 
 ## bochs-kernel   boot KERNEL in Bochs directly, without lvisor
+# A multiboot kernel is booted by GRUB's multiboot command, a Linux bzImage
+# (KERNEL=linux) by its linux and initrd commands (boot/bochs.sh). Its
+# directory is $(BUILD)/bochs/bare-KERNEL, or BOCHS_DIR if given on the
+# command line (make bench keeps its runs apart from the tests' that way).
 bochs-kernel: $(KERNEL_DEP)
 	$(CHECK_KERNEL)
 	$(NEED_BOCHS)
-	$(Q)$(BOCHS_ENV) $(if $(APPEND),--cmdline "$(APPEND)") $(BUILD)/bochs/bare-$(notdir $(KERNEL_FILE)) $(KERNEL_FILE) $(subst $(comma), ,$(INITRD))
+	$(Q)$(BOCHS_ENV) $(if $(APPEND),--cmdline "$(APPEND)") \
+		$(if $(filter command line,$(origin BOCHS_DIR)),$(BOCHS_DIR),$(BUILD)/bochs/bare-$(notdir $(KERNEL_FILE))) \
+		$(KERNEL_FILE) $(subst $(comma), ,$(INITRD))
 
 ## bochs-debug    like bochs, but stopped in Bochs' internal debugger (Debian's Bochs has no GDB stub)
 bochs-debug: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)

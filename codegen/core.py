@@ -185,8 +185,14 @@ class CoreIo:
 # The ports guests power the emulated machine off with. Each of these writes
 # ends the emulator, so lvisor would never see the guest stop: the core
 # prints its exit statistics first, then does the guest's OUT itself
-# (vmm/poweroff.c). Nothing else: every other port passes through.
+# (vmm/poweroff.c). And the ports that reset the machine: a reset would
+# restart lvisor's machine without a word, so the core reports the guest's
+# state and stops it instead (vmm/reset.c). Every other port passes through.
 IO = [
+    CoreIo(0x92, 0x92, "core_reset_io", "PS/2 system control port A",
+           "reset: bit 0 of port 0x92 (fast reset)"),
+    CoreIo(0xCF9, 0xCF9, "core_reset_io", "PIIX3/4 reset control register",
+           "reset: port 0xcf9 with bit 2 (RST_CPU) set"),
     CoreIo(0xF4, 0xF7, "core_poweroff_io", "boot/qemu.sh",
            "power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU"),
     CoreIo(0x604, 0x605, "core_poweroff_io", "ACPI 6.0 4.8.3.2.1",

@@ -107,3 +107,13 @@ def test_xv6_shell_vmx():
     # xv6 leaves the UART's receive interrupts off on Bochs (MCR.OUT2), so
     # there is no typing into it there: reaching the shell is the test.
     xv6_shell("bochs").terminate(force=True)
+
+
+def test_guest_reset_is_reported(backend):
+    # A reset would restart lvisor's machine in silence: lvisor reports it.
+    run = make(BACKENDS[backend][0], KERNEL="reset")
+    assert run.status != 0, run
+    assert "reset: resetting the machine through port 0xcf9" in run.out, run
+    assert "lvisor: guest resets the machine (out 0x6 to port 0xcf9)" in run.out, run
+    assert "lvisor:   rip " in run.out, run                    # the state dump
+    assert "reset: still running" not in run.out, run

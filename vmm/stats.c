@@ -1,42 +1,10 @@
-/* Exit statistics and the exit trace (stats.h). */
+/* Exit statistics and the exit trace (stats.h: the per-exit part is inline). */
 #include <lib/printk.h>
 #include "stats.h"
 
-#define MAX_REASONS	0x402	/* SVM's largest table, plus one bucket for the rest */
-#define TRACE_SIZE	16
-
-static struct {
-	uint64_t count, cycles;
-} reasons[MAX_REASONS];
-static uint64_t exit_tsc;	/* when the exit being handled happened */
-static uint64_t total_exits;
-
-static struct {
-	uint32_t code;
-	uint64_t rip, qualification;
-} trace[TRACE_SIZE];
-static unsigned trace_next;
-
-static unsigned bucket(uint32_t code)
-{
-	return code < MAX_REASONS - 1 ? code : MAX_REASONS - 1;
-}
-
-void stats_exit(struct vcpu *v, uint64_t now)
-{
-	exit_tsc = now;
-	reasons[bucket(v->exit.code)].count++;
-	total_exits++;
-	unsigned i = trace_next++ % TRACE_SIZE;
-	trace[i].code = v->exit.code;
-	trace[i].rip = v->exit.rip;
-	trace[i].qualification = v->exit.qualification;
-}
-
-void stats_resume(struct vcpu *v, uint64_t now)
-{
-	reasons[bucket(v->exit.code)].cycles += now - exit_tsc;
-}
+struct stats_reason stats_reasons[STATS_REASONS];
+struct stats_trace stats_trace[TRACE_SIZE];
+unsigned stats_trace_next;
 
 static void print_reason(uint32_t code)
 {
@@ -48,28 +16,32 @@ static void print_reason(uint32_t code)
 
 void stats_print(void)
 {
-	printk("exit statistics: %lu exits\n", total_exits);
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < STATS_REASONS; i++)
+		total += stats_reasons[i].count;
+	printk("exit statistics: %lu exits\n", total);
 	printk("  reason                  count        cycles  cycles/exit\n");
-	for (unsigned i = 0; i < MAX_REASONS; i++) {
-		if (!reasons[i].count)
+	for (unsigned i = 0; i < STATS_REASONS; i++) {
+		struct stats_reason *r = &stats_reasons[i];
+		if (!r->count)
 			continue;
-		if (i == MAX_REASONS - 1)
+		if (i == STATS_REASONS - 1)
 			printk("  other                     ");
 		else
 			print_reason(i);
-		printk(" %10lu %13lu %12lu\n", reasons[i].count, reasons[i].cycles,
-		       reasons[i].cycles / reasons[i].count);
+		printk(" %10lu %13lu %12lu\n", r->count, r->cycles, r->cycles / r->count);
 	}
 }
 
 void trace_print(void)
 {
-	unsigned n = trace_next < TRACE_SIZE ? trace_next : TRACE_SIZE;
+	unsigned n = stats_trace_next < TRACE_SIZE ? stats_trace_next : TRACE_SIZE;
 
 	printk("last %u exits, oldest first:\n", n);
-	for (unsigned i = trace_next - n; i != trace_next; i++) {
-		print_reason(trace[i % TRACE_SIZE].code);
-		printk(" rip %016lx qualification %016lx\n", trace[i % TRACE_SIZE].rip,
-		       trace[i % TRACE_SIZE].qualification);
+	for (unsigned i = stats_trace_next - n; i != stats_trace_next; i++) {
+		struct stats_trace *t = &stats_trace[i % TRACE_SIZE];
+		print_reason(t->code);
+		printk(" rip %016lx qualification %016lx\n", t->rip, t->qualification);
 	}
 }

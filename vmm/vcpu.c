@@ -12,20 +12,26 @@
 
 const struct backend *backend;
 
+/* The policy's table with its gaps filled with core_unhandled, by slot
+ * (stats_slot: every code beyond the table shares the last one), so that
+ * finding an exit's handler is one load. */
+static exit_handler_t handlers[STATS_REASONS];
+
 void vcpu_run_loop(struct vcpu *v)
 {
+	for (uint32_t i = 0; i < STATS_REASONS; i++)
+		handlers[i] = i < backend->nexits && backend->exits[i] ? backend->exits[i] : core_unhandled;
 	for (;;) {
 		backend->run(v);
-		stats_exit(v, rdtsc());
+		uint32_t exit_tsc = stats_now();
+		uint32_t slot = stats_slot(v->exit.code);
+		struct stats_reason *stats = stats_exit(v, slot);
 		v->exits++;
 
-		exit_handler_t handler = core_invalid_state;
-		if (!v->exit.entry_failed)
-			handler = v->exit.code < backend->nexits && backend->exits[v->exit.code]
-				? backend->exits[v->exit.code] : core_unhandled;
+		exit_handler_t handler = v->exit.entry_failed ? core_invalid_state : handlers[slot];
 		if (handler(v) == EXIT_STOP)
 			return;
-		stats_resume(v, rdtsc());
+		stats_resume(stats, exit_tsc);
 	}
 }
 

@@ -28,7 +28,10 @@ enum exit_action {
 	EXIT_STOP = 1,		/* stop the guest (the handler has said why) */
 };
 
-/* The exit, decoded by the backend into neutral terms. */
+/* The exit, decoded by the backend into neutral terms. The first six fields
+ * and entry_failed are set on every exit; io, msr, cr, vector and
+ * error_code only on their kind of exit (they keep an older exit's values
+ * otherwise: the backends do not clear them, to keep exits cheap). */
 struct exit_info {
 	uint32_t code;		/* hardware exit reason (VMX) / EXITCODE (SVM) */
 	const char *name;	/* its manual name, e.g. "RDTSC" */

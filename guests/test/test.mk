@@ -4,6 +4,7 @@
 #   lm64      enters long mode itself; an ELF64 file
 #   vmmtouch  touches lvisor's memory: lvisor must stop it
 #   probe     shows what an exit policy changes, one line per effect (32-bit ELF)
+#   reset     resets the machine through port 0xcf9: lvisor must report it
 # Each X also has X.elf with its symbols, for GDB.
 TEST_LD = guests/test/test.ld
 
@@ -26,23 +27,16 @@ $(LM64).elf: $(LM64_OBJS) $(LIB64) $(TEST_LD)
 	@mkdir -p $(@D)
 	$(Q)$(LD) $(LDFLAGS64) -z max-page-size=0x1000 -T $(TEST_LD) -o $@ $(LM64_OBJS) $(LIB64)
 
-VMMTOUCH = $(BUILD)/guests/vmmtouch
-VMMTOUCH_OBJS = $(call obj32,guests/test/start32.S guests/test/vmmtouch.c)
-$(VMMTOUCH).elf: $(VMMTOUCH_OBJS) $(LIB32) $(TEST_LD)
+# The 32-bit test kernels that boot as ELF files: start32.S and NAME.c.
+TEST32 = $(addprefix $(BUILD)/guests/,vmmtouch probe reset)
+$(TEST32:=.elf): $(BUILD)/guests/%.elf: $(BUILD)/32/guests/test/start32.o $(BUILD)/32/guests/test/%.o $(LIB32) $(TEST_LD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(LD) $(LDFLAGS32) -T $(TEST_LD) -o $@ $(VMMTOUCH_OBJS) $(LIB32)
+	$(Q)$(LD) $(LDFLAGS32) -T $(TEST_LD) -o $@ $(filter %.o,$^) $(LIB32)
 
-PROBE = $(BUILD)/guests/probe
-PROBE_OBJS = $(call obj32,guests/test/start32.S guests/test/probe.c)
-$(PROBE).elf: $(PROBE_OBJS) $(LIB32) $(TEST_LD)
-	$(call msg,LD,$@)
-	@mkdir -p $(@D)
-	$(Q)$(LD) $(LDFLAGS32) -T $(TEST_LD) -o $@ $(PROBE_OBJS) $(LIB32)
-
-# lm64, vmmtouch and probe boot as ELF files: the same file without debug information.
-$(LM64) $(VMMTOUCH) $(PROBE): %: %.elf
+# They and lm64 boot as ELF files: the same file without debug information.
+$(LM64) $(TEST32): %: %.elf
 	$(call msg,STRIP,$@)
 	$(Q)$(OBJCOPY) --strip-debug $< $@
 
-GUEST_KERNELS += $(PM32) $(LM64) $(VMMTOUCH) $(PROBE)
+GUEST_KERNELS += $(PM32) $(LM64) $(TEST32)

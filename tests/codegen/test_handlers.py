@@ -90,6 +90,14 @@ def test_core_poweroff_ports(p):
     assert p.run("svm", 0x7B, io__port=0x604, io__size=2, io__in=0)["called"] == "core_poweroff_io"
 
 
+def test_core_reset_ports(p):
+    for port in (0x92, 0xCF9):
+        for direction in (0, 1):
+            r = p.run("vmx", 30, io__port=port, io__size=1, io__in=direction)
+            assert r["called"] == "core_reset_io", hex(port)
+    assert p.run("svm", 0x7B, io__port=0xCF9, io__size=1, io__in=0)["called"] == "core_reset_io"
+
+
 def test_vmcall_stats(tmp_path, probe):
     path = tmp_path / "stats.yaml"
     path.write_text("description: t\nexits:\n  vmcall: stats\n")
@@ -112,9 +120,10 @@ def test_bitmap_lists(p):
     2 = OUT/WRITE, vmm/policy.h)."""
     d = p.dump
     assert [e[:3] for e in d["io"]] == [[0x60, 0x64, 1], [0x60, 0x64, 2], [0x80, 0x80, 2],
-                                        [0xF4, 0xF7, 2], [0x3F8, 0x3F8, 1], [0x604, 0x605, 2],
+                                        [0x92, 0x92, 2], [0xF4, 0xF7, 2], [0x3F8, 0x3F8, 1],
+                                        [0x604, 0x605, 2], [0xCF9, 0xCF9, 2],
                                         [0x8900, 0x8900, 2], [0xB004, 0xB005, 2]]
-    assert d["io"][3][3] == "required by the core"
+    assert d["io"][4][3] == "required by the core"
     assert [e[:3] for e in d["msr"]] == [[0x10, 0x10, 1], [0x10, 0x10, 2],
                                          [0xC0000080, 0xC0000080, 3], [0xC0010000, 0xC0010003, 1]]
     assert d["io"][2][3] == f"{ALL}:31"

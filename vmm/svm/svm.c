@@ -44,6 +44,7 @@ static int svm_init(void)
 		}
 	}
 	has_nrips = features & SVM_FEATURE_NRIPS;
+	svm_exit_names_init();
 	printk("SVM: nested paging, %s\n", has_nrips ? "nRIP save" : "no nRIP save (instruction lengths are known to lvisor)");
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, (uint64_t)page_alloc(1));
@@ -136,20 +137,22 @@ static int svm_create(struct vcpu *v, uint64_t rip16)
 	return 0;
 }
 
-/* Decode the #VMEXIT into neutral terms (APM 15.6, appendix C). */
+/* Decode the #VMEXIT into neutral terms (APM 15.6, appendix C). The fields
+ * of one kind of exit (io, msr, cr, vector) are filled in for that kind
+ * only: clearing the whole struct on every exit would cost more than all
+ * the rest. */
 static void decode_exit(struct vcpu *v)
 {
 	struct vmcb_control *c = &vmcb->control;
 	struct exit_info *e = &v->exit;
 
-	*e = (struct exit_info){ 0 };		/* inline stores: lib's memset goes byte by byte */
 	e->code = (uint32_t)c->exitcode;
 	e->name = svm_exit_name(e->code);
 	e->qualification = c->exitinfo1;
 	e->info2 = c->exitinfo2;
+	e->gpa = 0;
 	e->rip = vmcb->save.rip;
 	e->entry_failed = c->exitcode == (uint64_t)SVM_EXIT_INVALID;
-	e->cr.gpr = -1;
 
 	switch (e->code) {
 	case SVM_EXIT_IOIO:		/* APM 15.10.2, figure 15-2 */
@@ -170,8 +173,7 @@ static void decode_exit(struct vcpu *v)
 		if (e->code < 0x20) {	/* CR access; the GPR is known with decode assists */
 			e->cr.cr = e->code & 15;
 			e->cr.write = e->code >= 0x10;
-			if (c->exitinfo1 & (1ull << 63))
-				e->cr.gpr = c->exitinfo1 & 15;
+			e->cr.gpr = c->exitinfo1 & (1ull << 63) ? (int)(c->exitinfo1 & 15) : -1;
 		} else if (e->code >= 0x40 && e->code < 0x60) {
 			e->vector = e->code - 0x40;
 			e->error_code = (uint32_t)c->exitinfo1;

@@ -3,7 +3,11 @@
 #include <lib/printk.h>
 #include "svm.h"
 
-static const char *const names[] = {
+/* The numbered names (READ_CR0 ... WRITE_DR15, EXCP0 ... EXCP31) are made
+ * once, by svm_exit_names_init, so that naming an exit (on every exit) is
+ * a table lookup. */
+static char numbered[0x60][16];
+static const char *names[] = {
 	[SVM_EXIT_INTR] = "INTR", [SVM_EXIT_NMI] = "NMI", [SVM_EXIT_SMI] = "SMI",
 	[SVM_EXIT_INIT] = "INIT", [SVM_EXIT_VINTR] = "VINTR",
 	[SVM_EXIT_CR0_SEL_WRITE] = "CR0_SEL_WRITE",
@@ -27,24 +31,26 @@ static const char *const names[] = {
 	[SVM_EXIT_RDPRU] = "RDPRU", [SVM_EXIT_EFER_WRITE_TRAP] = "EFER_WRITE_TRAP",
 };
 
-const char *svm_exit_name(uint32_t code)
+void svm_exit_names_init(void)
 {
 	static const char *const cr[] = { "READ_CR", "WRITE_CR", "READ_DR", "WRITE_DR" };
-	static char buf[16];
 
+	for (uint32_t code = 0; code < 0x60; code++) {
+		if (code < 0x40)	/* CRn/DRn accesses: the name carries n */
+			snprintf(numbered[code], sizeof(numbered[code]), "%s%u", cr[code >> 4], code & 15);
+		else
+			snprintf(numbered[code], sizeof(numbered[code]), "EXCP%u", code - 0x40);
+		names[code] = numbered[code];
+	}
+}
+
+const char *svm_exit_name(uint32_t code)
+{
+	if (code < sizeof(names) / sizeof(names[0]) && names[code])
+		return names[code];
 	if (code == SVM_EXIT_NPF)
 		return "NPF";
 	if (code == (uint32_t)SVM_EXIT_INVALID)
 		return "INVALID";
-	if (code < 0x40) {	/* CRn/DRn accesses: the name carries n */
-		snprintf(buf, sizeof(buf), "%s%u", cr[code >> 4], code & 15);
-		return buf;
-	}
-	if (code < 0x60) {
-		snprintf(buf, sizeof(buf), "EXCP%u", code - 0x40);
-		return buf;
-	}
-	if (code < sizeof(names) / sizeof(names[0]) && names[code])
-		return names[code];
 	return "UNKNOWN";
 }

@@ -146,20 +146,21 @@ static int vmx_create(struct vcpu *v, uint64_t rip16)
 }
 
 /* Decode the VM exit into neutral terms (SDM 28.2 "Recording VM-exit
- * information", appendix C for the reasons). */
+ * information", appendix C for the reasons). The fields of one kind of exit
+ * (io, msr, cr, vector) are filled in for that kind only: clearing the whole
+ * struct on every exit would cost more than all the rest. */
 static void decode_exit(struct vcpu *v)
 {
 	struct exit_info *e = &v->exit;
 	uint32_t reason = (uint32_t)vmread(VM_EXIT_REASON);
 	uint64_t q = vmread(EXIT_QUALIFICATION);
 
-	*e = (struct exit_info){ 0 };		/* inline stores: lib's memset goes byte by byte */
 	e->code = reason & 0xffff;		/* the basic exit reason */
 	e->name = vmx_exit_name(e->code);
 	e->entry_failed = reason & VMX_EXIT_REASON_ENTRY_FAILURE;
 	e->qualification = q;
 	e->rip = vmread(GUEST_RIP);
-	e->cr.gpr = -1;
+	e->info2 = e->gpa = 0;
 
 	switch (e->code) {
 	case EXIT_REASON_IO_INSTRUCTION:	/* SDM table 28-5 */
@@ -177,12 +178,12 @@ static void decode_exit(struct vcpu *v)
 	case EXIT_REASON_CR_ACCESS:		/* SDM table 28-3 */
 		e->cr.cr = CR_QUAL_CR(q);
 		e->cr.write = CR_QUAL_TYPE(q) != CR_TYPE_MOV_FROM_CR;	/* CLTS, LMSW write CR0 */
-		if (CR_QUAL_TYPE(q) <= CR_TYPE_MOV_FROM_CR)
-			e->cr.gpr = CR_QUAL_GPR(q);
+		e->cr.gpr = CR_QUAL_TYPE(q) <= CR_TYPE_MOV_FROM_CR ? (int)CR_QUAL_GPR(q) : -1;
 		break;
 	case EXIT_REASON_EXCEPTION_NMI: {	/* SDM 25.9.2 */
 		uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
 		e->vector = INTR_INFO_VECTOR(info);
+		e->error_code = 0;
 		if (info & INTR_INFO_DELIVER_CODE)
 			e->error_code = (uint32_t)vmread(VM_EXIT_INTR_ERROR_CODE);
 		break;
@@ -233,16 +234,14 @@ static void reinject_interrupted_event(void)
 
 static void vmx_run(struct vcpu *v)
 {
-	if (launched)
+	if (__builtin_expect(launched, 1))	/* the straight path: every entry but the first */
 		reinject_interrupted_event();
-	vmwrite(GUEST_RSP, v->regs.rsp);
-	int how = vmx_enter(&v->regs, launched);
-	if (how != VMX_ENTER_EXITED) {
+	int how = vmx_enter(&v->regs, launched);	/* RSP too: it goes through GUEST_RSP */
+	if (__builtin_expect(how != VMX_ENTER_EXITED, 0)) {	/* rare: off the straight path */
 		entry_failed(v, how);
 		return;
 	}
 	launched = true;
-	v->regs.rsp = vmread(GUEST_RSP);
 	decode_exit(v);
 }
 

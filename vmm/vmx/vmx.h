@@ -3,8 +3,8 @@
  *
  * Every VMX instruction reports failure in RFLAGS (SDM 31.2 "Conventions"):
  * CF=1 is VMfailInvalid (no current VMCS to say why), ZF=1 is VMfailValid
- * (the reason is in the VMCS field VM_INSTRUCTION_ERROR). "setna" catches
- * both at once.
+ * (the reason is in the VMCS field VM_INSTRUCTION_ERROR). "setna" and
+ * "jna" catch both at once.
  */
 #ifndef VMM_VMX_VMX_H
 #define VMM_VMX_VMX_H
@@ -39,25 +39,27 @@ static inline bool vmptrld(uint64_t pa)
 void vmx_field_failed(const char *insn, uint32_t field) __attribute__((noreturn));
 
 /* VMREAD/VMWRITE of the current VMCS. A failure is a bug in lvisor (a
- * field this CPU does not have): say which field, and stop. */
+ * field this CPU does not have): say which field, and stop. They are on
+ * every exit's path, so the check is one JNA to a cold label ("asm goto")
+ * rather than SETNA, TEST and JNE. */
 static inline uint64_t vmread(uint32_t field)
 {
 	uint64_t val;
-	bool fail;
-	__asm__ volatile("vmread %2, %1; setna %0"
-			 : "=qm"(fail), "=rm"(val) : "r"((uint64_t)field) : "cc");
-	if (fail)
-		vmx_field_failed("VMREAD", field);
+
+	__asm__ goto("vmread %1, %0; jna %l[fail]"
+		     : "=rm"(val) : "r"((uint64_t)field) : "cc" : fail);
 	return val;
+fail: __attribute__((cold));
+	vmx_field_failed("VMREAD", field);
 }
 
 static inline void vmwrite(uint32_t field, uint64_t val)
 {
-	bool fail;
-	__asm__ volatile("vmwrite %2, %1; setna %0"
-			 : "=qm"(fail) : "r"((uint64_t)field), "rm"(val) : "cc", "memory");
-	if (fail)
-		vmx_field_failed("VMWRITE", field);
+	__asm__ goto("vmwrite %1, %0; jna %l[fail]"
+		     : : "r"((uint64_t)field), "rm"(val) : "cc", "memory" : fail);
+	return;
+fail: __attribute__((cold));
+	vmx_field_failed("VMWRITE", field);
 }
 
 /* vmx_enter.S: load the guest's registers, VMLAUNCH (first time) or
@@ -81,7 +83,16 @@ void cr_set_guest(int n, uint64_t val);		/* as if the guest wrote CRn */
 uint64_t ept_build(void);
 
 /* vmx_exits.c: SDM names. */
-const char *vmx_exit_name(uint32_t reason);
+extern const char *const vmx_exit_names[VMX_EXIT_NR];
 const char *vmx_error_name(uint64_t error);	/* VM-instruction error numbers */
+
+/* Inline: decode_exit names every exit. (__builtin_expect: the compiler
+ * keeps the common case on the straight path.) */
+static inline const char *vmx_exit_name(uint32_t reason)
+{
+	if (__builtin_expect(reason < VMX_EXIT_NR, 1))
+		return vmx_exit_names[reason];
+	return "UNKNOWN";
+}
 
 #endif

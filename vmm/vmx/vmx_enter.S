@@ -4,18 +4,21 @@
  * Enter the guest (SDM 27, "VM Entries") and come back at its next VM exit
  * (SDM 28, "VM Exits"). VM entry and exit switch RIP, RSP, RFLAGS, the
  * control registers, the segments and EFER/PAT through the VMCS; the other
- * general registers are ours to switch, here.
+ * general registers are ours to switch, here, and so is the copy of the
+ * guest's RSP in regs (GUEST_RSP in the VMCS).
  *
  * A VM exit does not return to the instruction after VMLAUNCH: it jumps to
- * HOST_RIP (vmx_exit below) with RSP = HOST_RSP. We set HOST_RSP to our stack
- * pointer just before entering, with the regs pointer on top of the stack,
- * so that vmx_exit finds where to save the guest's registers.
+ * HOST_RIP (vmx_exit below) with RSP = HOST_RSP, with the regs pointer on
+ * top of the stack, so that vmx_exit finds where to save the guest's
+ * registers. vmx_run always calls us from the same stack depth, so HOST_RSP
+ * is written once, before VMLAUNCH.
  *
  * Returns 0 after a VM exit, 1 if VMLAUNCH/VMRESUME failed with
  * VMfailInvalid (CF=1), 2 with VMfailValid (ZF=1: see VM_INSTRUCTION_ERROR).
  */
 #define R(n)		(8 * n)(%rax)	/* struct guest_regs, in SDM register order */
-#define HOST_RSP	0x6c14		/* VMCS field encoding (SDM appendix B) */
+#define HOST_RSP	0x6c14		/* VMCS field encodings (SDM appendix B) */
+#define GUEST_RSP	0x681c
 
 	.text
 	.globl vmx_enter
@@ -28,15 +31,19 @@ vmx_enter:
 	push	%r15
 	push	%rdi			/* regs, for vmx_exit */
 
-	mov	$HOST_RSP, %eax
-	vmwrite	%rsp, %rax
+	mov	%rdi, %rax
+	mov	$GUEST_RSP, %ecx	/* cannot fail: the VMCS is current, the field exists */
+	vmwrite	R(4), %rcx
 
 	test	%sil, %sil		/* ZF=1: never launched. The MOVs below keep the flags. */
-	mov	%rdi, %rax
-	mov	R(1), %rcx
+	jnz	1f
+	mov	$HOST_RSP, %ecx		/* first entry: where vmx_exit finds the stack */
+	vmwrite	%rsp, %rcx
+	test	%sil, %sil		/* ZF=1 again */
+1:	mov	R(1), %rcx
 	mov	R(2), %rdx
 	mov	R(3), %rbx
-	mov	R(5), %rbp		/* R(4), RSP, goes through GUEST_RSP */
+	mov	R(5), %rbp		/* R(4), RSP, went to GUEST_RSP above */
 	mov	R(6), %rsi
 	mov	R(7), %rdi
 	mov	R(8), %r8
@@ -80,6 +87,8 @@ vmx_exit:
 	mov	%r14, R(14)
 	mov	%r15, R(15)
 	popq	R(0)			/* the guest's RAX into regs->rax */
+	mov	$GUEST_RSP, %ecx	/* and its RSP into regs->rsp */
+	vmread	%rcx, R(4)
 	pop	%rdi
 	xor	%eax, %eax		/* 0: exited */
 

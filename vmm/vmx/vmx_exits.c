@@ -3,7 +3,9 @@
 #include <asm/vmx.h>
 #include "vmx.h"
 
-static const char *const names[VMX_EXIT_NR] = {
+/* Every number has an entry, the reserved ones too, so that looking a name
+ * up (on every exit) needs no NULL check. */
+const char *const vmx_exit_names[VMX_EXIT_NR] = {
 	[EXIT_REASON_EXCEPTION_NMI] = "EXCEPTION_NMI",
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = "EXTERNAL_INTERRUPT",
 	[EXIT_REASON_TRIPLE_FAULT] = "TRIPLE_FAULT",
@@ -39,11 +41,14 @@ static const char *const names[VMX_EXIT_NR] = {
 	[EXIT_REASON_MSR_WRITE] = "WRMSR",
 	[EXIT_REASON_INVALID_GUEST_STATE] = "INVALID_GUEST_STATE",
 	[EXIT_REASON_MSR_LOADING] = "MSR_LOADING",
+	[35] = "UNKNOWN",
 	[EXIT_REASON_MWAIT_INSTRUCTION] = "MWAIT",
 	[EXIT_REASON_MONITOR_TRAP_FLAG] = "MONITOR_TRAP_FLAG",
+	[38] = "UNKNOWN",
 	[EXIT_REASON_MONITOR_INSTRUCTION] = "MONITOR",
 	[EXIT_REASON_PAUSE_INSTRUCTION] = "PAUSE",
 	[EXIT_REASON_MCE_DURING_VMENTRY] = "MCE_DURING_VMENTRY",
+	[42] = "UNKNOWN",
 	[EXIT_REASON_TPR_BELOW_THRESHOLD] = "TPR_BELOW_THRESHOLD",
 	[EXIT_REASON_APIC_ACCESS] = "APIC_ACCESS",
 	[EXIT_REASON_EOI_INDUCED] = "VIRTUALIZED_EOI",
@@ -67,13 +72,6 @@ static const char *const names[VMX_EXIT_NR] = {
 	[EXIT_REASON_XSAVES] = "XSAVES",
 	[EXIT_REASON_XRSTORS] = "XRSTORS",
 };
-
-const char *vmx_exit_name(uint32_t reason)
-{
-	if (reason < VMX_EXIT_NR && names[reason])
-		return names[reason];
-	return "UNKNOWN";
-}
 
 /* VM-instruction error numbers (SDM 31.4, table 31-1). */
 static const char *const errors[] = {

@@ -41,6 +41,7 @@ CORE(core_hypercall_ud)
 CORE(core_msr)
 CORE(core_cr_access)
 CORE(core_poweroff_io)
+CORE(core_reset_io)
 
 void stats_print(void)
 {

@@ -44,10 +44,14 @@ int exit_io(struct vcpu *v)
 {
 	uint16_t port = v->exit.io.port;
 
+	if (port == 0x92)	/* required by the core: reset: bit 0 of port 0x92 (fast reset) -- PS/2 system control port A */
+		return core_reset_io(v);
 	if (port >= 0xf4 && port <= 0xf7)	/* required by the core: power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU -- boot/qemu.sh */
 		return core_poweroff_io(v);
 	if (port >= 0x604 && port <= 0x605)	/* required by the core: power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13) -- ACPI 6.0 4.8.3.2.1 */
 		return core_poweroff_io(v);
+	if (port == 0xcf9)	/* required by the core: reset: port 0xcf9 with bit 2 (RST_CPU) set -- PIIX3/4 reset control register */
+		return core_reset_io(v);
 	if (port == 0x8900)	/* required by the core: power-off: Bochs' shutdown port: the bytes "Shutdown" -- boot/bochs.sh */
 		return core_poweroff_io(v);
 	if (port >= 0xb004 && port <= 0xb005)	/* required by the core: power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13) -- ACPI 6.0 4.8.3.2.1 */
@@ -63,8 +67,10 @@ int exit_io(struct vcpu *v)
 
 /* The ports whose IN/OUT exit (each backend fills its I/O bitmap from this). */
 const struct policy_io_range policy_io[] = {
+	{ 0x92, 0x92, POLICY_OUT, "required by the core" },	/* reset: bit 0 of port 0x92 (fast reset) */
 	{ 0xf4, 0xf7, POLICY_OUT, "required by the core" },	/* power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU */
 	{ 0x604, 0x605, POLICY_OUT, "required by the core" },	/* power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13) */
+	{ 0xcf9, 0xcf9, POLICY_OUT, "required by the core" },	/* reset: port 0xcf9 with bit 2 (RST_CPU) set */
 	{ 0x8900, 0x8900, POLICY_OUT, "required by the core" },	/* power-off: Bochs' shutdown port: the bytes "Shutdown" */
 	{ 0xb004, 0xb005, POLICY_OUT, "required by the core" },	/* power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13) */
 };
