@@ -54,14 +54,6 @@ void act_wbinvd(void)
 	__asm__ volatile("wbinvd" : : : "memory");
 }
 
-void act_set_cpuid(struct vcpu *v, struct cpuid_regs r)
-{
-	v->regs.rax = r.eax;
-	v->regs.rbx = r.ebx;
-	v->regs.rcx = r.ecx;
-	v->regs.rdx = r.edx;
-}
-
 void act_io_set_in(struct vcpu *v, uint32_t val)
 {
 	/* IN AL/AX keeps the rest of RAX; IN EAX clears the upper half (SDM Vol. 1 3.4.1.1). */
@@ -96,7 +88,8 @@ bool act_io_has_rule(struct vcpu *v)
 	uint32_t first = v->exit.io.port, last = first + v->exit.io.size - 1;
 
 	for (unsigned i = 0; i < policy_io_count; i++)
-		if ((policy_io[i].dirs & dir) && policy_io[i].first <= last && first <= policy_io[i].last)
+		if ((policy_io[i].dirs & dir) && policy_io[i].first <= last && first <= policy_io[i].last &&
+		    !policy_rule_is_core(policy_io[i].rule))	/* e.g. OUTL to 0xcf8 covers 0xcf9 */
 			return true;
 	return false;
 }

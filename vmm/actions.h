@@ -42,7 +42,14 @@ uint64_t act_rdpmc(uint32_t counter);
 void act_wbinvd(void);
 
 /* CPUID results into RAX, RBX, RCX, RDX (upper halves cleared). */
-void act_set_cpuid(struct vcpu *v, struct cpuid_regs r);
+/* Inline: it is on the path of every CPUID exit. */
+static inline void act_set_cpuid(struct vcpu *v, struct cpuid_regs r)
+{
+	v->regs.rax = r.eax;
+	v->regs.rbx = r.ebx;
+	v->regs.rcx = r.ecx;
+	v->regs.rdx = r.edx;
+}
 
 /* I/O: run the guest's IN or OUT on the real port and skip it; string
  * I/O (INS/OUTS) is not emulated: the guest is stopped with a message. */

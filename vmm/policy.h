@@ -10,6 +10,7 @@
 #ifndef VMM_POLICY_H
 #define VMM_POLICY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <asm/svm.h>
 #include <asm/vmx.h>
@@ -88,7 +89,9 @@ extern const unsigned policy_vmx_requirement_count;
 extern const struct policy_requirement policy_svm_requirements[];
 extern const unsigned policy_svm_requirement_count;
 
-/* policy.c: report a requirement the CPU does not meet. */
+/* policy.c: is this entry the core's own ("required by the core")? Report
+ * a requirement the CPU does not meet. */
+bool policy_rule_is_core(const char *rule);
 void policy_lacks(const struct policy_requirement *r);
 
 #endif

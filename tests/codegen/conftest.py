@@ -43,7 +43,7 @@ class Probe:
         h = os.path.join(HERE, "harness")
         cmd = ["gcc", "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-rdynamic",
                "-Iinclude", "-Ivmm", f"-I{h}", f"-I{self.gen}", "-o", str(self.exe),
-               os.path.join(h, "probe.c"), os.path.join(h, "stubs.c"), "vmm/actions.c",
+               os.path.join(h, "probe.c"), os.path.join(h, "stubs.c"), "vmm/actions.c", "vmm/policy.c",
                *(str(self.gen / f) for f in GEN_FILES if f.endswith(".c"))]
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
