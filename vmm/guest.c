@@ -68,7 +68,7 @@ static const char *basename(const char *path)
  * low memory (QEMU puts them at 0x9000) that the firmware will overwrite. */
 struct module {
 	uint64_t start, end;
-	char string[512];	/* "path [command line]" */
+	char string[1100];	/* "path [command line]": room for HANDOFF cmdline */
 };
 
 /* Copy one module to guest memory at *at; returns where it went. */

@@ -43,7 +43,7 @@ struct handoff {
 	uint32_t magic;			/* HANDOFF_MAGIC */
 	uint32_t kernel_start, kernel_end;	/* the kernel file, as read from disk */
 	char kernel_name[64];		/* its file name, for messages */
-	char cmdline[256];		/* the kernel's command line (APPEND) */
+	char cmdline[1024];		/* the kernel's command line (APPEND) */
 	uint32_t mods_count;
 	struct handoff_module mods[HANDOFF_MAX_MODS];	/* INITRD files */
 	uint32_t e820_count;
