@@ -1,4 +1,5 @@
-# tests/: pytest with Debian's Python. `make check` runs everything.
+# tests/: pytest with Debian's Python. `make check` runs everything, after
+# making sure QEMU, Bochs (with GRUB's tools) and the Python modules are there.
 PYTEST = $(PYTHON) -m pytest
 
 NEED_TEST = $(Q)boot/need.sh $(PYTHON):python3 python:pytest:python3-pytest \
@@ -9,6 +10,8 @@ NEED_TEST = $(Q)boot/need.sh $(PYTHON):python3 python:pytest:python3-pytest \
 TESTS ?= tests
 check:
 	$(NEED_TEST)
+	$(NEED_BOCHS)
+	$(NEED_BENCH)
 	$(Q)$(MAKE) -s all
 	$(Q)$(PYTEST) -q $(PYTEST_FLAGS) $(TESTS)
 
