@@ -63,11 +63,14 @@ include guests/guests.mk
 include boot/run.mk
 include tests/tests.mk
 
+## all            build lvisor for POLICY, the firmware and the guests (the default)
 all: $(LVISOR) $(FIRMWARE) $(GUEST_KERNELS)
 
+## clean          remove the build directory
 clean:
 	rm -rf $(BUILD)
 
+## help           this list
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
