@@ -29,12 +29,12 @@ policy-missing:
 	@echo "policy '$(POLICY)' not found: neither policies/$(POLICY).yaml nor a file $(POLICY) (make policies lists them)" >&2
 	@exit 1
 
-## policies      list the shipped policies with their descriptions
+## policies       list the shipped policies with their descriptions
 policies:
 	$(NEED_PYTHON)
 	$(Q)$(LVPOLICY) list policies
 
-## policy        generate the C of POLICY without booting; prints where it is
+## policy         generate the C of POLICY without booting; prints where it is
 policy: $(GEN)/.stamp
 	@echo "policy $(POLICY_NAME) ($(POLICY_FILE)): generated C in $(GEN)/"
 	@ls $(GEN_SRCS) $(GEN)/policy_actions.h
@@ -45,7 +45,7 @@ policy_file = $(if $(wildcard policies/$(1).yaml),policies/$(1).yaml,$(1))
 policy_gen = $(BUILD)/policy/$(basename $(notdir $(call policy_file,$(1))))/gen
 GEN_FILES = policy_vmx.c policy_svm.c policy_actions.h policy_actions.c
 
-## policy-diff   A=x B=y: unified diff of the C generated from two policies
+## policy-diff    A=x B=y: unified diff of the C generated from two policies
 policy-diff:
 	@if [ -z '$(A)' ] || [ -z '$(B)' ]; then \
 		echo "usage: make policy-diff A=policy B=policy (names from 'make policies', or paths)" >&2; exit 1; fi
@@ -58,7 +58,7 @@ policy-diff:
 			$(call policy_gen,$(A))/$$f $(call policy_gen,$(B))/$$f; \
 	done; true
 
-## check-codegen run the policy generator's unit tests
+## check-codegen  run the policy generator's unit tests
 check-codegen:
 	$(Q)$(PYTHON) -m pytest -q tests/codegen
 
