@@ -100,6 +100,12 @@ FEATURES = {
     "invtsc":     (0x80000007, "edx", 8, None),
 }
 
+# Features that a whole CPUID leaf describes: when the feature is cleared,
+# that leaf reads as zeros too, or the guest would still see its details.
+FEATURE_LEAVES = {
+    "svm": (0x8000000A, "APM E.4.9: SVM revision, ASIDs and features"),
+}
+
 # --- exceptions (SDM 6.3.1): name -> (vector, pushes an error code) ---------
 EXCEPTIONS = {
     "de": (0, False), "db": (1, False), "bp": (3, False), "of": (4, False),

@@ -51,6 +51,8 @@ int core_cpuid(struct vcpu *v)
 		r.ecx &= ~CPUID_1_ECX_VMX;
 	if (leaf == 0x80000001)
 		r.ecx &= ~CPUID_80000001_ECX_SVM;
+	if (leaf == 0x8000000a)		/* SVM's own leaf (APM E.4.9) */
+		r = (struct cpuid_regs){ 0 };
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;

@@ -35,6 +35,8 @@ int exit_cpuid(struct vcpu *v)
 		r.ecx &= ~CPUID_1_ECX_VMX;
 	if (leaf == 0x80000001)	/* policies/cpuid-spoof.yaml:16: clear svm */
 		r.ecx &= ~CPUID_80000001_ECX_SVM;
+	if (leaf == 0x8000000a)	/* policies/cpuid-spoof.yaml:16: clear svm: APM E.4.9: SVM revision, ASIDs and features */
+		r = (struct cpuid_regs){ 0 };
 	if (leaf == 1)	/* policies/cpuid-spoof.yaml:16: clear x2apic */
 		r.ecx &= ~(1u << 21);
 	if (leaf == 1)	/* policies/cpuid-spoof.yaml:16: clear avx */

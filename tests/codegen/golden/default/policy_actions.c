@@ -30,6 +30,8 @@ int exit_cpuid(struct vcpu *v)
 		r.ecx &= ~CPUID_1_ECX_VMX;
 	if (leaf == 0x80000001)	/* policies/default.yaml:20: clear svm */
 		r.ecx &= ~CPUID_80000001_ECX_SVM;
+	if (leaf == 0x8000000a)	/* policies/default.yaml:20: clear svm: APM E.4.9: SVM revision, ASIDs and features */
+		r = (struct cpuid_regs){ 0 };
 	if (leaf == 1)	/* policies/default.yaml:21: set hypervisor */
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 	act_set_cpuid(v, r);

@@ -68,6 +68,8 @@ int exit_cpuid(struct vcpu *v)
 		r.ecx &= ~CPUID_1_ECX_VMX;
 	if (leaf == 0x80000001)	/* policies/tsc-scale100.yaml:28: clear svm */
 		r.ecx &= ~CPUID_80000001_ECX_SVM;
+	if (leaf == 0x8000000a)	/* policies/tsc-scale100.yaml:28: clear svm: APM E.4.9: SVM revision, ASIDs and features */
+		r = (struct cpuid_regs){ 0 };
 	if (leaf == 1)	/* policies/tsc-scale100.yaml:29: set hypervisor */
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 	act_set_cpuid(v, r);
