@@ -54,14 +54,7 @@
 #include <lib/string.h>
 #include <lvisor/multiboot.h>
 
-#define FLAGS		MULTIBOOT_MEMORY_INFO
-
-__attribute__((section(".multiboot"), used))
-static const struct multiboot_header header = {
-	.magic = MULTIBOOT_HEADER_MAGIC,
-	.flags = FLAGS,
-	.checksum = -(MULTIBOOT_HEADER_MAGIC + FLAGS),
-};
+MULTIBOOT_ELF_HEADER(MULTIBOOT_MEMORY_INFO);
 
 #define ROUNDS		3
 #define BENCH_PORT	0xed		/* nothing there; policies/bench.yaml intercepts IN */

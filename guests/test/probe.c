@@ -29,7 +29,6 @@
 #include <lib/string.h>
 #include <lvisor/multiboot.h>
 
-#define FLAGS		MULTIBOOT_MEMORY_INFO
 
 #define SCRATCH_PORT	0x3ff		/* COM1 + 7: 16550 scratch register */
 #define SCRATCH_VALUE	0x5a
@@ -45,12 +44,7 @@
 #define CPUID_80000001_EDX_RDTSCP	(1u << 27)
 #define CPUID_80000001_EDX_LM	(1u << 29)
 
-__attribute__((section(".multiboot"), used))
-static const struct multiboot_header header = {
-	.magic = MULTIBOOT_HEADER_MAGIC,
-	.flags = FLAGS,
-	.checksum = -(MULTIBOOT_HEADER_MAGIC + FLAGS),
-};
+MULTIBOOT_ELF_HEADER(MULTIBOOT_MEMORY_INFO);
 
 /* ---- descriptor tables: a flat GDT of our own and an IDT -------------- */
 

@@ -8,15 +8,9 @@
 #include <lib/printk.h>
 #include <lvisor/multiboot.h>
 
-#define FLAGS		MULTIBOOT_MEMORY_INFO
 #define VMM_MEMORY	0x10000000	/* the start of lvisor's memory (see vmm/) */
 
-__attribute__((section(".multiboot"), used))
-static const struct multiboot_header header = {
-	.magic = MULTIBOOT_HEADER_MAGIC,
-	.flags = FLAGS,
-	.checksum = -(MULTIBOOT_HEADER_MAGIC + FLAGS),
-};
+MULTIBOOT_ELF_HEADER(MULTIBOOT_MEMORY_INFO);
 
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)

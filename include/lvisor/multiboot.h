@@ -28,6 +28,17 @@ struct multiboot_header {
 	uint32_t header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr;	/* AOUT_KLUDGE */
 };
 
+/* The header of a multiboot kernel loaded as an ELF file (no a.out-kludge
+ * addresses), in the .multiboot section that the linker script puts first,
+ * well within the first 8 KiB. */
+#define MULTIBOOT_ELF_HEADER(header_flags)					\
+	__attribute__((section(".multiboot"), used))			\
+	static const struct multiboot_header multiboot_header = {	\
+		.magic = MULTIBOOT_HEADER_MAGIC,			\
+		.flags = (header_flags),				\
+		.checksum = -(MULTIBOOT_HEADER_MAGIC + (header_flags)),	\
+	}
+
 struct multiboot_info {
 	uint32_t flags;
 	uint32_t mem_lower, mem_upper;	/* KiB below 1 MiB, KiB above 1 MiB */
