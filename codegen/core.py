@@ -189,6 +189,8 @@ class CoreIo:
 # restart lvisor's machine without a word, so the core reports the guest's
 # state and stops it instead (vmm/reset.c). Every other port passes through.
 IO = [
+    CoreIo(0x64, 0x64, "core_reset_io", "8042 keyboard controller",
+           "reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear)"),
     CoreIo(0x92, 0x92, "core_reset_io", "PS/2 system control port A",
            "reset: bit 0 of port 0x92 (fast reset)"),
     CoreIo(0xCF9, 0xCF9, "core_reset_io", "PIIX3/4 reset control register",

@@ -4,7 +4,7 @@
 #   lm64      enters long mode itself; an ELF64 file
 #   vmmtouch  touches lvisor's memory: lvisor must stop it
 #   probe     shows what an exit policy changes, one line per effect (32-bit ELF)
-#   reset     resets the machine through port 0xcf9: lvisor must report it
+#   reset     resets the machine (port 0xcf9, 0x64 or 0x92): lvisor must report it
 # Each X also has X.elf with its symbols, for GDB.
 TEST_LD = guests/test/test.ld
 

@@ -91,7 +91,7 @@ def test_core_poweroff_ports(p):
 
 
 def test_core_reset_ports(p):
-    for port in (0x92, 0xCF9):
+    for port in (0x64, 0x92, 0xCF9):
         for direction in (0, 1):
             r = p.run("vmx", 30, io__port=port, io__size=1, io__in=direction)
             assert r["called"] == "core_reset_io", hex(port)
@@ -119,11 +119,11 @@ def test_bitmap_lists(p):
     """What the backends build their I/O and MSR bitmaps from (1 = IN/READ,
     2 = OUT/WRITE, vmm/policy.h)."""
     d = p.dump
-    assert [e[:3] for e in d["io"]] == [[0x60, 0x64, 1], [0x60, 0x64, 2], [0x80, 0x80, 2],
-                                        [0x92, 0x92, 2], [0xF4, 0xF7, 2], [0x3F8, 0x3F8, 1],
+    assert [e[:3] for e in d["io"]] == [[0x60, 0x63, 1], [0x60, 0x63, 2], [0x64, 0x64, 2],
+                                        [0x80, 0x80, 2], [0x92, 0x92, 2], [0xF4, 0xF7, 2], [0x3F8, 0x3F8, 1],
                                         [0x604, 0x605, 2], [0xCF9, 0xCF9, 2],
                                         [0x8900, 0x8900, 2], [0xB004, 0xB005, 2]]
-    assert d["io"][4][3] == "required by the core"
+    assert d["io"][2][3] == d["io"][5][3] == "required by the core"
     assert [e[:3] for e in d["msr"]] == [[0x10, 0x10, 1], [0x10, 0x10, 2],
                                          [0xC0000080, 0xC0000080, 3], [0xC0010000, 0xC0010003, 1]]
-    assert d["io"][2][3] == f"{ALL}:31"
+    assert d["io"][3][3] == f"{ALL}:31"

@@ -36,13 +36,13 @@ def test_nested_cr_and_exception_keys_merge(tmp_path):
 
 def test_io_ranges_child_first(tmp_path):
     write(tmp_path, "base.yaml", "description: b\nexits:\n  io:\n"
-                                 "    - {port: [0x60, 0x6f], in: emulate, out: emulate}\n")
+                                 "    - {port: [0x70, 0x7f], in: emulate, out: emulate}\n")
     p = model.load_policy(write(tmp_path, "c.yaml", "description: c\ninclude: base\nexits:\n  io:\n"
-                                "    - {port: 0x64, in: passthrough}\n"
-                                "    - {port: [0x68, 0x70], in: {action: constant, value: 1}}\n"))
+                                "    - {port: 0x74, in: passthrough}\n"
+                                "    - {port: [0x78, 0x80], in: {action: constant, value: 1}}\n"))
     got = [(a, b, d, r.action) for a, b, d, r in p.io_entries()]
-    assert got == [(0x60, 0x63, "in", "emulate"), (0x60, 0x6F, "out", "emulate"),
-                   (0x65, 0x67, "in", "emulate"), (0x68, 0x70, "in", "constant")]
+    assert got == [(0x70, 0x73, "in", "emulate"), (0x70, 0x7F, "out", "emulate"),
+                   (0x75, 0x77, "in", "emulate"), (0x78, 0x80, "in", "constant")]
 
 
 def test_msr_range_merge_adjacent(tmp_path):

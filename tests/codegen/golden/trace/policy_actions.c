@@ -101,6 +101,8 @@ int exit_io(struct vcpu *v)
 		ACT_LOG(v, "policies/trace.yaml:28: io 0x61 out: emulate (log)", "out port 0x%x size %u value 0x%x", port, v->exit.io.size, act_io_value(v));
 		return act_io_emulate(v);
 	}
+	if (port == 0x64)	/* required by the core: reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear) -- 8042 keyboard controller */
+		return core_reset_io(v);
 	if (port >= 0x70 && port <= 0x71 && in) {	/* policies/trace.yaml:31: io 0x70-0x71 in: emulate (log) */
 		int ret = act_io_emulate(v);
 
@@ -159,6 +161,7 @@ const struct policy_io_range policy_io[] = {
 	{ 0x40, 0x43, POLICY_OUT, "policies/trace.yaml:25" },	/* io 0x40-0x43 out: emulate (log) */
 	{ 0x61, 0x61, POLICY_IN, "policies/trace.yaml:27" },	/* io 0x61 in: emulate (log) */
 	{ 0x61, 0x61, POLICY_OUT, "policies/trace.yaml:28" },	/* io 0x61 out: emulate (log) */
+	{ 0x64, 0x64, POLICY_OUT, "required by the core" },	/* reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear) */
 	{ 0x70, 0x71, POLICY_IN, "policies/trace.yaml:31" },	/* io 0x70-0x71 in: emulate (log) */
 	{ 0x70, 0x71, POLICY_OUT, "policies/trace.yaml:32" },	/* io 0x70-0x71 out: emulate (log) */
 	{ 0x92, 0x92, POLICY_OUT, "required by the core" },	/* reset: bit 0 of port 0x92 (fast reset) */
