@@ -1,5 +1,4 @@
 /* printk: format into a buffer, then hand it to the console. */
-#include <asm/x86.h>
 #include <lib/console.h>
 #include <lib/printk.h>
 
@@ -18,15 +17,4 @@ int printk(const char *fmt, ...)
 	int n = vprintk(fmt, ap);
 	va_end(ap);
 	return n;
-}
-
-void panic(const char *fmt, ...)
-{
-	va_list ap;
-	printk("panic: ");
-	va_start(ap, fmt);
-	vprintk(fmt, ap);
-	va_end(ap);
-	printk("\n");
-	halt_forever();
 }

@@ -75,6 +75,16 @@ def test_not_a_kernel(backend):
     assert "firmware: README.md: not a multiboot kernel" in run.out, run
 
 
+def test_empty_kernel(backend, tmp_path):
+    # Reported by name at boot, and lvisor powers off rather than hang.
+    empty = tmp_path / "empty.elf"
+    empty.write_bytes(b"")
+    run = make(BACKENDS[backend][0], KERNEL=str(empty), timeout=120)
+    assert run.status != 0, run
+    assert "lvisor: panic: guest kernel empty.elf is empty" in run.out, run
+    assert "lvisor: guest stopped; lvisor powers the machine off" in run.out, run
+
+
 def test_missing_kernel(backend):
     run = make(BACKENDS[backend][0], KERNEL="missing-kernel", timeout=60)
     assert run.status != 0

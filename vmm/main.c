@@ -28,6 +28,19 @@ void vmm_stop(bool ok)
 	poweroff(ok);
 }
 
+void panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	printk("panic: ");
+	va_start(ap, fmt);
+	vprintk(fmt, ap);
+	va_end(ap);
+	printk("\n");
+	trace_print();
+	vmm_stop(false);
+}
+
 void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 {
 	console_init("lvisor: ", COLOR_VMM);

@@ -21,6 +21,8 @@ void stats_print(void)
 	for (unsigned i = 0; i < STATS_REASONS; i++)
 		total += stats_reasons[i].count;
 	printk("exit statistics: %lu exits\n", total);
+	if (!total)
+		return;
 	printk("  reason                  count        cycles  cycles/exit\n");
 	for (unsigned i = 0; i < STATS_REASONS; i++) {
 		struct stats_reason *r = &stats_reasons[i];
@@ -38,6 +40,8 @@ void trace_print(void)
 {
 	unsigned n = stats_trace_next < TRACE_SIZE ? stats_trace_next : TRACE_SIZE;
 
+	if (!n)
+		return;		/* a panic before the guest ran */
 	printk("last %u exits, oldest first:\n", n);
 	for (unsigned i = stats_trace_next - n; i != stats_trace_next; i++) {
 		struct stats_trace *t = &stats_trace[i % TRACE_SIZE];

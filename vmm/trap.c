@@ -1,6 +1,8 @@
-/* A fault inside the VMM: print what the CPU pushed and the registers, stop. */
+/* A fault inside the VMM: print what the CPU pushed, the registers and the
+ * last exits (the one being handled comes last), stop. */
 #include <asm/x86.h>
 #include <lib/printk.h>
+#include "stats.h"
 #include "vmm.h"
 
 struct trap_frame {
@@ -44,5 +46,6 @@ void vmm_trap(struct trap_frame *f)
 	printk("  rsi %016lx  rdi %016lx  rbp %016lx  r8  %016lx\n", f->rsi, f->rdi, f->rbp, f->r8);
 	printk("  r9  %016lx  r10 %016lx  r11 %016lx  r12 %016lx\n", f->r9, f->r10, f->r11, f->r12);
 	printk("  r13 %016lx  r14 %016lx  r15 %016lx\n", f->r13, f->r14, f->r15);
+	trace_print();
 	vmm_stop(false);
 }

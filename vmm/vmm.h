@@ -31,5 +31,8 @@ int wrmsr_safe(uint32_t msr, uint64_t val);
 
 /* main.c */
 void vmm_stop(bool ok) __attribute__((noreturn));
+/* lvisor cannot go on: print why, the last exits and the statistics, and
+ * power the machine off as a failure. */
+void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

@@ -13,7 +13,5 @@ int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format
  * and prefix (see lib/console.h). */
 int printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintk(const char *fmt, va_list ap);
-/* Print, then stop the machine (halts with interrupts off). */
-void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif
