@@ -69,6 +69,26 @@ def test_guest_touching_lvisor_memory_is_stopped(backend):
     assert "lvisor: guest stopped; lvisor powers the machine off" in run.out, run
 
 
+# What lvisor says when the guest misbehaves (guests/test/misbehave.c), per backend.
+MISBEHAVIOUR = {
+    "triple": {"svm": "guest triple fault (SHUTDOWN)", "vmx": "guest triple fault (TRIPLE_FAULT)"},
+    "nested": {"svm": "guest executed VMRUN: lvisor offers no nested virtualization",
+               "vmx": "guest executed VMXON: lvisor offers no nested virtualization"},
+}
+
+
+@pytest.mark.parametrize("how", sorted(MISBEHAVIOUR))
+def test_misbehaving_guest_is_stopped(backend, how):
+    run = make(BACKENDS[backend][0], KERNEL="misbehave", APPEND=how)
+    assert run.status != 0, run
+    assert "lvisor: " + MISBEHAVIOUR[how][backend] in run.out, run
+    assert "lvisor:   rip " in run.out, run                    # the state dump
+    assert "lvisor: last " in run.out, run                     # the exit trace
+    assert "misbehave: still running" not in run.out, run
+    # lvisor itself is unharmed: it prints its statistics and powers off.
+    assert "lvisor: guest stopped; lvisor powers the machine off" in run.out, run
+
+
 def test_not_a_kernel(backend):
     run = make(BACKENDS[backend][0], KERNEL="README.md")
     assert run.status != 0, run
