@@ -89,6 +89,31 @@ def test_misbehaving_guest_is_stopped(backend, how):
     assert "lvisor: guest stopped; lvisor powers the machine off" in run.out, run
 
 
+# (the port, the value the guest writes)
+RESETS = {"reset-cf9": (0xCF9, "0x6"), "reset-kbd": (0x64, "0xfe"), "reset-92": (0x92, None)}
+
+
+# The resets work alike in the core: QEMU checks all three, Bochs two.
+@pytest.mark.parametrize("backend,how", [("svm", "reset-cf9"), ("svm", "reset-kbd"),
+                                         ("svm", "reset-92"), ("vmx", "reset-cf9"),
+                                         ("vmx", "reset-kbd")])
+def test_guest_reset_is_reported(backend, how):
+    # A reset would restart lvisor's machine in silence: lvisor reports it.
+    port, value = RESETS[how]
+    run = make(BACKENDS[backend][0], KERNEL="misbehave", APPEND=how)
+    assert run.status != 0, run
+    assert f"misbehave: resetting the machine through port {port:#x}" in run.out, run
+    said = re.search(rf"lvisor: guest resets the machine \(out (0x[0-9a-f]+) to port {port:#x}\)",
+                     run.out)
+    assert said, run
+    if value:
+        assert said.group(1) == value, run
+    else:                                   # port 0x92: bit 0 set, the rest as read
+        assert int(said.group(1), 16) & 1, run
+    assert "lvisor:   rip " in run.out, run                    # the state dump
+    assert "misbehave: still running" not in run.out, run
+
+
 def test_not_a_kernel(backend):
     run = make(BACKENDS[backend][0], KERNEL="README.md")
     assert run.status != 0, run
@@ -139,27 +164,3 @@ def test_xv6_shell_vmx():
     # xv6 leaves the UART's receive interrupts off on Bochs (MCR.OUT2), so
     # there is no typing into it there: reaching the shell is the test.
     xv6_shell("bochs").terminate(force=True)
-
-
-# (the guest's command line word, the port, the value it writes)
-RESETS = {"cf9": (0xCF9, "0x6"), "kbd": (0x64, "0xfe"), "92": (0x92, None)}
-
-
-# The ways work alike in the core: QEMU checks all three, Bochs two.
-@pytest.mark.parametrize("backend,how", [("svm", "cf9"), ("svm", "kbd"), ("svm", "92"),
-                                         ("vmx", "cf9"), ("vmx", "kbd")])
-def test_guest_reset_is_reported(backend, how):
-    # A reset would restart lvisor's machine in silence: lvisor reports it.
-    port, value = RESETS[how]
-    run = make(BACKENDS[backend][0], KERNEL="reset", APPEND=how)
-    assert run.status != 0, run
-    assert f"reset: resetting the machine through port {port:#x}" in run.out, run
-    said = re.search(rf"lvisor: guest resets the machine \(out (0x[0-9a-f]+) to port {port:#x}\)",
-                     run.out)
-    assert said, run
-    if value:
-        assert said.group(1) == value, run
-    else:                                   # port 0x92: bit 0 set, the rest as read
-        assert int(said.group(1), 16) & 1, run
-    assert "lvisor:   rip " in run.out, run                    # the state dump
-    assert "reset: still running" not in run.out, run

@@ -8,9 +8,16 @@
  *   nested  VMXON (Intel) or VMRUN (AMD), by CPUID's vendor: the guest tries
  *           to become a hypervisor itself; in a guest these always exit
  *           (SDM 26.1.2, APM 15.5.1), and lvisor does not nest
+ *   reset-cf9  0x06 to the PIIX reset control register, port 0xcf9 (what
+ *           Linux does through the ACPI reset register of QEMU's and Bochs'
+ *           tables)
+ *   reset-kbd  command 0xFE to the keyboard controller, port 0x64 (what many
+ *           small kernels do)
+ *   reset-92   bit 0 (fast reset) of system control port A, port 0x92
  *
- * Under lvisor each must be reported with the guest's state and the guest
- * stopped, lvisor itself unharmed; if we get past it, the run fails.
+ * A reset would restart the machine, lvisor with it, in silence. Under lvisor
+ * each must be reported with the guest's state and the guest stopped, lvisor
+ * itself unharmed; if we get past it, the run fails.
  */
 #include <stdint.h>
 #include <asm/x86.h>
@@ -52,6 +59,20 @@ static void nested(void)
 	}
 }
 
+static void reset(uint16_t port)
+{
+	printk("resetting the machine through port 0x%x\n", port);
+	console_flush();
+	if (port == 0x64)
+		outb(0x64, 0xfe);		/* pulse output line 0: the CPU's reset */
+	else if (port == 0x92)
+		outb(0x92, inb(0x92) | 1);	/* fast reset; keep A20 as it is */
+	else
+		outb(0xcf9, 0x06);		/* SYS_RST | RST_CPU */
+	for (volatile int i = 0; i < 10000000; i++)	/* a reset takes a moment */
+		;
+}
+
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
@@ -68,8 +89,14 @@ void kernel_main(uint32_t magic, uint32_t info)
 		triple_fault();
 	else if (!strcmp(how, "nested"))
 		nested();
+	else if (!strcmp(how, "reset-cf9"))
+		reset(0xcf9);
+	else if (!strcmp(how, "reset-kbd"))
+		reset(0x64);
+	else if (!strcmp(how, "reset-92"))
+		reset(0x92);
 	else
-		printk("say how: APPEND=triple or APPEND=nested\n");
+		printk("say how: APPEND=triple, nested, reset-cf9, reset-kbd or reset-92\n");
 	printk("still running\n");
 	poweroff(0);
 }

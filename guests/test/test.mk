@@ -4,8 +4,7 @@
 #   lm64      enters long mode itself; an ELF64 file
 #   vmmtouch  touches lvisor's memory: lvisor must stop it
 #   probe     shows what an exit policy changes, one line per effect (32-bit ELF)
-#   reset     resets the machine (port 0xcf9, 0x64 or 0x92): lvisor must report it
-#   misbehave a triple fault, or VMXON/VMRUN: lvisor must report it and stop the guest
+#   misbehave a triple fault, VMXON/VMRUN or a reset: lvisor must report it and stop the guest
 # Each X also has X.elf with its symbols, for GDB.
 TEST_LD = guests/test/test.ld
 
@@ -29,7 +28,7 @@ $(LM64).elf: $(LM64_OBJS) $(LIB64) $(TEST_LD)
 	$(Q)$(LD) $(LDFLAGS64) -z max-page-size=0x1000 -T $(TEST_LD) -o $@ $(LM64_OBJS) $(LIB64)
 
 # The 32-bit test kernels that boot as ELF files: start32.S and NAME.c.
-TEST32 = $(addprefix $(BUILD)/guests/,vmmtouch probe reset misbehave)
+TEST32 = $(addprefix $(BUILD)/guests/,vmmtouch probe misbehave)
 $(TEST32:=.elf): $(BUILD)/guests/%.elf: $(BUILD)/32/guests/test/start32.o $(BUILD)/32/guests/test/%.o $(LIB32) $(TEST_LD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
