@@ -44,6 +44,8 @@ VMX_CONTROLS = [
                 "without it RDTSCP raises #UD in the guest"),
     CoreControl("exit_controls", "VM_EXIT_HOST_ADDR_SPACE_SIZE", "SDM 25.7.1",
                 "the VMM runs in 64-bit mode"),
+    CoreControl("exit_controls", "VM_EXIT_SAVE_DEBUG_CONTROLS", "SDM 25.7.1",
+                "the guest's DR7 and IA32_DEBUGCTL live in the VMCS: an exit resets them (SDM 28.5.1)"),
     CoreControl("exit_controls", "VM_EXIT_SAVE_EFER", "SDM 25.7.1",
                 "the guest's EFER lives in the VMCS"),
     CoreControl("exit_controls", "VM_EXIT_LOAD_EFER", "SDM 25.7.1",
@@ -52,6 +54,8 @@ VMX_CONTROLS = [
                 "the guest's PAT lives in the VMCS"),
     CoreControl("exit_controls", "VM_EXIT_LOAD_PAT", "SDM 25.7.1",
                 "the VMM gets its own PAT back on every exit"),
+    CoreControl("entry_controls", "VM_ENTRY_LOAD_DEBUG_CONTROLS", "SDM 25.8.1",
+                "the guest gets its DR7 and IA32_DEBUGCTL back on every entry"),
     CoreControl("entry_controls", "VM_ENTRY_LOAD_EFER", "SDM 25.8.1",
                 "the guest's EFER is loaded on every entry"),
     CoreControl("entry_controls", "VM_ENTRY_LOAD_PAT", "SDM 25.8.1",
@@ -99,6 +103,8 @@ VMX_EXITS = [
 # ---- AMD SVM --------------------------------------------------------------
 
 SVM_CONTROLS = [
+    CoreControl("intercept_misc1", "SVM_INTERCEPT_INVD", "APM table B-1",
+                "INVD would drop lvisor's own dirty cache lines: core_invd does WBINVD"),
     CoreControl("intercept_misc1", "SVM_INTERCEPT_INVLPGA", "APM table B-1",
                 "INVLPGA would flush the VMM's ASID: no nested virtualization"),
     CoreControl("intercept_misc1", "SVM_INTERCEPT_MSR_PROT", "APM 15.11",
@@ -124,6 +130,8 @@ SVM_CPUID = CoreControl("intercept_misc1", "SVM_INTERCEPT_CPUID", "APM table B-1
                         "the core hides SVM from the guest")
 
 SVM_EXITS = [
+    CoreExit(0x76, "SVM_EXIT_INVD", "core_invd", "APM table B-1",
+             "INVD would drop lvisor's own dirty cache lines"),
     CoreExit(0x72, "SVM_EXIT_CPUID", "core_cpuid", "APM table B-1",
              "the core hides SVM from the guest", policy="cpuid"),
     CoreExit(0x7a, "SVM_EXIT_INVLPGA", "core_virt_instruction", "APM table B-1",
@@ -153,6 +161,8 @@ SVM_EXITS = [
 MSRS = [
     (0xC0000080, 0xC0000080, "POLICY_READ | POLICY_WRITE",
      "EFER: on SVM the guest must keep EFER.SVME set and not see it (APM 15.4)"),
+    (0xC0010114, 0xC0010118, "POLICY_READ | POLICY_WRITE",
+     "SVM's MSRs, VM_CR to the SVM lock key: #GP, as without SVM; VM_HSAVE_PA is lvisor's (APM 15.30)"),
 ]
 
 # ---- I/O ports the core intercepts for itself -------------------------------

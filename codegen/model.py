@@ -320,6 +320,10 @@ def _check_msr(src, first, last):
     if first <= ev.MSR_EFER <= last:
         raise PolicyError(src, "MSR 0xc0000080 (EFER) is handled by the core: the guest must "
                                "keep EFER.SVME set on SVM (APM 15.4); a policy may not override it")
+    for lo, hi, _, why in core.MSRS:
+        if first <= hi and lo <= last:
+            raise PolicyError(src, f"MSR {_range_text(lo, hi)} is handled by the core ({why}); "
+                                   f"a policy may not override it")
 
 
 def _check_core_io(src, first, last):

@@ -297,6 +297,23 @@ def test_probe_default(backend):
 
 
 @BOTH
+def test_probe_guest_state_is_the_guests(backend):
+    """What the core keeps right whatever the policy: CPUID's OSXSAVE is
+    the guest's CR4 bit, not lvisor's; SVM's MSRs (the host save area's
+    address) are out of reach; EFER takes what the CPU offers and refuses
+    the rest with #GP; DR7 survives a VM exit."""
+    run = boot(backend["target"], "default", "probe")
+    assert run.status == 0 and "probe: done" in run.out, run
+    flags = cpuid_flags(run, "cpuid 1:")
+    cr4, = probe1(run, "cpuid 1:", r".*\(cr4 (0x\w+)\)$")
+    assert int(cr4, 16) & (1 << 18) == 0 and flags["osxsave"] == 0, run
+    assert probe(run, "rdmsr 0xc0010117") == ["rdmsr 0xc0010117 (VM_HSAVE_PA): faulted"], run
+    assert re.search(r"^probe: wrmsr EFER 0x\w+ \(unchanged\): ran$", run.out, re.M), run
+    assert re.search(r"^probe: wrmsr EFER 0x\w+ \(reserved bit 1\): faulted", run.out, re.M), run
+    assert probe(run, "dr7") == ["dr7 0x401, after a CPUID 0x401"], run
+
+
+@BOTH
 def test_cpuid_spoof(backend):
     default = boot(backend["target"], "default", "probe")
     run = boot(backend["target"], "cpuid-spoof", "probe")
@@ -355,6 +372,12 @@ def test_probe_policy(backend):
     assert f"probe: caught #GP error code 0x2a at {at}" in run.out, run
     gp = logged("wbinvd:", "wbinvd: inject gp (log): rip ")
     assert len(gp) == 1 and gp[0].endswith(f"rip {hex(int(at, 16))}: inject #GP"), run
+    # exception bp: emulate. The reflected #BP returns after the INT3, as
+    # without lvisor. (On VMX INT3 exits, reason 0; QEMU's TCG delivers it
+    # as a software interrupt, without an exit.)
+    assert probe1(run, "int3", r"int3 at 0x\w+: #BP returns to int3\+(-?\d+)$") == ("1",), run
+    if backend["name"] == "vmx":
+        assert re.search(r"^lvisor: +0 EXCEPTION_NMI +1 ", run.out, re.M), run
 
 
 @SVM

@@ -40,12 +40,33 @@ int core_invalid_state(struct vcpu *v)
 	return vcpu_stop(v, "VM entry failed (%s): invalid guest state", v->exit.name);
 }
 
+/* CPUID executed by lvisor for the guest. Two bits copy a CR4 bit of the
+ * CPU that runs CPUID (SDM Vol. 2A, CPUID): that is lvisor, in its own CR4,
+ * so they are set from the guest's CR4 instead. */
+struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_regs r = cpuid(leaf, subleaf);
+	uint64_t cr4 = vcpu_cr(v, 4);
+
+	if (leaf == 1) {
+		r.ecx &= ~CPUID_1_ECX_OSXSAVE;
+		if ((r.ecx & CPUID_1_ECX_XSAVE) && (cr4 & CR4_OSXSAVE))
+			r.ecx |= CPUID_1_ECX_OSXSAVE;
+	}
+	if (leaf == 7 && subleaf == 0) {
+		r.ecx &= ~CPUID_7_ECX_OSPKE;
+		if ((r.ecx & CPUID_7_ECX_PKU) && (cr4 & CR4_PKE))
+			r.ecx |= CPUID_7_ECX_OSPKE;
+	}
+	return r;
+}
+
 /* CPUID as the hardware answers it, except that the guest must not think it
  * can use VMX or SVM itself (lvisor does not nest). */
 int core_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
-	struct cpuid_regs r = cpuid(leaf, subleaf);
+	struct cpuid_regs r = guest_cpuid(v, leaf, subleaf);
 
 	if (leaf == 1)
 		r.ecx &= ~CPUID_1_ECX_VMX;
@@ -69,12 +90,14 @@ int core_xsetbv(struct vcpu *v)
 	struct cpuid_regs xsave = cpuid(0xd, 0);
 	uint64_t supported = ((uint64_t)xsave.edx << 32) | xsave.eax;
 
+	/* The rules that newer state components add (AVX-512's three bits
+	 * together, AMX's two...) are many: xsetbv_safe() catches the #GP of
+	 * any value these checks let through. */
 	if ((uint32_t)v->regs.rcx != 0 || !(val & 1) || (val & ~supported) ||
-	    ((val & 4) && !(val & 2))) {
+	    ((val & 4) && !(val & 2)) || xsetbv_safe(0, val)) {
 		vcpu_inject(v, VEC_GP, true, 0);
 		return EXIT_RESUME;
 	}
-	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)));
 	vcpu_skip(v);
 	return EXIT_RESUME;
 }
@@ -93,10 +116,42 @@ int core_hypercall_ud(struct vcpu *v)
 }
 
 /*
+ * WRMSR to EFER (SDM Vol. 4, IA32_EFER; APM 3.1.7): #GP for a bit the CPU
+ * does not offer, and for a change of LME while paging is on. Returns
+ * whether the write is allowed; LMA and SVME are the backend's to keep.
+ */
+static bool efer_write_ok(struct vcpu *v, uint64_t val)
+{
+	uint32_t edx = cpuid(0x80000001, 0).edx;
+	uint64_t allowed = EFER_LMA;
+
+	if (edx & CPUID_80000001_EDX_SYSCALL)
+		allowed |= EFER_SCE;
+	if (edx & CPUID_80000001_EDX_LM)
+		allowed |= EFER_LME;
+	if (edx & CPUID_80000001_EDX_NX)
+		allowed |= EFER_NXE;
+	if (edx & CPUID_80000001_EDX_FFXSR)
+		allowed |= EFER_FFXSR;
+	if (val & ~allowed)
+		return false;
+	return !(vcpu_cr(v, 0) & CR0_PG) || !((val ^ backend->efer(v)) & EFER_LME);
+}
+
+/* SVM's own MSRs, VM_CR to the SVM lock key (APM 15.30): the host save
+ * area's address among them. The guest sees a CPU without SVM. */
+static bool svm_msr(uint32_t msr)
+{
+	return msr >= MSR_VM_CR && msr <= MSR_SVM_KEY;
+}
+
+/*
  * The MSR accesses that exit without a policy rule:
  * - EFER: on SVM, VMRUN requires EFER.SVME in the guest's EFER (APM 15.5.1),
  *   so the guest's writes keep it set and its reads don't show it; the
  *   backend keeps the guest's EFER (and on VMX the IA-32e mode control).
+ * - SVM's MSRs: #GP, as on a CPU without SVM; a guest that could write
+ *   VM_HSAVE_PA would choose the state lvisor gets back at the next exit.
  * - MSRs outside the ranges that the MSR bitmaps cover always exit (SDM
  *   25.6.9, APM 15.11): carry the access out as the guest asked, and give
  *   the guest the #GP that the hardware gives for an MSR it lacks.
@@ -106,6 +161,11 @@ int core_msr(struct vcpu *v)
 	uint32_t msr = v->exit.msr.index;
 	uint64_t val;
 
+	if (svm_msr(msr) || (msr == MSR_EFER && v->exit.msr.write &&
+			     !efer_write_ok(v, vcpu_edx_eax(v)))) {
+		vcpu_inject(v, VEC_GP, true, 0);
+		return EXIT_RESUME;
+	}
 	if (msr == MSR_EFER) {
 		if (v->exit.msr.write)
 			backend->set_efer(v, vcpu_edx_eax(v));

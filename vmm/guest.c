@@ -39,10 +39,19 @@ static void build_e820(struct handoff *h, struct multiboot_info *mbi)
 	if (!(mbi->flags & MULTIBOOT_INFO_MEM_MAP))
 		panic("the boot loader gave no memory map");
 	uint64_t p = mbi->mmap_addr, end = p + mbi->mmap_length;
+	bool clipped = false;
 	while (p < end) {
 		struct multiboot_mmap *m = (void *)p;
 		uint64_t a = m->addr, b = m->addr + m->len;
 		uint32_t type = m->type == 1 ? E820_RAM : m->type;
+		/* EPT and NPT map the first 4 GiB (GUEST_PHYS_LIMIT): RAM
+		 * above is not the guest's. */
+		if (type == E820_RAM && b > GUEST_PHYS_LIMIT) {
+			if (!clipped)
+				printk("RAM above 4 GiB is left out of the guest's memory map\n");
+			clipped = true;
+			b = a > GUEST_PHYS_LIMIT ? a : GUEST_PHYS_LIMIT;
+		}
 		if (type == E820_RAM && a < VMM_END && b > VMM_BASE) {
 			add_e820(h, a, (a < VMM_BASE ? VMM_BASE : a) - a, E820_RAM);
 			add_e820(h, a < VMM_BASE ? VMM_BASE : a, (b > VMM_END ? VMM_END : b) - (a < VMM_BASE ? VMM_BASE : a), E820_RESERVED);

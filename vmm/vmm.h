@@ -11,6 +11,8 @@
 #define VMM_SIZE	0x04000000ull
 #define VMM_END		(VMM_BASE + VMM_SIZE)
 #define PAGE_SIZE	4096
+/* What EPT and NPT map for the guest: the first 4 GiB of physical memory. */
+#define GUEST_PHYS_LIMIT	0x100000000ull
 
 /* mm.c: pages from the VMM's own memory, zeroed. */
 void mm_init(uint64_t free_start);
@@ -25,9 +27,11 @@ extern uint64_t guest_ram_end;	/* top of RAM the guest may use, for EPT/NPT */
 /* trap.c */
 void trap_init(void);
 
-/* msr_safe.S: 0, or -1 when the CPU has no such MSR (#GP). */
+/* msr_safe.S: 0, or -1 when the CPU has no such MSR (#GP); xsetbv_safe:
+ * -1 when the CPU refuses the value (#GP). */
 int rdmsr_safe(uint32_t msr, uint64_t *val);
 int wrmsr_safe(uint32_t msr, uint64_t val);
+int xsetbv_safe(uint32_t xcr, uint64_t val);
 
 /* main.c */
 void vmm_stop(bool ok) __attribute__((noreturn));

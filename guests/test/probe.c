@@ -13,6 +13,11 @@
  *   in port 0x2e8                           a 32-bit read where nothing is (COM4's place)
  *   vmmcall / vmcall                        a hypercall, chosen by the CPU vendor
  *   invlpg, wbinvd                          instructions a policy may turn into #UD / #GP
+ *   int3                                    where #BP returns to: after the INT3
+ *   rdmsr 0xc0010117                        VM_HSAVE_PA, SVM's host save area: #GP under
+ *                                           lvisor, which hides SVM
+ *   wrmsr EFER                              unchanged, then with reserved bit 1 (#GP)
+ *   dr7                                     set, then read back after a CPUID (an exit)
  *
  * A small IDT catches every exception: the expected ones (a hypercall
  * without a hypervisor, an injected fault) print "caught #XX ... at ADDR"
@@ -37,12 +42,15 @@
 #define MSR_READS	40
 #define HYPERCALL_RAX	0x1b		/* what the guest passes in RAX */
 
+#define MSR_VM_HSAVE_PA	0xc0010117	/* AMD: the host save area of SVM (APM 15.30.4) */
+#define DR7_L0		(1u << 0)	/* DR0 enabled (SDM 18.2.4) */
+#define DR7_FIXED	0x400		/* bit 10 reads as 1 */
+
 #define CPUID_1_EDX_MSR		(1u << 5)
 #define CPUID_1_EDX_APIC	(1u << 9)
 #define CPUID_1_ECX_X2APIC	(1u << 21)
 #define CPUID_1_ECX_AVX		(1u << 28)
 #define CPUID_80000001_EDX_RDTSCP	(1u << 27)
-#define CPUID_80000001_EDX_LM	(1u << 29)
 
 MULTIBOOT_ELF_HEADER(MULTIBOOT_MEMORY_INFO);
 
@@ -102,6 +110,7 @@ static const char *const vector_names[32] = {
  * below, cleared by the handler, which also counts the faults it caught. */
 static volatile uint32_t fixup;
 static volatile uint32_t faults;
+static volatile uint32_t fault_eip;	/* where the CPU would have returned to */
 
 void probe_trap(struct trap_frame *f);
 void probe_trap(struct trap_frame *f)
@@ -119,6 +128,7 @@ void probe_trap(struct trap_frame *f)
 		printk("caught #%s error code 0x%x at 0x%08x\n", name, f->error_code, f->eip);
 	else
 		printk("caught #%s at 0x%08x\n", name, f->eip);
+	fault_eip = f->eip;
 	f->eip = fixup;		/* skip the faulting instruction */
 	fixup = 0;
 	faults++;
@@ -185,10 +195,15 @@ static void probe_cpuid(void)
 	printk("cpuid 0: vendor \"%s\" max leaf 0x%x\n", vendor, r.eax);
 
 	r = cpuid(1, 0);
-	printk("cpuid 1: ecx 0x%08x edx 0x%08x: hypervisor=%d vmx=%d x2apic=%d avx=%d msr=%d\n",
+	/* OSXSAVE copies CR4.OSXSAVE, which this kernel leaves clear. */
+	uint32_t cr4;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	printk("cpuid 1: ecx 0x%08x edx 0x%08x: hypervisor=%d vmx=%d x2apic=%d avx=%d msr=%d "
+	       "xsave=%d osxsave=%d (cr4 0x%x)\n",
 	       r.ecx, r.edx, !!(r.ecx & CPUID_1_ECX_HYPERVISOR), !!(r.ecx & CPUID_1_ECX_VMX),
 	       !!(r.ecx & CPUID_1_ECX_X2APIC), !!(r.ecx & CPUID_1_ECX_AVX),
-	       !!(r.edx & CPUID_1_EDX_MSR));
+	       !!(r.edx & CPUID_1_EDX_MSR), !!(r.ecx & CPUID_1_ECX_XSAVE),
+	       !!(r.ecx & CPUID_1_ECX_OSXSAVE), cr4);
 	bool hypervisor = r.ecx & CPUID_1_ECX_HYPERVISOR;
 
 	uint32_t max_ext = cpuid(0x80000000, 0).eax;
@@ -289,6 +304,62 @@ static void probe_faults(void)
 	printk("wbinvd at 0x%08x: %s\n", at, fault ? "faulted" : "ran");
 }
 
+/* INT3 is a trap: #BP returns to the instruction after it (SDM 6.5). */
+static void probe_int3(void)
+{
+	uint32_t at;
+
+	if (TRY("int3", at))
+		printk("int3 at 0x%08x: #BP returns to int3+%d\n", at, (int)(fault_eip - at));
+	else
+		printk("int3 at 0x%08x: no #BP\n", at);
+}
+
+/* What the guest may do with EFER, and whether SVM's MSRs show through. */
+static void probe_msrs(void)
+{
+	uint32_t at, lo, hi, ecx = MSR_VM_HSAVE_PA;
+	bool fault;
+
+	fault = TRY("rdmsr", at, "=a"(lo), "=d"(hi), "+c"(ecx));
+	if (fault)
+		printk("rdmsr 0xc0010117 (VM_HSAVE_PA): faulted\n");
+	else
+		printk("rdmsr 0xc0010117 (VM_HSAVE_PA): 0x%08x%08x\n", hi, lo);
+
+	if (cpuid(0x80000000, 0).eax < 0x80000001 ||
+	    !(cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_LM)) {
+		printk("wrmsr EFER: CPUID says there is no EFER with LME\n");
+		return;
+	}
+	uint64_t efer = rdmsr(MSR_EFER);
+	lo = (uint32_t)efer;
+	hi = (uint32_t)(efer >> 32);
+	ecx = MSR_EFER;
+	fault = TRY("wrmsr", at, "+a"(lo), "+d"(hi), "+c"(ecx));
+	printk("wrmsr EFER 0x%llx (unchanged): %s\n", (unsigned long long)efer,
+	       fault ? "faulted" : "ran");
+	lo = (uint32_t)efer | (1u << 1);
+	fault = TRY("wrmsr", at, "+a"(lo), "+d"(hi), "+c"(ecx));
+	printk("wrmsr EFER 0x%llx (reserved bit 1): %s; EFER now 0x%llx\n",
+	       (unsigned long long)efer | 2, fault ? "faulted" : "ran",
+	       (unsigned long long)rdmsr(MSR_EFER));
+}
+
+/* DR7 is the guest's: a VM exit must not reset it (SDM 28.5.1). */
+static void probe_dr7(void)
+{
+	uint32_t dr7;
+
+	/* DR0 = an address nothing executes, as an execute breakpoint */
+	__asm__ volatile("mov %0, %%dr0" : : "r"(0xfffffff0u));
+	__asm__ volatile("mov %0, %%dr7" : : "r"(DR7_FIXED | DR7_L0));
+	(void)cpuid(0, 0);
+	__asm__ volatile("mov %%dr7, %0" : "=r"(dr7));
+	__asm__ volatile("mov %0, %%dr7" : : "r"(DR7_FIXED));
+	printk("dr7 0x%x, after a CPUID 0x%x\n", DR7_FIXED | DR7_L0, dr7);
+}
+
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
@@ -305,6 +376,9 @@ void kernel_main(uint32_t magic, uint32_t info)
 	probe_io();
 	probe_hypercall();
 	probe_faults();
+	probe_int3();
+	probe_msrs();
+	probe_dr7();
 	printk("done\n");
 	poweroff(1);
 }

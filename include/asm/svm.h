@@ -22,6 +22,7 @@
 /* MSRs (APM 15.30). */
 #define MSR_VM_CR                   0xc0010114
 #define MSR_VM_HSAVE_PA             0xc0010117
+#define MSR_SVM_KEY                 0xc0010118
 #define VM_CR_SVMDIS                (1u << 4)
 
 /*

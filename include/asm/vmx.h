@@ -77,6 +77,7 @@
 #define SECONDARY_RDSEED_EXITING        (1u << 16)
 #define SECONDARY_ENABLE_XSAVES         (1u << 20)
 #define SECONDARY_TSC_SCALING           (1u << 25)
+#define SECONDARY_ENABLE_USR_WAIT_PAUSE (1u << 26)
 
 /* VM-exit controls (SDM 25.7.1). */
 #define VM_EXIT_SAVE_DEBUG_CONTROLS     (1u << 2)

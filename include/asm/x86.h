@@ -45,6 +45,8 @@ static inline __attribute__((noreturn)) void halt_forever(void) { for (;;) __asm
 #ifdef __x86_64__
 static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
 static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr8(void) { uint64_t v; __asm__ volatile("mov %%cr8, %0" : "=r"(v)); return v; }
+static inline void write_cr8(uint64_t v) { __asm__ volatile("mov %0, %%cr8" : : "r"(v) : "memory"); }
 static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
 static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 static inline void write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
@@ -67,21 +69,34 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define CR4_OSFXSR	(1u << 9)
 #define CR4_OSXMMEXCPT	(1u << 10)
 #define CR4_VMXE	(1u << 13)
+#define CR4_PCIDE	(1u << 17)
 #define CR4_OSXSAVE	(1u << 18)
+#define CR4_PKE		(1u << 22)
 #define MSR_EFER	0xc0000080
 #define EFER_SCE	(1u << 0)
 #define EFER_LME	(1u << 8)
 #define EFER_LMA	(1u << 10)
 #define EFER_NXE	(1u << 11)
 #define EFER_SVME	(1u << 12)
+#define EFER_FFXSR	(1u << 14)
 #define MSR_STAR	0xc0000081
 #define MSR_LSTAR	0xc0000082
 #define MSR_SFMASK	0xc0000084
 #define MSR_PAT		0x277
 #define RFLAGS_IF	(1u << 9)
 
-/* CPUID.1:ECX bit 26: XSAVE/XRSTOR/XSETBV/XGETBV and XCR0. */
+/* CPUID.1:ECX bit 26: XSAVE/XRSTOR/XSETBV/XGETBV and XCR0; bit 27:
+ * OSXSAVE, a copy of CR4.OSXSAVE. CPUID.7.0:ECX bit 3: PKU; bit 4: OSPKE,
+ * a copy of CR4.PKE (SDM Vol. 2A, CPUID). */
 #define CPUID_1_ECX_XSAVE	(1u << 26)
+#define CPUID_1_ECX_OSXSAVE	(1u << 27)
+#define CPUID_7_ECX_PKU		(1u << 3)
+#define CPUID_7_ECX_OSPKE	(1u << 4)
+/* CPUID.80000001H:EDX: SYSCALL (11), NX (20), FFXSR (25, AMD), LM (29). */
+#define CPUID_80000001_EDX_SYSCALL	(1u << 11)
+#define CPUID_80000001_EDX_NX		(1u << 20)
+#define CPUID_80000001_EDX_FFXSR	(1u << 25)
+#define CPUID_80000001_EDX_LM		(1u << 29)
 /* CPUID.1:ECX bit 31: "hypervisor present" (reserved for hypervisors). */
 #define CPUID_1_ECX_HYPERVISOR	(1u << 31)
 

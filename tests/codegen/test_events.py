@@ -10,8 +10,8 @@ B = lambda n: 1 << n  # noqa: E731
 # VMX controls the core always needs (SDM 25.6.2, 25.7.1, 25.8.1).
 VMX_CORE_PROC = B(25) | B(28) | B(31)         # use I/O bitmaps, use MSR bitmaps, secondary
 VMX_CORE_PROC2 = B(1) | B(3) | B(7)           # EPT, enable RDTSCP, unrestricted guest
-VMX_CORE_EXIT = B(9) | B(18) | B(19) | B(20) | B(21)   # host 64-bit, save/load PAT, save/load EFER
-VMX_CORE_ENTRY = B(14) | B(15)                # load PAT, load EFER
+VMX_CORE_EXIT = B(2) | B(9) | B(18) | B(19) | B(20) | B(21)   # save debug, host 64-bit, PAT, EFER
+VMX_CORE_ENTRY = B(2) | B(14) | B(15)         # load debug, load PAT, load EFER
 VMX_CORE_EXITS = {2: "core_triple_fault", 10: "core_cpuid", 13: "core_invd",
                   18: "core_hypercall_ud", 28: "core_cr_access", 30: "exit_io",
                   31: "core_msr", 32: "core_msr",
@@ -20,10 +20,10 @@ VMX_CORE_EXITS = {2: "core_triple_fault", 10: "core_cpuid", 13: "core_invd",
                   **{n: "core_virt_instruction" for n in (19, 20, 21, 22, 23, 24, 25, 26, 27,
                                                           50, 53, 59)}}
 # SVM: intercept vector 3 (misc1) and 4 (misc2), APM table B-1.
-SVM_CORE_MISC1 = B(26) | B(27) | B(28) | B(31)   # INVLPGA, IOIO_PROT, MSR_PROT, SHUTDOWN
+SVM_CORE_MISC1 = B(22) | B(26) | B(27) | B(28) | B(31)   # INVD, INVLPGA, IOIO_PROT, MSR_PROT, SHUTDOWN
 SVM_CORE_MISC2 = B(0) | B(2) | B(3) | B(4) | B(5) | B(6)   # VMRUN VMLOAD VMSAVE STGI CLGI SKINIT
 SVM_CPUID = B(18)
-SVM_CORE_EXITS = {0x7a: "core_virt_instruction", 0x7b: "exit_io", 0x7c: "core_msr",
+SVM_CORE_EXITS = {0x76: "core_invd", 0x7a: "core_virt_instruction", 0x7b: "exit_io", 0x7c: "core_msr",
                   0x7f: "core_triple_fault",
                   0x400: "core_vmm_memory",
                   **{n: "core_virt_instruction" for n in (0x80, 0x82, 0x83, 0x84, 0x85, 0x86)}}
@@ -54,9 +54,10 @@ def test_empty_policy_is_exactly_the_core(tmp_path, probe):
                        [0x604, 0x605, 2, "required by the core"], [0xCF9, 0xCF9, 2, "required by the core"],
                        [0x8900, 0x8900, 2, "required by the core"],
                        [0xB004, 0xB005, 2, "required by the core"]]
-    assert d["msr"] == [[0xC0000080, 0xC0000080, 3, "required by the core"]]
+    assert d["msr"] == [[0xC0000080, 0xC0000080, 3, "required by the core"],
+                        [0xC0010114, 0xC0010118, 3, "required by the core"]]
     assert {r[3] for r in d["vmx_requirements"]} == {"required by the core"}
-    assert len(d["vmx_requirements"]) == 13 and d["svm_requirements"] == []
+    assert len(d["vmx_requirements"]) == 15 and d["svm_requirements"] == []
 
 
 # event rule -> (VMX field, bits, {exit: handler}), (SVM field, bits, {exit: handler})

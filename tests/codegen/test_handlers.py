@@ -125,5 +125,6 @@ def test_bitmap_lists(p):
                                         [0x8900, 0x8900, 2], [0xB004, 0xB005, 2]]
     assert d["io"][2][3] == d["io"][5][3] == "required by the core"
     assert [e[:3] for e in d["msr"]] == [[0x10, 0x10, 1], [0x10, 0x10, 2],
-                                         [0xC0000080, 0xC0000080, 3], [0xC0010000, 0xC0010003, 1]]
+                                         [0xC0000080, 0xC0000080, 3], [0xC0010000, 0xC0010003, 1],
+                                         [0xC0010114, 0xC0010118, 3]]
     assert d["io"][3][3] == f"{ALL}:31"

@@ -21,7 +21,7 @@ uint64_t npt_build(void)
 	pml4[0] = (uint64_t)pdpt | NPT_LEAF;
 	for (int i = 0; i < 4; i++)
 		pdpt[i] = (uint64_t)&pd[512 * i] | NPT_LEAF;
-	for (uint64_t i = 0; i < 4 * 512; i++) {
+	for (uint64_t i = 0; i < GUEST_PHYS_LIMIT >> 21; i++) {
 		uint64_t gpa = i << 21;
 		if (!gpa_is_vmm(gpa))
 			pd[i] = gpa | NPT_LEAF | NPT_PS;

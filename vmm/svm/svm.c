@@ -183,19 +183,36 @@ static void decode_exit(struct vcpu *v)
 
 static void svm_run(struct vcpu *v)
 {
+	struct vmcb_control *c = &vmcb->control;
+
+	/* An exit that interrupted the delivery of an event (EXITINTINFO, APM
+	 * 15.7.2), e.g. an intercepted exception while the guest's IDT was
+	 * being read: unless the handler injected an event itself, deliver
+	 * the interrupted one again (EVENTINJ has the same format). */
+	if (!(c->eventinj & SVM_EVTINJ_VALID) && (c->exitintinfo & SVM_EVTINJ_VALID))
+		c->eventinj = c->exitintinfo;
 	vmcb->save.rax = v->regs.rax;
 	vmcb->save.rsp = v->regs.rsp;
 	svm_enter(&v->regs, (uint64_t)vmcb);
 	v->regs.rax = vmcb->save.rax;
 	v->regs.rsp = vmcb->save.rsp;
-	vmcb->control.tlb_control = SVM_TLB_FLUSH_NOTHING;
+	c->tlb_control = SVM_TLB_FLUSH_NOTHING;
 	decode_exit(v);
+	/* The guest's TLB entries carry its ASID and survive VMRUN (APM
+	 * 15.16): an intercepted INVLPG, whatever its handler does, flushes
+	 * them at the next VMRUN. (EXITINFO1 has its address only with decode
+	 * assists, so all of them.) */
+	if (v->exit.code == SVM_EXIT_INVLPG)
+		c->tlb_control = SVM_TLB_FLUSH_ALL;
 }
 
 /*
  * Advance RIP past the instruction that exited. With nRIP save the CPU
  * tells us where the next one starts; without it (QEMU's TCG) we know the
- * length of every instruction whose exit a handler completes.
+ * length of every instruction whose exit a handler completes. #BP and #OF
+ * come from INT3 and INTO, one byte each (nRIP is not saved for exception
+ * intercepts). An instruction completed this way also ends the interrupt
+ * shadow of a preceding STI or MOV SS (APM 15.21.5).
  */
 static void svm_skip(struct vcpu *v)
 {
@@ -204,13 +221,16 @@ static void svm_skip(struct vcpu *v)
 		[SVM_EXIT_INVD] = 2, [SVM_EXIT_PAUSE] = 2, [SVM_EXIT_HLT] = 1,
 		[SVM_EXIT_MSR] = 2, [SVM_EXIT_VMMCALL] = 3, [SVM_EXIT_RDTSCP] = 3,
 		[SVM_EXIT_WBINVD] = 2, [SVM_EXIT_MONITOR] = 3, [SVM_EXIT_MWAIT] = 3,
-		[SVM_EXIT_XSETBV] = 3,
+		[SVM_EXIT_XSETBV] = 3, [SVM_EXIT_EXCP(VEC_BP)] = 1, [SVM_EXIT_EXCP(VEC_OF)] = 1,
 	};
 	struct vmcb_control *c = &vmcb->control;
 	uint32_t code = v->exit.code;
 
+	vmcb->control.interrupt_shadow &= ~1ull;
 	if (code == SVM_EXIT_IOIO)		/* EXITINFO2 is always the next RIP */
 		vmcb->save.rip = c->exitinfo2;
+	else if (code == SVM_EXIT_EXCP(VEC_BP) || code == SVM_EXIT_EXCP(VEC_OF))
+		vmcb->save.rip += 1;
 	else if (has_nrips)
 		vmcb->save.rip = c->next_rip;
 	else if (code < sizeof(lengths) && lengths[code])
@@ -223,10 +243,16 @@ static void svm_skip(struct vcpu *v)
 	}
 }
 
-/* EVENTINJ (APM 15.20): the exception is delivered at the next VMRUN. */
+/* EVENTINJ (APM 15.20): the exception is delivered at the next VMRUN.
+ * #BP and #OF are traps: the guest returns after the instruction that
+ * raised them, so RIP moves past it first. Real mode pushes no error code
+ * (SDM 6.13). */
 static void svm_inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
 {
-	(void)v;
+	if (vector == VEC_BP || vector == VEC_OF)
+		svm_skip(v);
+	if (!(vmcb->save.cr0 & CR0_PE))
+		has_error = false;
 	vmcb->control.eventinj = (uint64_t)vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID |
 				 (has_error ? SVM_EVTINJ_VALID_ERR | (uint64_t)error << 32 : 0);
 }
@@ -235,7 +261,14 @@ static uint64_t svm_rip(struct vcpu *v) { (void)v; return vmcb->save.rip; }
 static void svm_set_rip(struct vcpu *v, uint64_t rip) { (void)v; vmcb->save.rip = rip; }
 static uint64_t svm_rflags(struct vcpu *v) { (void)v; return vmcb->save.rflags; }
 static uint64_t svm_efer(struct vcpu *v) { (void)v; return vmcb->save.efer; }
-static void svm_set_efer(struct vcpu *v, uint64_t val) { (void)v; vmcb->save.efer = val | EFER_SVME; }
+
+/* WRMSR to EFER: LMA is the CPU's to change, with CR0.PG (APM 3.1.7); SVME
+ * stays set for VMRUN (APM 15.5.1). */
+static void svm_set_efer(struct vcpu *v, uint64_t val)
+{
+	(void)v;
+	vmcb->save.efer = (val & ~(uint64_t)EFER_LMA) | (vmcb->save.efer & EFER_LMA) | EFER_SVME;
+}
 
 static uint64_t svm_cr(struct vcpu *v, int n)
 {
@@ -245,19 +278,32 @@ static uint64_t svm_cr(struct vcpu *v, int n)
 	case 2: return vmcb->save.cr2;
 	case 3: return vmcb->save.cr3;
 	case 4: return vmcb->save.cr4;
+	case 8: return read_cr8();	/* the TPR: the guest's is the CPU's (no V_INTR_MASKING) */
 	default: return 0;
 	}
 }
 
+/* A handler changing the guest's CRn: as MOV to CRn would, LMA follows
+ * CR0.PG while EFER.LME is set (APM 14.6.1), and the guest's TLB entries,
+ * which survive VMRUN under its ASID, are flushed at the next VMRUN. */
 static void svm_set_cr(struct vcpu *v, int n, uint64_t val)
 {
 	(void)v;
 	switch (n) {
-	case 0: vmcb->save.cr0 = val; break;
-	case 2: vmcb->save.cr2 = val; break;
+	case 0:
+		if ((val & CR0_PG) && (vmcb->save.efer & EFER_LME))
+			vmcb->save.efer |= EFER_LMA;
+		else if (!(val & CR0_PG))
+			vmcb->save.efer &= ~(uint64_t)EFER_LMA;
+		vmcb->save.cr0 = val;
+		break;
+	case 2: vmcb->save.cr2 = val; return;
 	case 3: vmcb->save.cr3 = val; break;
 	case 4: vmcb->save.cr4 = val; break;
+	case 8: write_cr8(val); return;
+	default: return;
 	}
+	vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
 }
 
 static void svm_segment(struct vcpu *v, enum seg s, struct segment *out)

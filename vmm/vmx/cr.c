@@ -81,6 +81,8 @@ uint64_t cr_guest(int n)
 		uint64_t mask = vmread(CR4_GUEST_HOST_MASK);
 		return (vmread(GUEST_CR4) & ~mask) | (vmread(CR4_READ_SHADOW) & mask);
 	}
+	case 8:
+		return read_cr8();	/* the TPR: passed through */
 	default:
 		return 0;
 	}
@@ -156,6 +158,10 @@ static bool guest_write_cr4(uint64_t val)
 
 static bool guest_write_cr3(uint64_t val)
 {
+	/* With CR4.PCIDE, bit 63 asks MOV to CR3 not to flush; CR3 never
+	 * holds it (SDM 4.10.4.1), and a VM entry with it set fails. */
+	if (cr_guest(4) & CR4_PCIDE)
+		val &= ~(1ull << 63);
 	if (pae_paging(cr_guest(0), cr_guest(4), vmread(GUEST_IA32_EFER)) && !load_pdptrs(val))
 		return false;
 	vmwrite(GUEST_CR3, val);
@@ -170,6 +176,7 @@ void cr_set_guest(int n, uint64_t val)
 	case 2: __asm__ volatile("mov %0, %%cr2" : : "r"(val)); break;
 	case 3: guest_write_cr3(val); break;
 	case 4: guest_write_cr4(val); break;
+	case 8: write_cr8(val); break;
 	}
 }
 
@@ -185,19 +192,9 @@ static bool mov_to_cr(int cr, uint64_t val)
 	case 0: return guest_write_cr0(val);
 	case 3: return guest_write_cr3(val);
 	case 4: return guest_write_cr4(val);
-	case 8: __asm__ volatile("mov %0, %%cr8" : : "r"(val)); return true;	/* the TPR: passed through */
+	case 8: write_cr8(val); return true;	/* the TPR: passed through */
 	default: return false;
 	}
-}
-
-static uint64_t mov_from_cr(int cr)
-{
-	uint64_t val;
-
-	if (cr != 8)
-		return cr_guest(cr);
-	__asm__ volatile("mov %%cr8, %0" : "=r"(val));
-	return val;
 }
 
 /*
@@ -218,7 +215,7 @@ int core_cr_access(struct vcpu *v)
 		ok = mov_to_cr(CR_QUAL_CR(q), *gpr & width);
 		break;
 	case CR_TYPE_MOV_FROM_CR:
-		*gpr = mov_from_cr(CR_QUAL_CR(q)) & width;
+		*gpr = cr_guest(CR_QUAL_CR(q)) & width;
 		break;
 	case CR_TYPE_CLTS:
 		ok = guest_write_cr0(cr_guest(0) & ~(uint64_t)CR0_TS);

@@ -20,7 +20,7 @@ uint64_t ept_build(void)
 	pml4[0] = (uint64_t)pdpt | EPT_RWX;
 	for (int i = 0; i < 4; i++)
 		pdpt[i] = (uint64_t)&pd[512 * i] | EPT_RWX;
-	for (uint64_t i = 0; i < 4 * 512; i++) {
+	for (uint64_t i = 0; i < GUEST_PHYS_LIMIT >> 21; i++) {
 		uint64_t gpa = i << 21;
 		uint64_t type = gpa < guest_ram_end ? EPT_MT_WB : EPT_MT_UC;
 		if (!gpa_is_vmm(gpa))

@@ -85,10 +85,11 @@ static int setup_controls(void)
 	proc = adjust("processor-based", true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 						   : MSR_IA32_VMX_PROCBASED_CTLS, proc, &ok);
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, proc);
-	/* INVPCID and XSAVES raise #UD in the guest unless enabled (SDM 25.6.2),
-	 * yet CPUID offers them: enable them wherever this CPU can. */
+	/* INVPCID, XSAVES and TPAUSE/UMONITOR/UMWAIT raise #UD in the guest
+	 * unless enabled (SDM 25.6.2), yet CPUID offers them: enable them
+	 * wherever this CPU can. */
 	uint32_t proc2 = policy_vmx.proc_based2 | ((rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32) &
-		(SECONDARY_ENABLE_INVPCID | SECONDARY_ENABLE_XSAVES));
+		(SECONDARY_ENABLE_INVPCID | SECONDARY_ENABLE_XSAVES | SECONDARY_ENABLE_USR_WAIT_PAUSE));
 	if (proc & CPU_BASED_ACTIVATE_SECONDARY)
 		vmwrite(SECONDARY_VM_EXEC_CONTROL,
 			adjust("secondary processor-based", MSR_IA32_VMX_PROCBASED_CTLS2, proc2, &ok));

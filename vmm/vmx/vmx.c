@@ -257,11 +257,19 @@ static void vmx_skip(struct vcpu *v)
 			~(uint64_t)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
-/* Event injection (SDM 27.6): a hardware exception, delivered at the next
- * VM entry. In real mode there are no error codes (SDM 27.2.1.3). */
+/* Event injection (SDM 27.6): an exception, delivered at the next VM
+ * entry. #BP and #OF are software exceptions, raised by INT3 and INTO:
+ * the CPU pushes the address after the instruction that exited, whose
+ * length the exit recorded (SDM 28.2.5, 27.6.1.1). In real mode there are
+ * no error codes (SDM 27.2.1.3). */
 static void vmx_inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
 {
 	uint32_t info = (uint32_t)vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID;
+
+	if (vector == VEC_BP || vector == VEC_OF) {
+		info = (uint32_t)vector | INTR_TYPE_SOFT_EXCEPTION | INTR_INFO_VALID;
+		vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));
+	}
 
 	if (has_error && (cr_guest(0) & CR0_PE)) {
 		info |= INTR_INFO_DELIVER_CODE;

@@ -27,12 +27,14 @@ const struct policy_vmx policy_vmx = {
 		0,
 	.exit_controls =
 		VM_EXIT_HOST_ADDR_SPACE_SIZE |	/* required by the core: the VMM runs in 64-bit mode -- SDM 25.7.1 */
+		VM_EXIT_SAVE_DEBUG_CONTROLS |	/* required by the core: the guest's DR7 and IA32_DEBUGCTL live in the VMCS: an exit resets them (SDM 28.5.1) -- SDM 25.7.1 */
 		VM_EXIT_SAVE_EFER |	/* required by the core: the guest's EFER lives in the VMCS -- SDM 25.7.1 */
 		VM_EXIT_LOAD_EFER |	/* required by the core: the VMM gets its own EFER back on every exit -- SDM 25.7.1 */
 		VM_EXIT_SAVE_PAT |	/* required by the core: the guest's PAT lives in the VMCS -- SDM 25.7.1 */
 		VM_EXIT_LOAD_PAT |	/* required by the core: the VMM gets its own PAT back on every exit -- SDM 25.7.1 */
 		0,
 	.entry_controls =
+		VM_ENTRY_LOAD_DEBUG_CONTROLS |	/* required by the core: the guest gets its DR7 and IA32_DEBUGCTL back on every entry -- SDM 25.8.1 */
 		VM_ENTRY_LOAD_EFER |	/* required by the core: the guest's EFER is loaded on every entry -- SDM 25.8.1 */
 		VM_ENTRY_LOAD_PAT |	/* required by the core: the guest's PAT is loaded on every entry -- SDM 25.8.1 */
 		0,
@@ -80,10 +82,12 @@ const struct policy_requirement policy_vmx_requirements[] = {
 	{ FIELD_VMX_PROC2, SECONDARY_UNRESTRICTED_GUEST, "SECONDARY_UNRESTRICTED_GUEST", "required by the core" },
 	{ FIELD_VMX_PROC2, SECONDARY_ENABLE_RDTSCP, "SECONDARY_ENABLE_RDTSCP", "required by the core" },
 	{ FIELD_VMX_EXIT, VM_EXIT_HOST_ADDR_SPACE_SIZE, "VM_EXIT_HOST_ADDR_SPACE_SIZE", "required by the core" },
+	{ FIELD_VMX_EXIT, VM_EXIT_SAVE_DEBUG_CONTROLS, "VM_EXIT_SAVE_DEBUG_CONTROLS", "required by the core" },
 	{ FIELD_VMX_EXIT, VM_EXIT_SAVE_EFER, "VM_EXIT_SAVE_EFER", "required by the core" },
 	{ FIELD_VMX_EXIT, VM_EXIT_LOAD_EFER, "VM_EXIT_LOAD_EFER", "required by the core" },
 	{ FIELD_VMX_EXIT, VM_EXIT_SAVE_PAT, "VM_EXIT_SAVE_PAT", "required by the core" },
 	{ FIELD_VMX_EXIT, VM_EXIT_LOAD_PAT, "VM_EXIT_LOAD_PAT", "required by the core" },
+	{ FIELD_VMX_ENTRY, VM_ENTRY_LOAD_DEBUG_CONTROLS, "VM_ENTRY_LOAD_DEBUG_CONTROLS", "required by the core" },
 	{ FIELD_VMX_ENTRY, VM_ENTRY_LOAD_EFER, "VM_ENTRY_LOAD_EFER", "required by the core" },
 	{ FIELD_VMX_ENTRY, VM_ENTRY_LOAD_PAT, "VM_ENTRY_LOAD_PAT", "required by the core" },
 };

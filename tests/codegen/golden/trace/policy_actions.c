@@ -48,7 +48,7 @@ int exit_rdtscp(struct vcpu *v)
 int exit_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
-	struct cpuid_regs r = cpuid(leaf, subleaf);
+	struct cpuid_regs r = guest_cpuid(v, leaf, subleaf);
 
 	if (leaf == 1)	/* policies/trace.yaml:14: clear vmx */
 		r.ecx &= ~CPUID_1_ECX_VMX;
@@ -178,5 +178,6 @@ const struct policy_msr_range policy_msr[] = {
 	{ 0x10, 0x10, POLICY_READ, "policies/trace.yaml:36" },	/* msr 0x10 read: emulate (log) */
 	{ 0x1b, 0x1b, POLICY_READ, "policies/trace.yaml:38" },	/* msr 0x1b read: emulate (log) */
 	{ 0xc0000080, 0xc0000080, POLICY_READ | POLICY_WRITE, "required by the core" },	/* EFER: on SVM the guest must keep EFER.SVME set and not see it (APM 15.4) */
+	{ 0xc0010114, 0xc0010118, POLICY_READ | POLICY_WRITE, "required by the core" },	/* SVM's MSRs, VM_CR to the SVM lock key: #GP, as without SVM; VM_HSAVE_PA is lvisor's (APM 15.30) */
 };
 const unsigned policy_msr_count = sizeof(policy_msr) / sizeof(policy_msr[0]);

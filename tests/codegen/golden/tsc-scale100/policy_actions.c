@@ -46,7 +46,7 @@ int exit_rdtscp(struct vcpu *v)
 int exit_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
-	struct cpuid_regs r = cpuid(leaf, subleaf);
+	struct cpuid_regs r = guest_cpuid(v, leaf, subleaf);
 
 	if (leaf == 0x0) {	/* policies/tsc-scale100.yaml:31 */
 		if (r.eax < 0x16)
@@ -122,5 +122,6 @@ const unsigned policy_io_count = sizeof(policy_io) / sizeof(policy_io[0]);
 /* The MSRs whose RDMSR/WRMSR exit (each backend fills its MSR bitmap from this). */
 const struct policy_msr_range policy_msr[] = {
 	{ 0xc0000080, 0xc0000080, POLICY_READ | POLICY_WRITE, "required by the core" },	/* EFER: on SVM the guest must keep EFER.SVME set and not see it (APM 15.4) */
+	{ 0xc0010114, 0xc0010118, POLICY_READ | POLICY_WRITE, "required by the core" },	/* SVM's MSRs, VM_CR to the SVM lock key: #GP, as without SVM; VM_HSAVE_PA is lvisor's (APM 15.30) */
 };
 const unsigned policy_msr_count = sizeof(policy_msr) / sizeof(policy_msr[0]);
