@@ -122,6 +122,20 @@ int act_io_emulate(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
+uint32_t act_cpuid_os_bits(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t ecx)
+{
+	if (leaf != 1 && (leaf != 7 || subleaf != 0))
+		return ecx;
+	uint32_t bit = leaf == 1 ? CPUID_1_ECX_OSXSAVE : CPUID_7_ECX_OSPKE;
+	uint32_t feature = leaf == 1 ? CPUID_1_ECX_XSAVE : CPUID_7_ECX_PKU;
+	uint64_t cr4_bit = leaf == 1 ? CR4_OSXSAVE : CR4_PKE;
+
+	ecx &= ~bit;
+	if ((ecx & feature) && (vcpu_cr(v, 4) & cr4_bit))
+		ecx |= bit;
+	return ecx;
+}
+
 int act_cr_read(struct vcpu *v, uint64_t val)
 {
 	if (v->exit.cr.gpr < 0)

@@ -41,14 +41,23 @@ uint64_t act_rdtscp(uint32_t *aux);
 uint64_t act_rdpmc(uint32_t counter);
 void act_wbinvd(void);
 
-/* CPUID results into RAX, RBX, RCX, RDX (upper halves cleared). */
-/* Inline: it is on the path of every CPUID exit. */
+/* CPUID's OSXSAVE (leaf 1) and OSPKE (leaf 7) copy the CR4 of the CPU that
+ * runs CPUID, lvisor: act_cpuid_os_bits() takes them from the guest's CR4. */
+uint32_t act_cpuid_os_bits(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t ecx);
+
+/* CPUID results into RAX, RBX, RCX, RDX (upper halves cleared), for the
+ * leaf and subleaf still in RAX and RCX. Inline: it is on the path of every
+ * CPUID exit, and the common leaves pass by the call. */
 static inline void act_set_cpuid(struct vcpu *v, struct cpuid_regs r)
 {
+	uint32_t leaf = (uint32_t)v->regs.rax;
+
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
-	v->regs.rcx = r.ecx;
 	v->regs.rdx = r.edx;
+	if (__builtin_expect((leaf & ~6u) == 1, 0))	/* leaves 1, 3, 5, 7: one test */
+		r.ecx = act_cpuid_os_bits(v, leaf, (uint32_t)v->regs.rcx, r.ecx);
+	v->regs.rcx = r.ecx;
 }
 
 /* I/O: run the guest's IN or OUT on the real port and skip it; string

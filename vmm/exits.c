@@ -6,6 +6,7 @@
 #include <asm/svm.h>
 #include <asm/vmx.h>
 #include <asm/x86.h>
+#include "actions.h"
 #include "exits.h"
 #include "vmm.h"
 
@@ -40,33 +41,12 @@ int core_invalid_state(struct vcpu *v)
 	return vcpu_stop(v, "VM entry failed (%s): invalid guest state", v->exit.name);
 }
 
-/* CPUID executed by lvisor for the guest. Two bits copy a CR4 bit of the
- * CPU that runs CPUID (SDM Vol. 2A, CPUID): that is lvisor, in its own CR4,
- * so they are set from the guest's CR4 instead. */
-struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf)
-{
-	struct cpuid_regs r = cpuid(leaf, subleaf);
-	uint64_t cr4 = vcpu_cr(v, 4);
-
-	if (leaf == 1) {
-		r.ecx &= ~CPUID_1_ECX_OSXSAVE;
-		if ((r.ecx & CPUID_1_ECX_XSAVE) && (cr4 & CR4_OSXSAVE))
-			r.ecx |= CPUID_1_ECX_OSXSAVE;
-	}
-	if (leaf == 7 && subleaf == 0) {
-		r.ecx &= ~CPUID_7_ECX_OSPKE;
-		if ((r.ecx & CPUID_7_ECX_PKU) && (cr4 & CR4_PKE))
-			r.ecx |= CPUID_7_ECX_OSPKE;
-	}
-	return r;
-}
-
 /* CPUID as the hardware answers it, except that the guest must not think it
  * can use VMX or SVM itself (lvisor does not nest). */
 int core_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
-	struct cpuid_regs r = guest_cpuid(v, leaf, subleaf);
+	struct cpuid_regs r = cpuid(leaf, subleaf);
 
 	if (leaf == 1)
 		r.ecx &= ~CPUID_1_ECX_VMX;
@@ -74,10 +54,7 @@ int core_cpuid(struct vcpu *v)
 		r.ecx &= ~CPUID_80000001_ECX_SVM;
 	if (leaf == 0x8000000a)		/* SVM's own leaf (APM E.4.9) */
 		r = (struct cpuid_regs){ 0 };
-	v->regs.rax = r.eax;
-	v->regs.rbx = r.ebx;
-	v->regs.rcx = r.ecx;
-	v->regs.rdx = r.edx;
+	act_set_cpuid(v, r);
 	vcpu_skip(v);
 	return EXIT_RESUME;
 }

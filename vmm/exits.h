@@ -8,7 +8,6 @@
 #ifndef VMM_EXITS_H
 #define VMM_EXITS_H
 
-#include <asm/x86.h>
 #include "vcpu.h"
 
 int core_unhandled(struct vcpu *v);		/* "unhandled VM exit: reason N (NAME)" + dump, stop */
@@ -17,9 +16,6 @@ int core_vmm_memory(struct vcpu *v);		/* EPT violation / NPF: "guest touched VMM
 int core_virt_instruction(struct vcpu *v);	/* the guest ran VMX/SVM instructions: report, stop */
 int core_invalid_state(struct vcpu *v);		/* VM entry failed: report, stop */
 int core_cpuid(struct vcpu *v);			/* CPUID as the hardware answers it, minus VMX/SVM */
-/* CPUID run by lvisor for the guest, with the bits that mirror CR4 taken
- * from the guest's CR4 (core_cpuid and the policies' cpuid rules use it). */
-struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf);
 int core_xsetbv(struct vcpu *v);		/* XSETBV exits unconditionally on VMX (SDM 26.1.2) */
 int core_invd(struct vcpu *v);			/* INVD exits unconditionally on VMX (SDM 26.1.2) */
 int core_hypercall_ud(struct vcpu *v);		/* VMCALL with no policy rule: #UD, as on a CPU without VMX */

@@ -26,7 +26,6 @@ void vcpu_run_loop(struct vcpu *v)
 		uint32_t exit_tsc = stats_now();
 		uint32_t slot = stats_slot(v->exit.code);
 		struct stats_reason *stats = stats_exit(v, slot);
-		v->exits++;
 
 		exit_handler_t handler = v->exit.entry_failed ? core_invalid_state : handlers[slot];
 		if (handler(v) == EXIT_STOP)
@@ -47,7 +46,7 @@ void vcpu_dump(struct vcpu *v)
 {
 	struct guest_regs *r = &v->regs;
 
-	printk("guest state after %lu exits:\n", v->exits);
+	printk("guest state after %u exits:\n", stats_trace_next);	/* it counts them all */
 	printk("  rip %016lx  rflags %016lx  exit qualification/EXITINFO1 %016lx  info2 %016lx\n",
 	       vcpu_rip(v), backend->rflags(v), v->exit.qualification, v->exit.info2);
 	printk("  rax %016lx  rbx %016lx  rcx %016lx  rdx %016lx\n", r->rax, r->rbx, r->rcx, r->rdx);

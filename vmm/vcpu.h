@@ -63,7 +63,6 @@ struct exit_info {
 struct vcpu {
 	struct guest_regs regs;
 	struct exit_info exit;
-	uint64_t exits;		/* exits taken so far */
 	void *arch;		/* the backend's state (VMCB or VMCS region) */
 };
 

@@ -43,13 +43,6 @@ CORE(core_cr_access)
 CORE(core_poweroff_io)
 CORE(core_reset_io)
 
-/* The CPU's own answer (the core's version also mirrors the guest's CR4). */
-struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf)
-{
-	(void)v;
-	return cpuid(leaf, subleaf);
-}
-
 void stats_print(void)
 {
 	stub_called = "stats_print";

@@ -24,7 +24,7 @@ const char policy_description[] = "CPUID reports vendor \"LvisorLvisor\" and hid
 int exit_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
-	struct cpuid_regs r = guest_cpuid(v, leaf, subleaf);
+	struct cpuid_regs r = cpuid(leaf, subleaf);
 
 	if (leaf == 0) {	/* policies/cpuid-spoof.yaml:15: vendor "LvisorLvisor" */
 		r.ebx = 0x7369764c;	/* "Lvis" */

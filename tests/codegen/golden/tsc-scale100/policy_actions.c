@@ -46,7 +46,7 @@ int exit_rdtscp(struct vcpu *v)
 int exit_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
-	struct cpuid_regs r = guest_cpuid(v, leaf, subleaf);
+	struct cpuid_regs r = cpuid(leaf, subleaf);
 
 	if (leaf == 0x0) {	/* policies/tsc-scale100.yaml:31 */
 		if (r.eax < 0x16)
