@@ -311,6 +311,8 @@ def test_probe_guest_state_is_the_guests(backend):
     assert re.search(r"^probe: wrmsr EFER 0x\w+ \(unchanged\): ran$", run.out, re.M), run
     assert re.search(r"^probe: wrmsr EFER 0x\w+ \(reserved bit 1\): faulted", run.out, re.M), run
     assert probe(run, "dr7") == ["dr7 0x401, after a CPUID 0x401"], run
+    dr6, = probe1(run, "dr0 breakpoint", r"dr0 breakpoint at 0x\w+: #DB there, dr6 0x(\w+)$")
+    assert int(dr6, 16) & 1, run
 
 
 @BOTH
@@ -376,8 +378,12 @@ def test_probe_policy(backend):
     # without lvisor. (On VMX INT3 exits, reason 0; QEMU's TCG delivers it
     # as a software interrupt, without an exit.)
     assert probe1(run, "int3", r"int3 at 0x\w+: #BP returns to int3\+(-?\d+)$") == ("1",), run
-    if backend["name"] == "vmx":
-        assert re.search(r"^lvisor: +0 EXCEPTION_NMI +1 ", run.out, re.M), run
+    # exception db: emulate. The reflected #DB of a DR0 breakpoint comes
+    # with DR6.B0, which on VMX only the exit qualification had.
+    dr6, = probe1(run, "dr0 breakpoint", r"dr0 breakpoint at 0x\w+: #DB there, dr6 0x(\w+)$")
+    assert int(dr6, 16) & 1, run
+    exits = {"vmx": r"^lvisor: +0 EXCEPTION_NMI +2 ", "svm": r"^lvisor: +0x041 EXCP1 +1 "}
+    assert re.search(exits[backend["name"]], run.out, re.M), run
 
 
 @SVM

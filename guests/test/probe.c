@@ -18,6 +18,7 @@
  *                                           lvisor, which hides SVM
  *   wrmsr EFER                              unchanged, then with reserved bit 1 (#GP)
  *   dr7                                     set, then read back after a CPUID (an exit)
+ *   dr0 breakpoint                          an execute breakpoint: #DB, with DR6.B0 set
  *
  * A small IDT catches every exception: the expected ones (a hypercall
  * without a hypervisor, an injected fault) print "caught #XX ... at ADDR"
@@ -111,6 +112,7 @@ static const char *const vector_names[32] = {
 static volatile uint32_t fixup;
 static volatile uint32_t faults;
 static volatile uint32_t fault_eip;	/* where the CPU would have returned to */
+static volatile uint32_t fault_dr6;	/* DR6 in the last #DB */
 
 void probe_trap(struct trap_frame *f);
 void probe_trap(struct trap_frame *f)
@@ -129,6 +131,12 @@ void probe_trap(struct trap_frame *f)
 	else
 		printk("caught #%s at 0x%08x\n", name, f->eip);
 	fault_eip = f->eip;
+	if (f->vector == 1) {
+		uint32_t dr6;
+		__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+		fault_dr6 = dr6;
+		__asm__ volatile("mov %0, %%dr6" : : "r"(0xffff0ff0u));	/* DR6's bits are sticky */
+	}
 	f->eip = fixup;		/* skip the faulting instruction */
 	fixup = 0;
 	faults++;
@@ -360,6 +368,28 @@ static void probe_dr7(void)
 	printk("dr7 0x%x, after a CPUID 0x%x\n", DR7_FIXED | DR7_L0, dr7);
 }
 
+/* An execute breakpoint (DR0, DR7.L0) on an instruction: #DB before it
+ * runs, and DR6.B0 says which breakpoint it was (SDM 18.2.3, 18.3.1.1). */
+static void probe_breakpoint(void)
+{
+	uint32_t at;
+
+	fault_dr6 = 0;
+	__asm__ volatile("movl $2f, %[fix]\n"
+			 "movl $1f, %[at]\n"
+			 "movl %[at], %%dr0\n"
+			 "movl %[dr7], %%dr7\n"
+			 "nop\n"
+			 "1: nop\n"
+			 "2:\n"
+			 : [fix] "=m"(fixup), [at] "=&r"(at)
+			 : [dr7] "r"(DR7_FIXED | DR7_L0) : "memory");
+	fixup = 0;
+	__asm__ volatile("mov %0, %%dr7" : : "r"(DR7_FIXED));
+	printk("dr0 breakpoint at 0x%08x: %s, dr6 0x%08x\n", at,
+	       fault_eip == at ? "#DB there" : "no #DB there", fault_dr6);
+}
+
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
@@ -379,6 +409,7 @@ void kernel_main(uint32_t magic, uint32_t info)
 	probe_int3();
 	probe_msrs();
 	probe_dr7();
+	probe_breakpoint();
 	printk("done\n");
 	poweroff(1);
 }

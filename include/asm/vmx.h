@@ -79,6 +79,9 @@
 #define SECONDARY_TSC_SCALING           (1u << 25)
 #define SECONDARY_ENABLE_USR_WAIT_PAUSE (1u << 26)
 
+/* The exit qualification of a #DB exit: DR6's B0-B3, BD, BS (SDM table 28-1). */
+#define DR6_EXIT_BITS                   0x600full
+
 /* VM-exit controls (SDM 25.7.1). */
 #define VM_EXIT_SAVE_DEBUG_CONTROLS     (1u << 2)
 #define VM_EXIT_HOST_ADDR_SPACE_SIZE    (1u << 9)

@@ -270,12 +270,17 @@ static void vmx_inject(struct vcpu *v, int vector, bool has_error, uint32_t erro
 		info = (uint32_t)vector | INTR_TYPE_SOFT_EXCEPTION | INTR_INFO_VALID;
 		vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));
 	}
+	/* A #DB that exits leaves DR6 as it was and puts the bits it would
+	 * have set there into the exit qualification (SDM 28.1, table 28-1):
+	 * they go to DR6, where the guest's handler looks (the guest's DR6 is
+	 * the CPU's: the VMCS has no field for it). */
+	if (vector == VEC_DB && v->exit.code == EXIT_REASON_EXCEPTION_NMI && v->exit.vector == VEC_DB)
+		write_dr6((read_dr6() & ~DR6_EXIT_BITS) | (v->exit.qualification & DR6_EXIT_BITS));
 
 	if (has_error && (cr_guest(0) & CR0_PE)) {
 		info |= INTR_INFO_DELIVER_CODE;
 		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
 	}
-	(void)v;
 	vmwrite(VM_ENTRY_INTR_INFO_FIELD, info);
 }
 
