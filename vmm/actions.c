@@ -150,7 +150,10 @@ int act_cr_write(struct vcpu *v)
 	if (v->exit.cr.gpr < 0)
 		return vcpu_stop(v, "write to CR%d without a register operand (CLTS, LMSW) is not emulated",
 				 v->exit.cr.cr);
-	vcpu_set_cr(v, v->exit.cr.cr, *vcpu_gpr(v, v->exit.cr.gpr));
+	if (!vcpu_set_cr(v, v->exit.cr.cr, *vcpu_gpr(v, v->exit.cr.gpr))) {
+		vcpu_inject(v, VEC_GP, true, 0);	/* as the CPU refuses it */
+		return EXIT_RESUME;
+	}
 	vcpu_skip(v);
 	return EXIT_RESUME;
 }

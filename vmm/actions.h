@@ -71,7 +71,8 @@ void act_io_set_in(struct vcpu *v, uint32_t val);
 uint32_t act_io_value(struct vcpu *v);
 
 /* MOV from CR: the value goes into the instruction's register, then skip.
- * MOV to CR: vcpu_set_cr() with the register's value, then skip. Both stop
+ * MOV to CR: vcpu_set_cr() with the register's value, then skip (or #GP,
+ * for a value the CPU would refuse). Both stop
  * the guest if the backend could not tell the register (gpr < 0). */
 int act_cr_read(struct vcpu *v, uint64_t val);
 int act_cr_write(struct vcpu *v);

@@ -97,7 +97,7 @@ struct backend {
 	void (*skip)(struct vcpu *v);			/* advance RIP past the exiting instruction */
 	void (*inject)(struct vcpu *v, int vector, bool has_error, uint32_t error);
 	uint64_t (*cr)(struct vcpu *v, int n);		/* the guest's CR0/2/3/4 as the guest sees them */
-	void (*set_cr)(struct vcpu *v, int n, uint64_t val);
+	bool (*set_cr)(struct vcpu *v, int n, uint64_t val);	/* false: the CPU would #GP */
 	uint64_t (*efer)(struct vcpu *v);
 	void (*set_efer)(struct vcpu *v, uint64_t val);
 	uint64_t (*rflags)(struct vcpu *v);
@@ -114,7 +114,7 @@ static inline void vcpu_inject(struct vcpu *v, int vector, bool has_error, uint3
 	backend->inject(v, vector, has_error, error);
 }
 static inline uint64_t vcpu_cr(struct vcpu *v, int n) { return backend->cr(v, n); }
-static inline void vcpu_set_cr(struct vcpu *v, int n, uint64_t val) { backend->set_cr(v, n, val); }
+static inline bool vcpu_set_cr(struct vcpu *v, int n, uint64_t val) { return backend->set_cr(v, n, val); }
 
 /* RDTSC/RDMSR-style results: EDX:EAX, upper halves of RAX/RDX cleared. */
 static inline void vcpu_set_edx_eax(struct vcpu *v, uint64_t val)

@@ -54,6 +54,9 @@ def test_simple_actions(p):
 def test_cr_rules(p):
     r = p.run("vmx", 28, cr__cr=0, cr__write=1, cr__gpr=3, rbx=0x80000011)
     assert r["set_cr"] == [0, 0x80000011] and r["skips"] == 1
+    # A value the CPU refuses (the backend says so): #GP, the instruction not skipped.
+    r = p.run("vmx", 28, cr__cr=0, cr__write=1, cr__gpr=3, rbx=1 << 32 | 0x11)
+    assert r["inject"] == [13, 1, 0] and r["skips"] == 0
     r = p.run("svm", 0x03, cr__cr=3, cr__write=0, cr__gpr=2)
     assert r["rdx"] == 0x5000 and r["skips"] == 1
     assert p.run("vmx", 28, cr__cr=3, cr__write=1, cr__gpr=0)["set_cr"] == [-1, 0]

@@ -285,25 +285,37 @@ static uint64_t svm_cr(struct vcpu *v, int n)
 
 /* A handler changing the guest's CRn: as MOV to CRn would, LMA follows
  * CR0.PG while EFER.LME is set (APM 14.6.1), and the guest's TLB entries,
- * which survive VMRUN under its ASID, are flushed at the next VMRUN. */
-static void svm_set_cr(struct vcpu *v, int n, uint64_t val)
+ * which survive VMRUN under its ASID, are flushed at the next VMRUN. The
+ * checks that would #GP are the ones VMRUN would otherwise fail on (APM
+ * 15.5.1): reserved high bits of CR0, PG without PE, NW without CD, long
+ * mode without PAE. */
+static bool svm_set_cr(struct vcpu *v, int n, uint64_t val)
 {
 	(void)v;
 	switch (n) {
 	case 0:
+		if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
+		    ((val & CR0_NW) && !(val & CR0_CD)) ||
+		    ((val & CR0_PG) && (vmcb->save.efer & EFER_LME) && !(vmcb->save.cr4 & CR4_PAE)))
+			return false;
 		if ((val & CR0_PG) && (vmcb->save.efer & EFER_LME))
 			vmcb->save.efer |= EFER_LMA;
 		else if (!(val & CR0_PG))
 			vmcb->save.efer &= ~(uint64_t)EFER_LMA;
 		vmcb->save.cr0 = val;
 		break;
-	case 2: vmcb->save.cr2 = val; return;
+	case 2: vmcb->save.cr2 = val; return true;
 	case 3: vmcb->save.cr3 = val; break;
-	case 4: vmcb->save.cr4 = val; break;
-	case 8: write_cr8(val); return;
-	default: return;
+	case 4:
+		if ((vmcb->save.efer & EFER_LMA) && !(val & CR4_PAE))
+			return false;
+		vmcb->save.cr4 = val;
+		break;
+	case 8: write_cr8(val); return true;
+	default: return false;
 	}
 	vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
+	return true;
 }
 
 static void svm_segment(struct vcpu *v, enum seg s, struct segment *out)

@@ -168,15 +168,17 @@ static bool guest_write_cr3(uint64_t val)
 	return true;
 }
 
-/* For the backend's set_cr accessor: a handler changing the guest's CRn. */
-void cr_set_guest(int n, uint64_t val)
+/* For the backend's set_cr accessor: a handler changing the guest's CRn;
+ * false means #GP. */
+bool cr_set_guest(int n, uint64_t val)
 {
 	switch (n) {
-	case 0: guest_write_cr0(val); break;
-	case 2: __asm__ volatile("mov %0, %%cr2" : : "r"(val)); break;
-	case 3: guest_write_cr3(val); break;
-	case 4: guest_write_cr4(val); break;
-	case 8: write_cr8(val); break;
+	case 0: return guest_write_cr0(val);
+	case 2: __asm__ volatile("mov %0, %%cr2" : : "r"(val)); return true;
+	case 3: return guest_write_cr3(val);
+	case 4: return guest_write_cr4(val);
+	case 8: write_cr8(val); return true;
+	default: return false;
 	}
 }
 

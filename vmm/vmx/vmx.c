@@ -288,7 +288,7 @@ static uint64_t vmx_rip(struct vcpu *v) { (void)v; return vmread(GUEST_RIP); }
 static void vmx_set_rip(struct vcpu *v, uint64_t rip) { (void)v; vmwrite(GUEST_RIP, rip); }
 static uint64_t vmx_rflags(struct vcpu *v) { (void)v; return vmread(GUEST_RFLAGS); }
 static uint64_t vmx_cr(struct vcpu *v, int n) { (void)v; return cr_guest(n); }
-static void vmx_set_cr(struct vcpu *v, int n, uint64_t val) { (void)v; cr_set_guest(n, val); }
+static bool vmx_set_cr(struct vcpu *v, int n, uint64_t val) { (void)v; return cr_set_guest(n, val); }
 static uint64_t vmx_efer(struct vcpu *v) { (void)v; return vmread(GUEST_IA32_EFER); }
 
 /* WRMSR to EFER: LMA is the CPU's to change, with CR0.PG (SDM 10.8.5). */

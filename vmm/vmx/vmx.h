@@ -77,7 +77,7 @@ void *vmcs_create(uint64_t rip16);
 /* cr.c: the guest's control registers (who owns which CR0/CR4 bits). */
 void cr_setup(void);				/* masks, shadows, the reset values */
 uint64_t cr_guest(int n);			/* CRn as the guest sees it */
-void cr_set_guest(int n, uint64_t val);		/* as if the guest wrote CRn */
+bool cr_set_guest(int n, uint64_t val);		/* as if the guest wrote CRn; false: #GP */
 
 /* ept.c: returns the EPT pointer (SDM 25.6.11). */
 uint64_t ept_build(void);

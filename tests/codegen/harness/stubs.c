@@ -58,7 +58,13 @@ static void inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
 	stub_inject_error = error;
 }
 static uint64_t cr(struct vcpu *v, int n) { (void)v; return 0x100 + n; }
-static void set_cr(struct vcpu *v, int n, uint64_t val) { (void)v; stub_set_cr_n = n; stub_set_cr_val = val; }
+static bool set_cr(struct vcpu *v, int n, uint64_t val)
+{
+	(void)v;
+	stub_set_cr_n = n;
+	stub_set_cr_val = val;
+	return !(val >> 32);	/* a value the CPU would refuse: #GP */
+}
 
 static const struct backend fake = {
 	.name = "fake", .rip = rip, .skip = skip, .inject = inject, .cr = cr, .set_cr = set_cr,
