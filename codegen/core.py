@@ -156,13 +156,14 @@ SVM_EXITS = [
              "the guest touched memory the nested page tables do not give it (the VMM's)"),
 ]
 
-# The MSRs the core intercepts for itself, listed in policy_msr[].
-# (first, last, dirs, why)
+# The MSRs the core intercepts for itself, listed in policy_msr[]; a policy
+# rule for any of them is an error (model.py).
+# (first, last, dirs, name, why)
 MSRS = [
-    (0xC0000080, 0xC0000080, "POLICY_READ | POLICY_WRITE",
-     "EFER: on SVM the guest must keep EFER.SVME set and not see it (APM 15.4)"),
-    (0xC0010114, 0xC0010118, "POLICY_READ | POLICY_WRITE",
-     "SVM's MSRs, VM_CR to the SVM lock key: #GP, as without SVM; VM_HSAVE_PA is lvisor's (APM 15.30)"),
+    (0xC0000080, 0xC0000080, "POLICY_READ | POLICY_WRITE", "EFER",
+     "on SVM the guest must keep EFER.SVME set and not see it (APM 15.4)"),
+    (0xC0010114, 0xC0010118, "POLICY_READ | POLICY_WRITE", "SVM's MSRs, VM_CR to the SVM lock key",
+     "#GP, as without SVM; VM_HSAVE_PA is lvisor's (APM 15.30)"),
 ]
 
 # ---- I/O ports the core intercepts for itself -------------------------------

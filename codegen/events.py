@@ -214,7 +214,6 @@ MSR_ACTIONS = {
 # The MSRs the bitmaps can express (SDM 25.6.9; APM 15.11).
 MSR_RANGES_VMX = ((0x0, 0x1FFF), (0xC0000000, 0xC0001FFF))
 MSR_RANGES_SVM = MSR_RANGES_VMX + ((0xC0010000, 0xC0011FFF),)
-MSR_EFER = 0xC0000080
 
 # Every key allowed under `exits:`.
 EVENT_NAMES = tuple(SIMPLE) + CR_NAMES + ("exception", "io", "msr")

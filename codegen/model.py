@@ -317,13 +317,10 @@ def _check_msr(src, first, last):
         ranges = ", ".join(f"{hex(lo)}-{hex(hi)}" for lo, hi in ev.MSR_RANGES_SVM)
         raise PolicyError(src, f"MSR {_range_text(first, last)} is outside the ranges the MSR "
                                f"bitmaps can express ({ranges}; SDM 25.6.9, APM 15.11)")
-    if first <= ev.MSR_EFER <= last:
-        raise PolicyError(src, "MSR 0xc0000080 (EFER) is handled by the core: the guest must "
-                               "keep EFER.SVME set on SVM (APM 15.4); a policy may not override it")
-    for lo, hi, _, why in core.MSRS:
+    for lo, hi, _, name, why in core.MSRS:
         if first <= hi and lo <= last:
-            raise PolicyError(src, f"MSR {_range_text(lo, hi)} is handled by the core ({why}); "
-                                   f"a policy may not override it")
+            raise PolicyError(src, f"MSR {_range_text(lo, hi)} ({name}) is handled by the core: "
+                                   f"{why}; a policy may not override it")
 
 
 def _check_core_io(src, first, last):

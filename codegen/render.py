@@ -70,8 +70,8 @@ def le32(text):
 
 def msr_list(pol):
     """policy_msr[]: the core's MSRs and the policy's, sorted."""
-    out = [dict(first=f, last=l, dirs=d, rule="required by the core", comment=why)
-           for f, l, d, why in core.MSRS]
+    out = [dict(first=f, last=l, dirs=d, rule="required by the core", comment=f"{name}: {why}")
+           for f, l, d, name, why in core.MSRS]
     out += [dict(first=f, last=l, dirs=ev.MSR_DIRS[d], rule=r.src.short, comment=r.text)
             for f, l, d, r in pol.msr_entries()]
     return sorted(out, key=lambda e: (e["first"], e["last"]))
