@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <asm/x86.h>
 
 /* lvisor's own memory: [VMM_BASE, VMM_END). The guest never sees it. */
 #define VMM_BASE	0x10000000ull
@@ -23,6 +24,16 @@ struct multiboot_info;
 void guest_setup(struct multiboot_info *mbi);
 bool gpa_is_vmm(uint64_t gpa);
 extern uint64_t guest_ram_end;	/* top of RAM the guest may use, for EPT/NPT */
+
+/* A MOV to CR0 the CPU refuses with #GP, whichever backend emulates it
+ * (SDM Vol. 2B, MOV to Control Registers; APM 3.1.1): reserved high bits,
+ * PG without PE, NW without CD, paging on with EFER.LME but not CR4.PAE. */
+static inline bool cr0_write_faults(uint64_t cr0, uint64_t cr4, uint64_t efer)
+{
+	return (cr0 >> 32) || ((cr0 & CR0_PG) && !(cr0 & CR0_PE)) ||
+	       ((cr0 & CR0_NW) && !(cr0 & CR0_CD)) ||
+	       ((cr0 & CR0_PG) && (efer & EFER_LME) && !(cr4 & CR4_PAE));
+}
 
 /* trap.c */
 void trap_init(void);

@@ -226,7 +226,7 @@ static void svm_skip(struct vcpu *v)
 	struct vmcb_control *c = &vmcb->control;
 	uint32_t code = v->exit.code;
 
-	vmcb->control.interrupt_shadow &= ~1ull;
+	c->interrupt_shadow &= ~1ull;
 	if (code == SVM_EXIT_IOIO)		/* EXITINFO2 is always the next RIP */
 		vmcb->save.rip = c->exitinfo2;
 	else if (code == SVM_EXIT_EXCP(VEC_BP) || code == SVM_EXIT_EXCP(VEC_OF))
@@ -287,16 +287,13 @@ static uint64_t svm_cr(struct vcpu *v, int n)
  * CR0.PG while EFER.LME is set (APM 14.6.1), and the guest's TLB entries,
  * which survive VMRUN under its ASID, are flushed at the next VMRUN. The
  * checks that would #GP are the ones VMRUN would otherwise fail on (APM
- * 15.5.1): reserved high bits of CR0, PG without PE, NW without CD, long
- * mode without PAE. */
+ * 15.5.1): cr0_write_faults(), and long mode without PAE in CR4. */
 static bool svm_set_cr(struct vcpu *v, int n, uint64_t val)
 {
 	(void)v;
 	switch (n) {
 	case 0:
-		if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
-		    ((val & CR0_NW) && !(val & CR0_CD)) ||
-		    ((val & CR0_PG) && (vmcb->save.efer & EFER_LME) && !(vmcb->save.cr4 & CR4_PAE)))
+		if (cr0_write_faults(val, vmcb->save.cr4, vmcb->save.efer))
 			return false;
 		if ((val & CR0_PG) && (vmcb->save.efer & EFER_LME))
 			vmcb->save.efer |= EFER_LMA;

@@ -118,13 +118,10 @@ static bool guest_write_cr0(uint64_t val)
 	uint64_t old = cr_guest(0), cr4 = cr_guest(4);
 	uint64_t efer = vmread(GUEST_IA32_EFER), entry = vmread(VM_ENTRY_CONTROLS);
 
-	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
-	    ((val & CR0_NW) && !(val & CR0_CD)))
+	if (cr0_write_faults(val, cr4, efer))
 		return false;
 	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
 		/* Paging on with EFER.LME: the guest enters IA-32e mode. */
-		if (!(cr4 & CR4_PAE))
-			return false;
 		efer |= EFER_LMA;
 		entry |= VM_ENTRY_IA32E_MODE;
 	} else if (!(val & CR0_PG) && (old & CR0_PG) && (efer & EFER_LMA)) {
@@ -177,7 +174,7 @@ bool cr_set_guest(int n, uint64_t val)
 	case 2: __asm__ volatile("mov %0, %%cr2" : : "r"(val)); return true;
 	case 3: return guest_write_cr3(val);
 	case 4: return guest_write_cr4(val);
-	case 8: write_cr8(val); return true;
+	case 8: write_cr8(val); return true;	/* the TPR: passed through */
 	default: return false;
 	}
 }
@@ -186,17 +183,6 @@ bool cr_set_guest(int n, uint64_t val)
 static bool guest_64bit(void)
 {
 	return (vmread(GUEST_IA32_EFER) & EFER_LMA) && (vmread(GUEST_CS_AR_BYTES) & VMX_AR_L);
-}
-
-static bool mov_to_cr(int cr, uint64_t val)
-{
-	switch (cr) {
-	case 0: return guest_write_cr0(val);
-	case 3: return guest_write_cr3(val);
-	case 4: return guest_write_cr4(val);
-	case 8: write_cr8(val); return true;	/* the TPR: passed through */
-	default: return false;
-	}
 }
 
 /*
@@ -214,7 +200,7 @@ int core_cr_access(struct vcpu *v)
 
 	switch (CR_QUAL_TYPE(q)) {
 	case CR_TYPE_MOV_TO_CR:
-		ok = mov_to_cr(CR_QUAL_CR(q), *gpr & width);
+		ok = cr_set_guest(CR_QUAL_CR(q), *gpr & width);
 		break;
 	case CR_TYPE_MOV_FROM_CR:
 		*gpr = cr_guest(CR_QUAL_CR(q)) & width;
