@@ -31,9 +31,9 @@ class CoreExit:
 
 VMX_CONTROLS = [
     CoreControl("proc_based", "CPU_BASED_USE_IO_BITMAPS", "SDM 25.6.2",
-                "I/O exits follow the I/O bitmaps built from policy_io[]"),
+                "every port exits but those in policy_io_grants[] (deny by default)"),
     CoreControl("proc_based", "CPU_BASED_USE_MSR_BITMAPS", "SDM 25.6.2",
-                "MSR exits follow the MSR bitmap built from policy_msr[]"),
+                "every MSR exits but those in policy_msr_grants[] (deny by default)"),
     CoreControl("proc_based", "CPU_BASED_ACTIVATE_SECONDARY", "SDM 25.6.2",
                 "EPT and unrestricted guest are secondary controls"),
     CoreControl("proc_based2", "SECONDARY_ENABLE_EPT", "SDM 25.6.2",
@@ -79,10 +79,10 @@ VMX_EXITS = [
              "CR0/CR4 writes to bits the core owns (it sets its own guest/host masks)",
              policy="cr"),
     CoreExit(31, "EXIT_REASON_MSR_READ", "core_msr", "SDM 26.1.3",
-             "MSRs outside the bitmap ranges always exit; EFER is in policy_msr[]",
+             "every MSR the policy does not grant exits: the core's own, else #GP",
              policy="msr"),
     CoreExit(32, "EXIT_REASON_MSR_WRITE", "core_msr", "SDM 26.1.3",
-             "MSRs outside the bitmap ranges always exit; EFER is in policy_msr[]",
+             "every MSR the policy does not grant exits: the core's own, else #GP",
              policy="msr"),
     CoreExit(33, "EXIT_REASON_INVALID_GUEST_STATE", "core_invalid_state", "SDM 27.8",
              "VM entry failed on the guest state"),
@@ -108,7 +108,7 @@ SVM_CONTROLS = [
     CoreControl("intercept_misc1", "SVM_INTERCEPT_INVLPGA", "APM table B-1",
                 "INVLPGA would flush the VMM's ASID: no nested virtualization"),
     CoreControl("intercept_misc1", "SVM_INTERCEPT_MSR_PROT", "APM 15.11",
-                "EFER must be intercepted: the guest must keep EFER.SVME set and not see it"),
+                "every MSR but those in policy_msr_grants[] exits (deny by default)"),
     CoreControl("intercept_misc1", "SVM_INTERCEPT_SHUTDOWN", "APM table B-1",
                 "a guest triple fault must not reset the machine"),
     CoreControl("intercept_misc2", "SVM_INTERCEPT_VMRUN", "APM 15.5.1",
@@ -137,7 +137,7 @@ SVM_EXITS = [
     CoreExit(0x7a, "SVM_EXIT_INVLPGA", "core_virt_instruction", "APM table B-1",
              "no nested virtualization"),
     CoreExit(0x7c, "SVM_EXIT_MSR", "core_msr", "APM 15.11",
-             "EFER (and MSRs outside the MSRPM ranges) are the core's", policy="msr"),
+             "every MSR the policy does not grant exits: the core's own, else #GP", policy="msr"),
     CoreExit(0x7f, "SVM_EXIT_SHUTDOWN", "core_triple_fault", "APM table B-1",
              "the guest is dead: report and stop"),
     CoreExit(0x80, "SVM_EXIT_VMRUN", "core_virt_instruction", "APM 15.5.1",
@@ -156,14 +156,54 @@ SVM_EXITS = [
              "the guest touched memory the nested page tables do not give it (the VMM's)"),
 ]
 
-# The MSRs the core intercepts for itself, listed in policy_msr[]; a policy
-# rule for any of them is an error (model.py).
-# (first, last, dirs, name, why)
+# ---- MSRs: deny by default -------------------------------------------------
+#
+# Every MSR exits unless a policy grants it (an msr rule with passthrough);
+# the core gives #GP for any MSR that no rule names, as a CPU without it
+# would (vmm/exits.c, core_msr). Two lists say what a policy may not do.
+
+
+@dataclass(frozen=True)
+class CoreMsr:
+    """MSRs that are the core's in the given directions: a policy rule for
+    them is an error, and core_msr handles every access."""
+    first: int
+    last: int
+    dirs: tuple     # ("read", "write") or one of them
+    name: str
+    why: str
+
+
 MSRS = [
-    (0xC0000080, 0xC0000080, "POLICY_READ | POLICY_WRITE", "EFER",
-     "on SVM the guest must keep EFER.SVME set and not see it (APM 15.4)"),
-    (0xC0010114, 0xC0010118, "POLICY_READ | POLICY_WRITE", "SVM's MSRs, VM_CR to the SVM lock key",
-     "#GP, as without SVM; VM_HSAVE_PA is lvisor's (APM 15.30)"),
+    CoreMsr(0x1B, 0x1B, ("write",), "IA32_APIC_BASE",
+            "moving the local APIC page could put it over lvisor's memory: the core takes "
+            "writes that keep the address and gives #GP for the others"),
+    CoreMsr(0x277, 0x277, ("read", "write"), "IA32_PAT",
+            "the guest's PAT lives in the VMCS/VMCB (SDM 25.4.1, APM 15.25.8), never in the "
+            "CPU's own PAT, which sets the memory types of lvisor's memory"),
+    CoreMsr(0xC0000080, 0xC0000080, ("read", "write"), "EFER",
+            "on SVM the guest must keep EFER.SVME set and not see it (APM 15.4)"),
+    CoreMsr(0xC0010114, 0xC0010118, ("read", "write"), "SVM's MSRs, VM_CR to the SVM lock key",
+            "#GP, as without SVM; VM_HSAVE_PA is lvisor's (APM 15.30)"),
+]
+
+# MSRs whose writes change the machine under lvisor: a policy may not let a
+# write reach the CPU (passthrough or emulate); ignore, constant, inject and
+# unhandled are fine, and so is reading them.
+# (first, last, name, why)
+MSR_WRITES_REFUSED = [
+    (0x10, 0x10, "IA32_TIME_STAMP_COUNTER", "it is lvisor's clock too"),
+    (0x3A, 0x3A, "IA32_FEATURE_CONTROL", "it enables or locks VMX for lvisor"),
+    (0x3B, 0x3B, "IA32_TSC_ADJUST", "it moves lvisor's clock"),
+    (0x9B, 0x9B, "IA32_SMM_MONITOR_CTL", "it sets up SMM's dual monitor, which runs outside lvisor"),
+    (0x1A0, 0x1A0, "IA32_MISC_ENABLE", "it switches CPU features off under lvisor"),
+    (0x200, 0x2FF, "the MTRRs", "they set the memory types of lvisor's own memory"),
+    (0x800, 0x8FF, "the x2APIC registers", "the ICR (0x830) sends INIT, SIPI and NMI"),
+    (0xC0010010, 0xC0010010, "SYSCFG", "it changes how the CPU decodes memory (MTRR fix DRAM, TOM2)"),
+    (0xC0010015, 0xC0010015, "HWCR", "it holds the SMM lock and switches CPU features off"),
+    (0xC0010016, 0xC001001A, "the IORRs and TOP_MEM", "they send memory accesses to I/O instead of RAM"),
+    (0xC001001D, 0xC001001D, "TOP_MEM2", "it sends memory accesses above 4 GiB to I/O"),
+    (0xC0010111, 0xC0010113, "SMM_BASE, SMM_ADDR and SMM_MASK", "they move SMM's memory, which runs outside lvisor"),
 ]
 
 # ---- I/O ports the core intercepts for itself -------------------------------
@@ -171,10 +211,11 @@ MSRS = [
 
 @dataclass(frozen=True)
 class CoreIo:
-    """A port range whose OUT the core intercepts, listed in policy_io[] and
-    dispatched by exit_io to `handler`. The I/O bitmaps have one bit per port
-    for both directions (SDM 25.6.4, APM 15.10.1), so an IN from these ports
-    exits too: the handler performs it as the hardware would."""
+    """A port range the core keeps for itself: never granted, so every
+    access exits, and exit_io hands any access that touches it to `handler`
+    first. The core is after one direction (`dir`), but the I/O bitmaps
+    have one bit per port for both (SDM 25.6.4, APM 15.10.1): the handler
+    carries the other direction out as the hardware would."""
     first: int
     last: int
     handler: str    # vmm/exits.h function
@@ -198,14 +239,21 @@ class CoreIo:
 # prints its exit statistics first, then does the guest's OUT itself
 # (vmm/poweroff.c). And the ports that reset the machine: a reset would
 # restart lvisor's machine without a word, so the core reports the guest's
-# state and stops it instead (vmm/reset.c). Every other port passes through.
+# state and stops it instead (vmm/reset.c). And PCI configuration space,
+# which the core filters (vmm/pci.c). Every other port is the policy's to
+# grant; a port it does not grant is absent hardware (vmm/exits.c).
 IO = [
     CoreIo(0x64, 0x64, "core_reset_io", "8042 keyboard controller",
            "reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear)"),
     CoreIo(0x92, 0x92, "core_reset_io", "PS/2 system control port A",
            "reset: bit 0 of port 0x92 (fast reset)"),
+    CoreIo(0xCF8, 0xCF8, "core_pci_io", "PCI Local Bus 3.0 3.2.2.3.2",
+           "PCI configuration: CONFIG_ADDRESS, a dword at 0xcf8"),
     CoreIo(0xCF9, 0xCF9, "core_reset_io", "PIIX3/4 reset control register",
            "reset: port 0xcf9 with bit 2 (RST_CPU) set"),
+    CoreIo(0xCFA, 0xCFF, "core_pci_io", "PCI Local Bus 3.0 3.2.2.3.2",
+           "PCI configuration: CONFIG_DATA at 0xcfc; writes that would let a device write "
+           "memory (bus mastering, BARs, MSI) are dropped"),
     CoreIo(0xF4, 0xF7, "core_poweroff_io", "boot/qemu.sh",
            "power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU"),
     CoreIo(0x604, 0x605, "core_poweroff_io", "ACPI 6.0 4.8.3.2.1",
@@ -214,4 +262,12 @@ IO = [
            "power-off: Bochs' shutdown port: the bytes \"Shutdown\""),
     CoreIo(0xB004, 0xB005, "core_poweroff_io", "ACPI 6.0 4.8.3.2.1",
            "power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13)"),
+]
+
+# Ports that reach memory: a policy may not grant them (passthrough or
+# emulate); with any other action the guest still never reaches the device.
+# (first, last, name, why)
+IO_REFUSED = [
+    (0x510, 0x51B, "QEMU's fw_cfg", "its DMA interface (0x514-0x51b) writes guest-chosen "
+                                    "physical memory, lvisor's included"),
 ]

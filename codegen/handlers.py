@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import core
 import events as ev
-from model import Rule
+from model import Rule, io_grants
 
 
 @dataclass
@@ -65,18 +65,33 @@ def handlers(pol):
     if exc:
         out.append(Handler("exit_exception", "exception", cases=exc))
     out.append(Handler("exit_io", "io", cases=io_cases(pol)))
-    msr = pol.msr_entries()
+    msr = msr_cases(pol)
     if msr:
         out.append(Handler("exit_msr", "msr", cases=msr))
     return out
 
 
 def io_cases(pol):
-    """exit_io's cases: the policy's io entries and the core's own ports
-    (core.IO, never overlapping them: model.py checks), sorted by port."""
-    cases = pol.io_entries() + [(c.first, c.last, c.dir, c) for c in core.IO]
+    """exit_io's cases, sorted by port: the core's own ports (core.IO, never
+    overlapping the policy's: model.py checks), the policy's io rules that
+    exit, and its passthrough rules for a direction whose port exits anyway
+    (the other direction is not granted)."""
+    entries = pol.io_entries()
+    grants = io_grants(entries)
+    granted = lambda a, b: any(g[0] <= a and b <= g[1] for g in grants)
+    cases = [e for e in entries if e[3].exits or not granted(e[0], e[1])]
+    cases += [(c.first, c.last, c.dir, c) for c in core.IO]
     order = list(ev.IO_DIRS)
     return sorted(cases, key=lambda e: (e[0], e[1], order.index(e[2])))
+
+
+def msr_cases(pol):
+    """exit_msr's cases: the policy's msr rules that exit, and its
+    passthrough rules for MSRs that exit anyway on VMX (outside its MSR
+    bitmap, SDM 25.6.9), which exit_msr carries out."""
+    def outside_vmx(a, b):
+        return not any(lo <= a and b <= hi for lo, hi in ev.MSR_RANGES_VMX)
+    return [e for e in pol.msr_entries() if e[3].exits or outside_vmx(e[0], e[1])]
 
 
 def by_event(pol):

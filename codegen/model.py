@@ -294,16 +294,18 @@ def parse_ranges(node, event, key, dirs, actions, hi, value_max):
                                         f"{{{key}: 0x80, {list(dirs)[1]}: ignore}}")
         first, last = _range(m[key], key, hi)
         if event == "msr":
-            _check_msr(m[key].src, first, last)
-        if event == "io":
-            _check_core_io(m[key].src, first, last)
+            _check_msr_range(m[key].src, first, last)
         given = [d for d in dirs if d in m]
         if not given:
             raise PolicyError(item.src, f"an {event} rule needs {' or '.join(dirs)}")
         for d in given:
             name = f"{event} {_range_text(first, last)} {d}"
-            out.append(RangeRule(first, last, d,
-                                 parse_rule(m[d], name, actions[d], item.keys[d], value_max)))
+            rule = parse_rule(m[d], name, actions[d], item.keys[d], value_max)
+            if event == "msr":
+                _check_msr(m[key].src, first, last, d, rule)
+            else:
+                _check_io(m[key].src, first, last, rule)
+            out.append(RangeRule(first, last, d, rule))
     # Within one file, two rules for the same direction may not overlap.
     for i, a in enumerate(out):
         for b in out[:i]:
@@ -312,28 +314,52 @@ def parse_ranges(node, event, key, dirs, actions, hi, value_max):
     return out
 
 
-def _check_msr(src, first, last):
+def _check_msr_range(src, first, last):
     if not any(lo <= first and last <= hi for lo, hi in ev.MSR_RANGES_SVM):
         ranges = ", ".join(f"{hex(lo)}-{hex(hi)}" for lo, hi in ev.MSR_RANGES_SVM)
         raise PolicyError(src, f"MSR {_range_text(first, last)} is outside the ranges the MSR "
                                f"bitmaps can express ({ranges}; SDM 25.6.9, APM 15.11)")
-    for lo, hi, _, name, why in core.MSRS:
+
+
+def _grants(rule):
+    """Does the rule let the access reach the hardware?"""
+    return rule.action in ("passthrough", "emulate")
+
+
+def _check_msr(src, first, last, d, rule):
+    for c in core.MSRS:
+        if d in c.dirs and first <= c.last and c.first <= last:
+            what = "" if len(c.dirs) == 2 else f"{d}s of "
+            raise PolicyError(src, f"{what}MSR {_range_text(c.first, c.last)} ({c.name}) "
+                                   f"{'are' if what else 'is'} handled by the core: {c.why}; "
+                                   f"a policy may not override it")
+    if d != "write" or not _grants(rule):
+        return
+    for lo, hi, name, why in core.MSR_WRITES_REFUSED:
         if first <= hi and lo <= last:
-            raise PolicyError(src, f"MSR {_range_text(lo, hi)} ({name}) is handled by the core: "
-                                   f"{why}; a policy may not override it")
+            raise PolicyError(rule.src, f"msr {_range_text(lo, hi)} ({name}): a write may not "
+                                        f"reach the CPU ({rule.action}) because {why}; "
+                                        f"ignore, constant, inject or unhandled are possible")
 
 
-def _check_core_io(src, first, last):
+def _check_io(src, first, last, rule):
     for c in core.IO:
         if first <= c.last and c.first <= last:
             raise PolicyError(src, f"port {_range_text(c.first, c.last)} is handled by the core "
                                    f"({c.why}); a policy may not override it")
+    if not _grants(rule):
+        return
+    for lo, hi, name, why in core.IO_REFUSED:
+        if first <= hi and lo <= last:
+            raise PolicyError(rule.src, f"port {_range_text(lo, hi)} ({name}) may not be "
+                                        f"granted ({rule.action}): {why}")
 
 
 def flatten(ranges, dirs):
     """The winning rule for every port/MSR, as sorted non-overlapping
     (first, last, dir, rule) entries; earlier rules in `ranges` win (the
-    including file before the included one); passthrough leaves no entry."""
+    including file before the included one). Passthrough entries are the
+    grants; a port or MSR with no entry is not granted."""
     out = []
     for d in dirs:
         rr = [r for r in ranges if r.dir == d]
@@ -347,9 +373,24 @@ def flatten(ranges, dirs):
                 segs[-1][1] = b - 1
             else:
                 segs.append([a, b - 1, win])
-        out += [(a, b, d, r) for a, b, r in segs if r.exits]
+        out += [(a, b, d, r) for a, b, r in segs]
     order = list(dirs)
     return sorted(out, key=lambda e: (e[0], e[1], order.index(e[2])))
+
+
+def io_grants(entries):
+    """The port ranges granted in both directions: (first, last, in_rule,
+    out_rule). Only these pass through without an exit, since the I/O
+    bitmaps have one bit per port for IN and OUT alike."""
+    passing = {d: [(a, b, r) for a, b, dd, r in entries if dd == d and not r.exits]
+               for d in ("in", "out")}
+    out = []
+    for a1, b1, rin in passing["in"]:
+        for a2, b2, rout in passing["out"]:
+            a, b = max(a1, a2), min(b1, b2)
+            if a <= b:
+                out.append((a, b, rin, rout))
+    return sorted(out, key=lambda g: g[0])
 
 
 # ---- files and includes -------------------------------------------------------

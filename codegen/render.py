@@ -14,6 +14,7 @@ import jinja2
 import core
 import events as ev
 import handlers
+import model
 import svm
 import vmx
 from yamlsrc import Lit
@@ -63,26 +64,52 @@ def range_cond(var, first, last, width):
     return " && ".join(parts) or "true"
 
 
+def overlap_cond(var, lastvar, first, last):
+    """An access [var, lastvar] that touches any of the ports first-last."""
+    if first == 0:
+        return f"{var} <= {c_num(last)}"
+    return f"{var} <= {c_num(last)} && {lastvar} >= {c_num(first)}"
+
+
+def within_cond(var, lastvar, first, last):
+    """An access [var, lastvar] that lies within the ports first-last."""
+    if first == last:
+        return f"{var} == {c_num(first)} && {lastvar} == {c_num(first)}"
+    parts = [f"{var} >= {c_num(first)}"] if first > 0 else []
+    return " && ".join(parts + [f"{lastvar} <= {c_num(last)}"])
+
+
 def le32(text):
     """Four characters as the little-endian register CPUID returns them in."""
     return hex(int.from_bytes(text.encode("ascii"), "little"))
 
 
-def msr_list(pol):
-    """policy_msr[]: the core's MSRs and the policy's, sorted."""
-    out = [dict(first=f, last=l, dirs=d, rule="required by the core", comment=f"{name}: {why}")
-           for f, l, d, name, why in core.MSRS]
-    out += [dict(first=f, last=l, dirs=ev.MSR_DIRS[d], rule=r.src.short, comment=r.text)
-            for f, l, d, r in pol.msr_entries()]
-    return sorted(out, key=lambda e: (e["first"], e["last"]))
+def msr_grants(pol):
+    """policy_msr_grants[]: the MSRs the policy passes through, by direction
+    (MSRs outside a backend's MSR bitmap exit there anyway: exit_msr)."""
+    out = []
+    for f, l, d, r in pol.msr_entries():
+        if r.exits:
+            continue
+        if out and out[-1]["last"] == f - 1 and out[-1]["dirs"] == ev.MSR_DIRS[d] \
+                and out[-1]["rule"] == r.src.short:
+            out[-1]["last"] = l
+            continue
+        out.append(dict(first=f, last=l, dirs=ev.MSR_DIRS[d], rule=r.src.short, comment=r.text))
+    return sorted(out, key=lambda e: (e["first"], e["last"], e["dirs"]))
 
 
-def io_list(pol):
-    """policy_io[]: the core's ports and the policy's, sorted."""
-    return [dict(first=f, last=l, dirs=ev.IO_DIRS[d],
-                 rule="required by the core" if r.core else r.src.short,
-                 comment=r.why if r.core else r.text)
-            for f, l, d, r in handlers.io_cases(pol)]
+def io_grants(pol):
+    """policy_io_grants[]: the ports the policy passes through both ways."""
+    out = []
+    for f, l, rin, rout in model.io_grants(pol.io_entries()):
+        rule = rin.src.short
+        if rout.src.short != rin.src.short:
+            rule += f",{rout.src.line}" if rout.src.file == rin.src.file else f", {rout.src.short}"
+        comment = f"{rin.text}, out: {rout.action}" if rin.event[:-3] == rout.event[:-4] \
+            else f"{rin.text}; {rout.text}"
+        out.append(dict(first=f, last=l, rule=rule, comment=comment))
+    return out
 
 
 def tabs(text, n=1):
@@ -97,7 +124,7 @@ def environment():
                              trim_blocks=True, lstrip_blocks=True)
     env.filters.update(c_num=c_num, c_str=c_str, c_comment=c_comment, tabs=tabs, le32=le32,
                        c_abs=c_abs)
-    env.globals.update(range_cond=range_cond, ev=ev, hex=hex)
+    env.globals.update(range_cond=range_cond, overlap_cond=overlap_cond, within_cond=within_cond, ev=ev, hex=hex)
     return env
 
 
@@ -105,7 +132,7 @@ def render(pol):
     """All generated files of a policy: name -> text. Raises PolicyError when
     a backend cannot implement a rule, before anything is written."""
     ctx = dict(pol=pol, handlers=handlers.handlers(pol), vmx=vmx.encode(pol), svm=svm.encode(pol),
-               io_list=io_list(pol), msr_list=msr_list(pol))
+               io_grants=io_grants(pol), msr_grants=msr_grants(pol))
     env = environment()
     return {name: env.get_template(name + ".j2").render(ctx) for name in OUTPUTS}
 

@@ -56,14 +56,13 @@ def encode(pol):
             enc.set_entry(0x40 + ev.EXCEPTIONS[name][0], f"SVM_EXIT_EXCP({vec})",
                           _handler(rule, hs["exception"]), rule_comment(rule, "APM 15.12"))
 
-    # I/O: always, for the core's power-off ports (core.IO); the policy's io
-    # rules share the IOPM and the handler.
-    rules = [r for _, _, _, r in hs["io"].cases if not r.core]
-    also = f"; also policy io rules, first {rules[0].where}" if rules else ""
+    # I/O: always: every port the policy does not grant exits (deny by default).
     enc.set_bit("intercept_misc1", "SVM_INTERCEPT_IOIO_PROT",
-                core_comment(f"the power-off ports (policy_io[] fills the IOPM){also}", "APM 15.10"))
+                core_comment("every port but those in policy_io_grants[] exits (deny by default)",
+                             "APM 15.10"))
     enc.set_entry(0x7b, "SVM_EXIT_IOIO", "exit_io",
-                  core_comment("the power-off ports, then the policy's io rules", "APM 15.10"))
+                  core_comment("every port the policy does not grant: the core's ports, then "
+                               "the policy's io rules, else absent hardware", "APM 15.10"))
     if "msr" in hs:
         enc.set_entry(0x7c, "SVM_EXIT_MSR", "exit_msr",
                       "policy msr rules, then the core's core_msr -- APM 15.11")

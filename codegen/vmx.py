@@ -63,10 +63,10 @@ def encode(pol):
         enc.set_entry(0, "EXIT_REASON_EXCEPTION_NMI", "exit_exception",
                       "policy exception rules -- SDM 25.6.3")
 
-    # I/O: always, for the core's power-off ports (core.IO) and the policy's io rules.
+    # I/O: always: every port the policy does not grant exits (deny by default).
     enc.set_entry(30, "EXIT_REASON_IO_INSTRUCTION", "exit_io",
-                  core_comment("the power-off ports, then the policy's io rules "
-                               "(policy_io[] fills the I/O bitmaps)", "SDM 25.6.4"))
+                  core_comment("every port the policy does not grant: the core's ports, then "
+                               "the policy's io rules, else absent hardware", "SDM 25.6.4"))
     if "msr" in hs:
         for code, name in ((31, "EXIT_REASON_MSR_READ"), (32, "EXIT_REASON_MSR_WRITE")):
             enc.set_entry(code, name, "exit_msr",

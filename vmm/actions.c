@@ -5,6 +5,7 @@
 #include <lib/printk.h>
 #include "actions.h"
 #include "policy.h"
+#include "vmm.h"
 
 void act_log(struct vcpu *v, struct act_ratelimit *rl, const char *rule, const char *fmt, ...)
 {
@@ -82,16 +83,24 @@ uint32_t act_io_value(struct vcpu *v)
 	}
 }
 
-bool act_io_has_rule(struct vcpu *v)
+int act_msr_emulate(struct vcpu *v)
 {
-	uint8_t dir = v->exit.io.in ? POLICY_IN : POLICY_OUT;
-	uint32_t first = v->exit.io.port, last = first + v->exit.io.size - 1;
+	uint32_t msr = v->exit.msr.index;
+	uint64_t val;
 
-	for (unsigned i = 0; i < policy_io_count; i++)
-		if ((policy_io[i].dirs & dir) && policy_io[i].first <= last && first <= policy_io[i].last &&
-		    !policy_rule_is_core(policy_io[i].rule))	/* e.g. OUTL to 0xcf8 covers 0xcf9 */
-			return true;
-	return false;
+	if (v->exit.msr.write) {
+		if (wrmsr_safe(msr, vcpu_edx_eax(v)))
+			goto fault;
+	} else {
+		if (rdmsr_safe(msr, &val))
+			goto fault;
+		vcpu_set_edx_eax(v, val);
+	}
+	vcpu_skip(v);
+	return EXIT_RESUME;
+fault:
+	vcpu_inject(v, VEC_GP, true, 0);	/* the CPU has no such MSR, or refuses the value */
+	return EXIT_RESUME;
 }
 
 int act_io_emulate(struct vcpu *v)

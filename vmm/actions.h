@@ -63,8 +63,9 @@ static inline void act_set_cpuid(struct vcpu *v, struct cpuid_regs r)
 /* I/O: run the guest's IN or OUT on the real port and skip it; string
  * I/O (INS/OUTS) is not emulated: the guest is stopped with a message. */
 int act_io_emulate(struct vcpu *v);
-/* Does a rule of policy_io[] cover this access's ports in its direction? */
-bool act_io_has_rule(struct vcpu *v);
+/* MSRs: run the guest's RDMSR or WRMSR on the CPU and skip it; #GP in the
+ * guest when the CPU raises it (no such MSR, a value it refuses). */
+int act_msr_emulate(struct vcpu *v);
 /* The result of an IN: val goes into AL, AX or EAX as the access size says. */
 void act_io_set_in(struct vcpu *v, uint32_t val);
 /* AL, AX or EAX as the access size says: what an OUT writes, or what an IN read. */

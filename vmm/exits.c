@@ -122,44 +122,98 @@ static bool svm_msr(uint32_t msr)
 	return msr >= MSR_VM_CR && msr <= MSR_SVM_KEY;
 }
 
+/* WRMSR to IA32_APIC_BASE (SDM 11.4.4): the guest may enable or disable
+ * its local APIC, or switch it to x2APIC mode, but not move it: at another
+ * address the APIC page could cover lvisor's memory, and lvisor's own
+ * accesses there would reach the APIC. */
+static bool apic_base_write_ok(uint64_t val)
+{
+	uint64_t now = rdmsr(MSR_IA32_APICBASE);
+
+	return (val & APICBASE_ADDRESS) == (now & APICBASE_ADDRESS) && !(val & APICBASE_RESERVED);
+}
+
+/* A PAT value the CPU takes: every entry a memory type that exists
+ * (0, 1, 4, 5, 6, 7; SDM 12.12.2), else WRMSR raises #GP. */
+static bool pat_ok(uint64_t val)
+{
+	for (int i = 0; i < 8; i++) {
+		uint8_t type = val >> 8 * i;
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+/* The MSRs the core keeps for itself (codegen/core.py, MSRS): true when
+ * handled, with *fault set when the guest gets #GP. */
+static bool core_own_msr(struct vcpu *v, uint32_t msr, bool *fault)
+{
+	bool write = v->exit.msr.write;
+	uint64_t val = vcpu_edx_eax(v);
+
+	*fault = false;
+	switch (msr) {
+	case MSR_EFER:
+		if (!write)
+			vcpu_set_edx_eax(v, backend->efer(v) & ~(uint64_t)EFER_SVME);
+		else if (efer_write_ok(v, val))
+			backend->set_efer(v, val);
+		else
+			*fault = true;
+		return true;
+	case MSR_PAT:		/* the guest's lives in the VMCS/VMCB, never in the CPU's */
+		if (!write)
+			vcpu_set_edx_eax(v, backend->pat(v));
+		else if (pat_ok(val))
+			backend->set_pat(v, val);
+		else
+			*fault = true;
+		return true;
+	case MSR_IA32_APICBASE:
+		if (!write)
+			return false;	/* reads are the policy's */
+		*fault = !apic_base_write_ok(val) || wrmsr_safe(msr, val);
+		return true;
+	default:
+		if (!svm_msr(msr))
+			return false;
+		*fault = true;	/* as on a CPU without SVM */
+		return true;
+	}
+}
+
 /*
- * The MSR accesses that exit without a policy rule:
- * - EFER: on SVM, VMRUN requires EFER.SVME in the guest's EFER (APM 15.5.1),
- *   so the guest's writes keep it set and its reads don't show it; the
- *   backend keeps the guest's EFER (and on VMX the IA-32e mode control).
- * - SVM's MSRs: #GP, as on a CPU without SVM; a guest that could write
- *   VM_HSAVE_PA would choose the state lvisor gets back at the next exit.
- * - MSRs outside the ranges that the MSR bitmaps cover always exit (SDM
- *   25.6.9, APM 15.11): carry the access out as the guest asked, and give
- *   the guest the #GP that the hardware gives for an MSR it lacks.
+ * Every RDMSR/WRMSR that the policy does not grant and has no rule for
+ * (deny by default): the core's own MSRs (EFER: on SVM the guest must keep
+ * EFER.SVME set and not see it; the PAT; moves of the APIC; SVM's MSRs,
+ * whose VM_HSAVE_PA would let a guest choose the state lvisor gets back at
+ * the next exit); any other MSR gets #GP, as on a CPU without it.
  */
 int core_msr(struct vcpu *v)
 {
-	uint32_t msr = v->exit.msr.index;
-	uint64_t val;
+	bool fault;
 
-	if (svm_msr(msr) || (msr == MSR_EFER && v->exit.msr.write &&
-			     !efer_write_ok(v, vcpu_edx_eax(v)))) {
+	if (!core_own_msr(v, v->exit.msr.index, &fault) || fault) {
 		vcpu_inject(v, VEC_GP, true, 0);
 		return EXIT_RESUME;
 	}
-	if (msr == MSR_EFER) {
-		if (v->exit.msr.write)
-			backend->set_efer(v, vcpu_edx_eax(v));
-		else
-			vcpu_set_edx_eax(v, backend->efer(v) & ~(uint64_t)EFER_SVME);
-	} else if (v->exit.msr.write) {
-		if (wrmsr_safe(msr, vcpu_edx_eax(v))) {
-			vcpu_inject(v, VEC_GP, true, 0);
-			return EXIT_RESUME;
-		}
-	} else {
-		if (rdmsr_safe(msr, &val)) {
-			vcpu_inject(v, VEC_GP, true, 0);
-			return EXIT_RESUME;
-		}
-		vcpu_set_edx_eax(v, val);
-	}
+	vcpu_skip(v);
+	return EXIT_RESUME;
+}
+
+/*
+ * An I/O port the policy does not grant (deny by default): absent
+ * hardware, as on a PC with nothing at that address. IN reads all ones,
+ * OUT is dropped. String I/O (INS/OUTS) would need lvisor to write or read
+ * the guest's memory through its page tables: reported and stopped.
+ */
+int core_absent_io(struct vcpu *v)
+{
+	if (v->exit.io.string)
+		return vcpu_stop(v, "string I/O on port 0x%x, which is not the guest's", v->exit.io.port);
+	if (v->exit.io.in)
+		act_io_set_in(v, 0xffffffff);
 	vcpu_skip(v);
 	return EXIT_RESUME;
 }

@@ -19,7 +19,9 @@ int core_cpuid(struct vcpu *v);			/* CPUID as the hardware answers it, minus VMX
 int core_xsetbv(struct vcpu *v);		/* XSETBV exits unconditionally on VMX (SDM 26.1.2) */
 int core_invd(struct vcpu *v);			/* INVD exits unconditionally on VMX (SDM 26.1.2) */
 int core_hypercall_ud(struct vcpu *v);		/* VMCALL with no policy rule: #UD, as on a CPU without VMX */
-int core_msr(struct vcpu *v);			/* RDMSR/WRMSR the core intercepts for itself (EFER on SVM) */
+int core_msr(struct vcpu *v);			/* RDMSR/WRMSR no policy rule takes: the core's MSRs, else #GP */
+int core_absent_io(struct vcpu *v);		/* IN/OUT on a port the policy does not grant: absent hardware */
+int core_pci_io(struct vcpu *v);		/* PCI configuration space: writes filtered (vmm/pci.c) */
 int core_cr_access(struct vcpu *v);		/* VMX: CR0/CR4 writes touching host-owned bits (vmm/vmx/) */
 int core_reset_io(struct vcpu *v);		/* OUT to the ports that reset the machine: report, stop (vmm/reset.c) */
 int core_poweroff_io(struct vcpu *v);		/* OUT to the ports that power the emulator off: statistics, then the OUT (vmm/poweroff.c) */

@@ -63,6 +63,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	printk("hardware virtualization: %s\n", backend->name);
 
 	guest_setup(mbi);
+	pci_init();
 	if (backend->init() || backend->create(&vcpu0, FIRMWARE_ADDR))
 		vmm_stop(false);
 

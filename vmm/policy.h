@@ -46,29 +46,28 @@ extern const struct policy_vmx policy_vmx;
 extern const exit_handler_t policy_vmx_exits[VMX_EXIT_NR];
 
 /*
- * The I/O ports and MSRs that exit. The backends turn these lists into their
- * own bitmaps (VMX: I/O bitmaps A/B and the MSR bitmap, SDM 25.6.4 and
- * 25.6.9; SVM: IOPM and MSRPM, APM 15.10 and 15.11). A port or MSR that is
- * not listed passes through without an exit.
+ * The I/O ports and MSRs the policy grants: deny by default. Each backend
+ * builds bitmaps that intercept every port and MSR (VMX: I/O bitmaps A/B
+ * and the MSR bitmap, SDM 25.6.4 and 25.6.9; SVM: IOPM and MSRPM, APM
+ * 15.10 and 15.11) and then clears the bits of these grants. An access
+ * that exits goes to exit_io/exit_msr: the core's own ports and MSRs, the
+ * policy's other rules, else absent hardware (a port) or #GP (an MSR).
  */
-#define POLICY_IN	1	/* I/O: IN/INS */
-#define POLICY_OUT	2	/* I/O: OUT/OUTS */
 #define POLICY_READ	1	/* MSR: RDMSR */
 #define POLICY_WRITE	2	/* MSR: WRMSR */
-struct policy_io_range {
-	uint16_t first, last;
-	uint8_t dirs;		/* POLICY_IN | POLICY_OUT */
-	const char *rule;	/* "policies/x.yaml:12" */
+struct policy_io_grant {
+	uint16_t first, last;	/* IN and OUT: the bitmaps cannot tell them apart */
+	const char *rule;	/* "policies/default.yaml:30" */
 };
-struct policy_msr_range {
+struct policy_msr_grant {
 	uint32_t first, last;
 	uint8_t dirs;		/* POLICY_READ | POLICY_WRITE */
 	const char *rule;
 };
-extern const struct policy_io_range policy_io[];
-extern const unsigned policy_io_count;
-extern const struct policy_msr_range policy_msr[];
-extern const unsigned policy_msr_count;
+extern const struct policy_io_grant policy_io_grants[];
+extern const unsigned policy_io_grant_count;
+extern const struct policy_msr_grant policy_msr_grants[];
+extern const unsigned policy_msr_grant_count;
 
 /*
  * Every control the policy sets, with the rule that asked for it, so that the

@@ -100,6 +100,8 @@ struct backend {
 	bool (*set_cr)(struct vcpu *v, int n, uint64_t val);	/* false: the CPU would #GP */
 	uint64_t (*efer)(struct vcpu *v);
 	void (*set_efer)(struct vcpu *v, uint64_t val);
+	uint64_t (*pat)(struct vcpu *v);		/* the guest's IA32_PAT (VMCS / VMCB G_PAT) */
+	void (*set_pat)(struct vcpu *v, uint64_t val);
 	uint64_t (*rflags)(struct vcpu *v);
 	void (*segment)(struct vcpu *v, enum seg s, struct segment *out);
 	void (*dump_extra)(struct vcpu *v);		/* backend-only state for the dump */

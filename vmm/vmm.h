@@ -35,6 +35,10 @@ static inline bool cr0_write_faults(uint64_t cr0, uint64_t cr4, uint64_t efer)
 	       ((cr0 & CR0_PG) && (efer & EFER_LME) && !(cr4 & CR4_PAE));
 }
 
+/* pci.c: record the BIOS's BARs and turn bus mastering off, before the
+ * guest runs. */
+void pci_init(void);
+
 /* trap.c */
 void trap_init(void);
 

@@ -85,6 +85,11 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define MSR_LSTAR	0xc0000082
 #define MSR_SFMASK	0xc0000084
 #define MSR_PAT		0x277
+/* IA32_APIC_BASE (SDM 11.4.4): BSP (8), x2APIC enable (10), APIC global
+ * enable (11), the APIC page's address (12 up to MAXPHYADDR, at most 52). */
+#define MSR_IA32_APICBASE	0x1b
+#define APICBASE_ADDRESS	0x000ffffffffff000ull
+#define APICBASE_RESERVED	(0xfff0000000000000ull | 0x2ffull)
 #define RFLAGS_IF	(1u << 9)
 
 /* CPUID.1:ECX bit 26: XSAVE/XRSTOR/XSETBV/XGETBV and XCR0; bit 27:

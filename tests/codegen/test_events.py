@@ -48,14 +48,8 @@ def test_empty_policy_is_exactly_the_core(tmp_path, probe):
                         "intercept_misc1": SVM_CORE_MISC1 | SVM_CPUID, "intercept_misc2": SVM_CORE_MISC2}
     assert table(d, "vmx_exits") == VMX_CORE_EXITS
     assert table(d, "svm_exits") == {**SVM_CORE_EXITS, 0x72: "core_cpuid"}
-    # The reset ports (0x64, 0x92, 0xcf9) and the power-off ports (OUT = 2):
-    # the core reports a reset, and prints its statistics at power-off.
-    assert d["io"] == [[0x64, 0x64, 2, "required by the core"], [0x92, 0x92, 2, "required by the core"], [0xF4, 0xF7, 2, "required by the core"],
-                       [0x604, 0x605, 2, "required by the core"], [0xCF9, 0xCF9, 2, "required by the core"],
-                       [0x8900, 0x8900, 2, "required by the core"],
-                       [0xB004, 0xB005, 2, "required by the core"]]
-    assert d["msr"] == [[0xC0000080, 0xC0000080, 3, "required by the core"],
-                        [0xC0010114, 0xC0010118, 3, "required by the core"]]
+    # Deny by default: an empty policy grants no port and no MSR.
+    assert d["io_grants"] == [] and d["msr_grants"] == []
     assert {r[3] for r in d["vmx_requirements"]} == {"required by the core"}
     assert len(d["vmx_requirements"]) == 15 and d["svm_requirements"] == []
 

@@ -116,18 +116,31 @@ def test_msr(p):
     assert p.run("vmx", 32, msr__index=0x10, msr__write=1)["skips"] == 1
     assert p.run("svm", 0x7C, msr__index=0xC0010002)["inject"] == [13, 1, 0]
     assert p.run("svm", 0x7C, msr__index=0xC0000080)["called"] == "core_msr"   # EFER
+    # Not granted and no rule: the core's (which gives #GP).
+    assert p.run("vmx", 31, msr__index=0x11)["called"] == "core_msr"
+    # Granted, but outside VMX's MSR bitmap: exits there, and is carried out.
+    r = p.run("vmx", 31, msr__index=0xC0010010)
+    assert (r["rdx"], r["rax"], r["skips"]) == (0x1, 0x23456789, 1)
+
+
+def test_ports_not_granted_are_absent(p):
+    """Deny by default: a port no rule grants, a direction a rule does not
+    name, and an access that only straddles a rule's ports find absent
+    hardware; any access touching a core port goes to the core."""
+    assert p.run("vmx", 30, io__port=0x3F9, io__size=1, io__in=1)["called"] == "core_absent_io"
+    assert p.run("svm", 0x7B, io__port=0x70, io__size=1, io__in=0)["called"] == "core_absent_io"
+    assert p.run("vmx", 30, io__port=0x80, io__size=2, io__in=0)["called"] == "core_absent_io"
+    assert p.run("vmx", 30, io__port=0x63, io__size=2, io__in=0)["called"] == "core_reset_io"
+    assert p.run("vmx", 30, io__port=0x90, io__size=4, io__in=0)["called"] == "core_reset_io"
+    assert p.run("vmx", 30, io__port=0xCF8, io__size=4, io__in=0)["called"] == "core_pci_io"
+    assert p.run("vmx", 30, io__port=0xCFC, io__size=4, io__in=1)["called"] == "core_pci_io"
+    assert p.run("svm", 0x7B, io__port=0xCF9, io__size=1, io__in=0)["called"] == "core_reset_io"
 
 
 def test_bitmap_lists(p):
-    """What the backends build their I/O and MSR bitmaps from (1 = IN/READ,
-    2 = OUT/WRITE, vmm/policy.h)."""
+    """What the backends clear in their I/O and MSR bitmaps, which intercept
+    everything else (1 = READ, 2 = WRITE, vmm/policy.h)."""
     d = p.dump
-    assert [e[:3] for e in d["io"]] == [[0x60, 0x63, 1], [0x60, 0x63, 2], [0x64, 0x64, 2],
-                                        [0x80, 0x80, 2], [0x92, 0x92, 2], [0xF4, 0xF7, 2], [0x3F8, 0x3F8, 1],
-                                        [0x604, 0x605, 2], [0xCF9, 0xCF9, 2],
-                                        [0x8900, 0x8900, 2], [0xB004, 0xB005, 2]]
-    assert d["io"][2][3] == d["io"][5][3] == "required by the core"
-    assert [e[:3] for e in d["msr"]] == [[0x10, 0x10, 1], [0x10, 0x10, 2],
-                                         [0xC0000080, 0xC0000080, 3], [0xC0010000, 0xC0010003, 1],
-                                         [0xC0010114, 0xC0010118, 3]]
-    assert d["io"][3][3] == f"{ALL}:31"
+    assert d["io_grants"] == [[0x40, 0x43, f"{ALL}:34"]]
+    assert d["msr_grants"] == [[0x174, 0x174, 1, f"{ALL}:39"], [0x174, 0x174, 2, f"{ALL}:39"],
+                               [0xC0010010, 0xC0010010, 1, f"{ALL}:40"]]

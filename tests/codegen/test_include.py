@@ -42,11 +42,12 @@ def test_io_ranges_child_first(tmp_path):
                                 "    - {port: [0x78, 0x80], in: {action: constant, value: 1}}\n"))
     got = [(a, b, d, r.action) for a, b, d, r in p.io_entries()]
     assert got == [(0x70, 0x73, "in", "emulate"), (0x70, 0x7F, "out", "emulate"),
+                   (0x74, 0x74, "in", "passthrough"),
                    (0x75, 0x77, "in", "emulate"), (0x78, 0x80, "in", "constant")]
 
 
 def test_msr_range_merge_adjacent(tmp_path):
     p = model.load_policy(write(tmp_path, "p.yaml", "description: p\nexits:\n  msr:\n"
-                                "    - {msr: [0x10, 0x1f], read: emulate, write: ignore}\n"))
+                                "    - {msr: [0x10, 0x1a], read: emulate, write: ignore}\n"))
     got = [(a, b, d) for a, b, d, r in p.msr_entries()]
-    assert got == [(0x10, 0x1F, "read"), (0x10, 0x1F, "write")]
+    assert got == [(0x10, 0x1A, "read"), (0x10, 0x1A, "write")]

@@ -51,18 +51,23 @@ static int svm_init(void)
 	return 0;
 }
 
-/* I/O permission map (APM 15.10.1): one bit per port, set = intercept. */
+/* I/O permission map (APM 15.10.1): one bit per port, set = intercept,
+ * 12 KiB so that an access at 0xffff that wraps is covered too. Every port
+ * is intercepted but those the policy grants (deny by default). */
 static uint64_t build_iopm(void)
 {
 	uint8_t *iopm = page_alloc(SVM_IOPM_SIZE / PAGE_SIZE);
-	for (unsigned i = 0; i < policy_io_count; i++)
-		for (uint32_t port = policy_io[i].first; port <= policy_io[i].last; port++)
-			iopm[port / 8] |= 1 << (port % 8);
+
+	memset(iopm, 0xff, SVM_IOPM_SIZE);
+	for (unsigned i = 0; i < policy_io_grant_count; i++)
+		for (uint32_t port = policy_io_grants[i].first; port <= policy_io_grants[i].last; port++)
+			iopm[port / 8] &= ~(1 << (port % 8));
 	return (uint64_t)iopm;
 }
 
 /* MSR permission map (APM 15.11): two bits per MSR (read, write) in three
- * 2 KiB ranges; MSRs outside them always exit. */
+ * 2 KiB ranges, set = intercept; MSRs outside them always exit. Every MSR
+ * is intercepted but those the policy grants. */
 static uint64_t build_msrpm(void)
 {
 	static const struct { uint32_t first, offset; } ranges[] = {
@@ -70,17 +75,19 @@ static uint64_t build_msrpm(void)
 	};
 	uint8_t *msrpm = page_alloc(SVM_MSRPM_SIZE / PAGE_SIZE);
 
-	for (unsigned i = 0; i < policy_msr_count; i++) {
-		for (uint64_t msr = policy_msr[i].first; msr <= policy_msr[i].last; msr++) {
+	memset(msrpm, 0xff, SVM_MSRPM_SIZE);
+	for (unsigned i = 0; i < policy_msr_grant_count; i++) {
+		const struct policy_msr_grant *g = &policy_msr_grants[i];
+		for (uint64_t msr = g->first; msr <= g->last; msr++) {
 			for (unsigned r = 0; r < 3; r++) {
 				if (msr < ranges[r].first || msr >= ranges[r].first + 0x2000)
 					continue;
 				uint32_t bit = (uint32_t)(msr - ranges[r].first) * 2;
 				uint8_t *byte = &msrpm[ranges[r].offset + bit / 8];
-				if (policy_msr[i].dirs & POLICY_READ)
-					*byte |= 1 << (bit % 8);
-				if (policy_msr[i].dirs & POLICY_WRITE)
-					*byte |= 1 << (bit % 8 + 1);
+				if (g->dirs & POLICY_READ)
+					*byte &= ~(1 << (bit % 8));
+				if (g->dirs & POLICY_WRITE)
+					*byte &= ~(1 << (bit % 8 + 1));
 			}
 		}
 	}
@@ -270,6 +277,12 @@ static void svm_set_efer(struct vcpu *v, uint64_t val)
 	vmcb->save.efer = (val & ~(uint64_t)EFER_LMA) | (vmcb->save.efer & EFER_LMA) | EFER_SVME;
 }
 
+/* With nested paging the guest's PAT is the VMCB's G_PAT, which the CPU
+ * uses for the guest's page tables (APM 15.25.8); the PAT MSR itself stays
+ * lvisor's, so the guest's RDMSR/WRMSR of it are intercepted. */
+static uint64_t svm_pat(struct vcpu *v) { (void)v; return vmcb->save.g_pat; }
+static void svm_set_pat(struct vcpu *v, uint64_t val) { (void)v; vmcb->save.g_pat = val; }
+
 static uint64_t svm_cr(struct vcpu *v, int n)
 {
 	(void)v;
@@ -354,6 +367,8 @@ const struct backend svm_backend = {
 	.set_cr = svm_set_cr,
 	.efer = svm_efer,
 	.set_efer = svm_set_efer,
+	.pat = svm_pat,
+	.set_pat = svm_set_pat,
 	.rflags = svm_rflags,
 	.segment = svm_segment,
 	.dump_extra = svm_dump_extra,

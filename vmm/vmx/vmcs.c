@@ -31,40 +31,44 @@ static uint32_t adjust(const char *what, uint32_t msr, uint32_t want, bool *ok)
 }
 
 /* I/O bitmaps A (ports 0-0x7fff) and B (0x8000-0xffff), one bit per port,
- * set = exit (SDM 25.6.4). They are contiguous here: A, then B. */
+ * set = exit (SDM 25.6.4). They are contiguous here: A, then B. Every port
+ * exits but those the policy grants (deny by default). */
 static uint64_t build_io_bitmaps(void)
 {
 	uint8_t *bitmap = page_alloc(2);
 
-	for (unsigned i = 0; i < policy_io_count; i++)
-		for (uint32_t port = policy_io[i].first; port <= policy_io[i].last; port++)
-			bitmap[port / 8] |= 1 << (port % 8);
+	memset(bitmap, 0xff, 2 * PAGE_SIZE);
+	for (unsigned i = 0; i < policy_io_grant_count; i++)
+		for (uint32_t port = policy_io_grants[i].first; port <= policy_io_grants[i].last; port++)
+			bitmap[port / 8] &= ~(1 << (port % 8));
 	return (uint64_t)bitmap;
 }
 
 /* The MSR bitmap (SDM 25.6.9): four 1 KiB bitmaps, read/write for the low
- * MSRs 0-0x1fff and the high MSRs 0xc0000000-0xc0001fff. MSRs outside
- * these ranges always exit. */
-static void msr_bit(uint8_t *bitmap, unsigned offset, uint32_t index)
+ * MSRs 0-0x1fff and the high MSRs 0xc0000000-0xc0001fff, set = exit. Every
+ * MSR exits but those the policy grants; MSRs outside these ranges always
+ * exit. */
+static void msr_grant(uint8_t *bitmap, unsigned offset, uint32_t index)
 {
-	bitmap[offset + index / 8] |= 1 << (index % 8);
+	bitmap[offset + index / 8] &= ~(1 << (index % 8));
 }
 
 static uint64_t build_msr_bitmap(void)
 {
 	uint8_t *bitmap = page_alloc(1);
 
-	for (unsigned i = 0; i < policy_msr_count; i++) {
-		const struct policy_msr_range *r = &policy_msr[i];
-		for (uint64_t msr = r->first; msr <= r->last; msr++) {
+	memset(bitmap, 0xff, PAGE_SIZE);
+	for (unsigned i = 0; i < policy_msr_grant_count; i++) {
+		const struct policy_msr_grant *g = &policy_msr_grants[i];
+		for (uint64_t msr = g->first; msr <= g->last; msr++) {
 			bool high = msr >= 0xc0000000;
 			uint32_t index = (uint32_t)msr & 0x1fff;
 			if (msr >= 0x2000 && (msr < 0xc0000000 || msr >= 0xc0002000))
 				continue;
-			if (r->dirs & POLICY_READ)
-				msr_bit(bitmap, high ? MSR_BITMAP_READ_HIGH : MSR_BITMAP_READ_LOW, index);
-			if (r->dirs & POLICY_WRITE)
-				msr_bit(bitmap, high ? MSR_BITMAP_WRITE_HIGH : MSR_BITMAP_WRITE_LOW, index);
+			if (g->dirs & POLICY_READ)
+				msr_grant(bitmap, high ? MSR_BITMAP_READ_HIGH : MSR_BITMAP_READ_LOW, index);
+			if (g->dirs & POLICY_WRITE)
+				msr_grant(bitmap, high ? MSR_BITMAP_WRITE_HIGH : MSR_BITMAP_WRITE_LOW, index);
 		}
 	}
 	return (uint64_t)bitmap;

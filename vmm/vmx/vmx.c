@@ -299,6 +299,11 @@ static void vmx_set_efer(struct vcpu *v, uint64_t val)
 	vmwrite(GUEST_IA32_EFER, (val & ~(uint64_t)EFER_LMA) | lma);
 }
 
+/* The guest's PAT lives in the VMCS: loaded at entry, saved at exit
+ * (VM_ENTRY_LOAD_PAT, VM_EXIT_SAVE_PAT; SDM 25.4.1). */
+static uint64_t vmx_pat(struct vcpu *v) { (void)v; return vmread(GUEST_IA32_PAT); }
+static void vmx_set_pat(struct vcpu *v, uint64_t val) { (void)v; vmwrite(GUEST_IA32_PAT, val); }
+
 static void vmx_segment(struct vcpu *v, enum seg s, struct segment *out)
 {
 	(void)v;
@@ -342,6 +347,8 @@ const struct backend vmx_backend = {
 	.set_cr = vmx_set_cr,
 	.efer = vmx_efer,
 	.set_efer = vmx_set_efer,
+	.pat = vmx_pat,
+	.set_pat = vmx_set_pat,
 	.rflags = vmx_rflags,
 	.segment = vmx_segment,
 	.dump_extra = vmx_dump_extra,

@@ -65,14 +65,14 @@ static void dump(void)
 	table("svm_exits", policy_svm_exits, SVM_EXIT_NR);
 	reqs("vmx_requirements", policy_vmx_requirements, policy_vmx_requirement_count);
 	reqs("svm_requirements", policy_svm_requirements, policy_svm_requirement_count);
-	printf("\"io\": [");
-	for (unsigned i = 0; i < policy_io_count; i++)
-		printf("%s[%u, %u, %u, \"%s\"]", i ? ", " : "", policy_io[i].first, policy_io[i].last,
-		       policy_io[i].dirs, policy_io[i].rule);
-	printf("],\n\"msr\": [");
-	for (unsigned i = 0; i < policy_msr_count; i++)
-		printf("%s[%u, %u, %u, \"%s\"]", i ? ", " : "", policy_msr[i].first, policy_msr[i].last,
-		       policy_msr[i].dirs, policy_msr[i].rule);
+	printf("\"io_grants\": [");
+	for (unsigned i = 0; i < policy_io_grant_count; i++)
+		printf("%s[%u, %u, \"%s\"]", i ? ", " : "", policy_io_grants[i].first,
+		       policy_io_grants[i].last, policy_io_grants[i].rule);
+	printf("],\n\"msr_grants\": [");
+	for (unsigned i = 0; i < policy_msr_grant_count; i++)
+		printf("%s[%u, %u, %u, \"%s\"]", i ? ", " : "", policy_msr_grants[i].first,
+		       policy_msr_grants[i].last, policy_msr_grants[i].dirs, policy_msr_grants[i].rule);
 	printf("]}\n");
 }
 

@@ -42,6 +42,24 @@ CORE(core_msr)
 CORE(core_cr_access)
 CORE(core_poweroff_io)
 CORE(core_reset_io)
+CORE(core_absent_io)
+CORE(core_pci_io)
+
+/* MSR 0x10 reads as 0x123456789, MSR 0x11 does not exist; writes to MSRs
+ * below 0x100 are taken. */
+int rdmsr_safe(uint32_t msr, uint64_t *val)
+{
+	*val = 0x123456789ull;
+	stub_called = "rdmsr_safe";
+	return msr == 0x11 ? -1 : 0;
+}
+
+int wrmsr_safe(uint32_t msr, uint64_t val)
+{
+	(void)val;
+	stub_called = "wrmsr_safe";
+	return msr < 0x100 ? 0 : -1;
+}
 
 void stats_print(void)
 {

@@ -18,10 +18,10 @@ const struct policy_svm policy_svm = {
 	.intercept_misc1 =
 		SVM_INTERCEPT_INVD |	/* required by the core: INVD would drop lvisor's own dirty cache lines: core_invd does WBINVD -- APM table B-1 */
 		SVM_INTERCEPT_INVLPGA |	/* required by the core: INVLPGA would flush the VMM's ASID: no nested virtualization -- APM table B-1 */
-		SVM_INTERCEPT_MSR_PROT |	/* required by the core: EFER must be intercepted: the guest must keep EFER.SVME set and not see it -- APM 15.11 */
+		SVM_INTERCEPT_MSR_PROT |	/* required by the core: every MSR but those in policy_msr_grants[] exits (deny by default) -- APM 15.11 */
 		SVM_INTERCEPT_SHUTDOWN |	/* required by the core: a guest triple fault must not reset the machine -- APM table B-1 */
 		SVM_INTERCEPT_CPUID |	/* policies/bench.yaml:13: cpuid: emulate -- APM table B-1 */
-		SVM_INTERCEPT_IOIO_PROT |	/* required by the core: the power-off ports (policy_io[] fills the IOPM); also policy io rules, first policies/bench.yaml:31: io 0xed in: constant 0xff -- APM 15.10 */
+		SVM_INTERCEPT_IOIO_PROT |	/* required by the core: every port but those in policy_io_grants[] exits (deny by default) -- APM 15.10 */
 		0,
 	.intercept_misc2 =
 		SVM_INTERCEPT_VMRUN |	/* required by the core: VMRUN must be intercepted, else VMRUN fails -- APM 15.5.1 */
@@ -39,7 +39,7 @@ const exit_handler_t policy_svm_exits[SVM_EXIT_NR] = {
 	[SVM_EXIT_CPUID] = exit_cpuid,	/* policies/bench.yaml:13: cpuid: emulate -- APM appendix C */
 	[SVM_EXIT_INVD] = core_invd,	/* required by the core: INVD would drop lvisor's own dirty cache lines -- APM table B-1 */
 	[SVM_EXIT_INVLPGA] = core_virt_instruction,	/* required by the core: no nested virtualization -- APM table B-1 */
-	[SVM_EXIT_IOIO] = exit_io,	/* required by the core: the power-off ports, then the policy's io rules -- APM 15.10 */
+	[SVM_EXIT_IOIO] = exit_io,	/* required by the core: every port the policy does not grant: the core's ports, then the policy's io rules, else absent hardware -- APM 15.10 */
 	[SVM_EXIT_MSR] = exit_msr,	/* policy msr rules, then the core's core_msr -- APM 15.11 */
 	[SVM_EXIT_SHUTDOWN] = core_triple_fault,	/* required by the core: the guest is dead: report and stop -- APM table B-1 */
 	[SVM_EXIT_VMRUN] = core_virt_instruction,	/* required by the core: no nested virtualization -- APM 15.5.1 */

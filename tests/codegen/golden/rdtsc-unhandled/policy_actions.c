@@ -5,7 +5,8 @@
  * The handlers of the policy's rules, written once for both backends: they
  * touch the guest only through struct vcpu and the vcpu_* accessors
  * (vmm/vcpu.h) and the helpers of vmm/actions.h. Also the I/O ports and
- * MSRs that exit, from which each backend builds its bitmaps.
+ * MSRs the policy grants, from which each backend builds its bitmaps:
+ * every other port and MSR exits (deny by default).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,70 +33,161 @@ int exit_rdtscp(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
-/* policies/default.yaml:18: cpuid: emulate */
+/* policies/default.yaml:31: cpuid: emulate */
 int exit_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
 	struct cpuid_regs r = cpuid(leaf, subleaf);
 
-	if (leaf == 1)	/* policies/default.yaml:20: clear vmx */
+	if (leaf == 1)	/* policies/default.yaml:33: clear vmx */
 		r.ecx &= ~CPUID_1_ECX_VMX;
-	if (leaf == 0x80000001)	/* policies/default.yaml:20: clear svm */
+	if (leaf == 0x80000001)	/* policies/default.yaml:33: clear svm */
 		r.ecx &= ~CPUID_80000001_ECX_SVM;
-	if (leaf == 0x8000000a)	/* policies/default.yaml:20: clear svm: APM E.4.9: SVM revision, ASIDs and features */
+	if (leaf == 0x8000000a)	/* policies/default.yaml:33: clear svm: APM E.4.9: SVM revision, ASIDs and features */
 		r = (struct cpuid_regs){ 0 };
-	if (leaf == 1)	/* policies/default.yaml:21: set hypervisor */
+	if (leaf == 1)	/* policies/default.yaml:34: set hypervisor */
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 	act_set_cpuid(v, r);
 	vcpu_skip(v);
 	return EXIT_RESUME;
 }
 
-/* I/O instructions on the ports of policy_io[] below. The core's own ports
- * go to the core's handler in both directions (the I/O bitmaps have one bit
- * per port for IN and OUT alike). */
+/* I/O instructions on any port the policy does not grant (deny by default):
+ * the core's own ports first, whatever else the access touches; then the
+ * policy's rules, for an access that lies within a rule's ports; every
+ * other access finds absent hardware. */
 int exit_io(struct vcpu *v)
 {
-	uint16_t port = v->exit.io.port;
+	uint32_t port = v->exit.io.port, last = port + v->exit.io.size - 1;
 
-	if (port == 0x64)	/* required by the core: reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear) -- 8042 keyboard controller */
+	if (port <= 0x64 && last >= 0x64)	/* required by the core: reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear) -- 8042 keyboard controller */
 		return core_reset_io(v);
-	if (port == 0x92)	/* required by the core: reset: bit 0 of port 0x92 (fast reset) -- PS/2 system control port A */
+	if (port <= 0x92 && last >= 0x92)	/* required by the core: reset: bit 0 of port 0x92 (fast reset) -- PS/2 system control port A */
 		return core_reset_io(v);
-	if (port >= 0xf4 && port <= 0xf7)	/* required by the core: power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU -- boot/qemu.sh */
+	if (port <= 0xf7 && last >= 0xf4)	/* required by the core: power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU -- boot/qemu.sh */
 		return core_poweroff_io(v);
-	if (port >= 0x604 && port <= 0x605)	/* required by the core: power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13) -- ACPI 6.0 4.8.3.2.1 */
+	if (port <= 0x605 && last >= 0x604)	/* required by the core: power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13) -- ACPI 6.0 4.8.3.2.1 */
 		return core_poweroff_io(v);
-	if (port == 0xcf9)	/* required by the core: reset: port 0xcf9 with bit 2 (RST_CPU) set -- PIIX3/4 reset control register */
+	if (port <= 0xcf8 && last >= 0xcf8)	/* required by the core: PCI configuration: CONFIG_ADDRESS, a dword at 0xcf8 -- PCI Local Bus 3.0 3.2.2.3.2 */
+		return core_pci_io(v);
+	if (port <= 0xcf9 && last >= 0xcf9)	/* required by the core: reset: port 0xcf9 with bit 2 (RST_CPU) set -- PIIX3/4 reset control register */
 		return core_reset_io(v);
-	if (port == 0x8900)	/* required by the core: power-off: Bochs' shutdown port: the bytes "Shutdown" -- boot/bochs.sh */
+	if (port <= 0xcff && last >= 0xcfa)	/* required by the core: PCI configuration: CONFIG_DATA at 0xcfc; writes that would let a device write memory (bus mastering, BARs, MSI) are dropped -- PCI Local Bus 3.0 3.2.2.3.2 */
+		return core_pci_io(v);
+	if (port <= 0x8900 && last >= 0x8900)	/* required by the core: power-off: Bochs' shutdown port: the bytes "Shutdown" -- boot/bochs.sh */
 		return core_poweroff_io(v);
-	if (port >= 0xb004 && port <= 0xb005)	/* required by the core: power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13) -- ACPI 6.0 4.8.3.2.1 */
+	if (port <= 0xb005 && last >= 0xb004)	/* required by the core: power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13) -- ACPI 6.0 4.8.3.2.1 */
 		return core_poweroff_io(v);
-	/* The I/O bitmaps have one bit per port for IN and OUT alike (SDM
-	 * 25.6.4, APM 15.10.1): the direction no rule names exits too, and is
-	 * carried out as the guest asked. An access that only straddles a
-	 * rule's ports is the one case left. */
-	if (!act_io_has_rule(v))
-		return act_io_emulate(v);
-	return core_unhandled(v);
+	return core_absent_io(v);
 }
 
-/* The ports whose IN/OUT exit (each backend fills its I/O bitmap from this). */
-const struct policy_io_range policy_io[] = {
-	{ 0x64, 0x64, POLICY_OUT, "required by the core" },	/* reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear) */
-	{ 0x92, 0x92, POLICY_OUT, "required by the core" },	/* reset: bit 0 of port 0x92 (fast reset) */
-	{ 0xf4, 0xf7, POLICY_OUT, "required by the core" },	/* power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU */
-	{ 0x604, 0x605, POLICY_OUT, "required by the core" },	/* power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13) */
-	{ 0xcf9, 0xcf9, POLICY_OUT, "required by the core" },	/* reset: port 0xcf9 with bit 2 (RST_CPU) set */
-	{ 0x8900, 0x8900, POLICY_OUT, "required by the core" },	/* power-off: Bochs' shutdown port: the bytes "Shutdown" */
-	{ 0xb004, 0xb005, POLICY_OUT, "required by the core" },	/* power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13) */
-};
-const unsigned policy_io_count = sizeof(policy_io) / sizeof(policy_io[0]);
+/* RDMSR/WRMSR of an MSR the policy does not grant: its rules, else the core's. */
+int exit_msr(struct vcpu *v)
+{
+	uint32_t msr = v->exit.msr.index;
+	bool write = v->exit.msr.write;
 
-/* The MSRs whose RDMSR/WRMSR exit (each backend fills its MSR bitmap from this). */
-const struct policy_msr_range policy_msr[] = {
-	{ 0xc0000080, 0xc0000080, POLICY_READ | POLICY_WRITE, "required by the core" },	/* EFER: on SVM the guest must keep EFER.SVME set and not see it (APM 15.4) */
-	{ 0xc0010114, 0xc0010118, POLICY_READ | POLICY_WRITE, "required by the core" },	/* SVM's MSRs, VM_CR to the SVM lock key: #GP, as without SVM; VM_HSAVE_PA is lvisor's (APM 15.30) */
+	if (msr >= 0x17a && msr <= 0x17b && !write) {	/* policies/default.yaml:146: msr 0x17a-0x17b read: constant 0 */
+		vcpu_set_edx_eax(v, 0);
+		vcpu_skip(v);
+		return EXIT_RESUME;
+	}
+	if (msr >= 0x17a && msr <= 0x17b && write) {	/* policies/default.yaml:147: msr 0x17a-0x17b write: ignore */
+		vcpu_skip(v);
+		return EXIT_RESUME;
+	}
+	if (msr == 0x1a0 && write) {	/* policies/default.yaml:118: msr 0x1a0 write: ignore */
+		vcpu_skip(v);
+		return EXIT_RESUME;
+	}
+	if (msr >= 0x200 && msr <= 0x276 && write) {	/* policies/default.yaml:137: msr 0x200-0x276 write: ignore */
+		vcpu_skip(v);
+		return EXIT_RESUME;
+	}
+	if (msr >= 0x278 && msr <= 0x2ff && write) {	/* policies/default.yaml:140: msr 0x278-0x2ff write: ignore */
+		vcpu_skip(v);
+		return EXIT_RESUME;
+	}
+	if (msr >= 0x400 && msr <= 0x47f && !write) {	/* policies/default.yaml:149: msr 0x400-0x47f read: constant 0 */
+		vcpu_set_edx_eax(v, 0);
+		vcpu_skip(v);
+		return EXIT_RESUME;
+	}
+	if (msr >= 0x400 && msr <= 0x47f && write) {	/* policies/default.yaml:150: msr 0x400-0x47f write: ignore */
+		vcpu_skip(v);
+		return EXIT_RESUME;
+	}
+	if (msr == 0xc0010010 && !write) {	/* policies/default.yaml:154: msr 0xc0010010 read: passthrough */
+		/* Granted, but outside VMX's MSR bitmap, so it exits there (SDM 25.6.9). */
+		return act_msr_emulate(v);
+	}
+	if (msr == 0xc0010015 && !write) {	/* policies/default.yaml:156: msr 0xc0010015 read: passthrough */
+		/* Granted, but outside VMX's MSR bitmap, so it exits there (SDM 25.6.9). */
+		return act_msr_emulate(v);
+	}
+	if (msr == 0xc0010055 && !write) {	/* policies/default.yaml:158: msr 0xc0010055 read: passthrough */
+		/* Granted, but outside VMX's MSR bitmap, so it exits there (SDM 25.6.9). */
+		return act_msr_emulate(v);
+	}
+	if (msr == 0xc0011029 && !write) {	/* policies/default.yaml:160: msr 0xc0011029 read: passthrough */
+		/* Granted, but outside VMX's MSR bitmap, so it exits there (SDM 25.6.9). */
+		return act_msr_emulate(v);
+	}
+	return core_msr(v);	/* the core's MSRs; any other is not granted: #GP */
+}
+
+/* The ports the policy grants: no exit for IN or OUT. Each backend starts
+ * from an I/O bitmap that intercepts every port and clears these. */
+const struct policy_io_grant policy_io_grants[] = {
+	{ 0x20, 0x21, "policies/default.yaml:39,40" },	/* io 0x20-0x21 in: passthrough, out: passthrough */
+	{ 0x40, 0x43, "policies/default.yaml:45,46" },	/* io 0x40-0x43 in: passthrough, out: passthrough */
+	{ 0x60, 0x60, "policies/default.yaml:48,49" },	/* io 0x60 in: passthrough, out: passthrough */
+	{ 0x61, 0x61, "policies/default.yaml:51,52" },	/* io 0x61 in: passthrough, out: passthrough */
+	{ 0x70, 0x71, "policies/default.yaml:54,55" },	/* io 0x70-0x71 in: passthrough, out: passthrough */
+	{ 0x80, 0x80, "policies/default.yaml:57,58" },	/* io 0x80 in: passthrough, out: passthrough */
+	{ 0xa0, 0xa1, "policies/default.yaml:42,43" },	/* io 0xa0-0xa1 in: passthrough, out: passthrough */
+	{ 0xb2, 0xb3, "policies/default.yaml:69,70" },	/* io 0xb2-0xb3 in: passthrough, out: passthrough */
+	{ 0x3c0, 0x3df, "policies/default.yaml:60,61" },	/* io 0x3c0-0x3df in: passthrough, out: passthrough */
+	{ 0x3f8, 0x3ff, "policies/default.yaml:63,64" },	/* io 0x3f8-0x3ff in: passthrough, out: passthrough */
+	{ 0x600, 0x603, "policies/default.yaml:76,77" },	/* io 0x600-0x603 in: passthrough, out: passthrough */
+	{ 0x608, 0x60b, "policies/default.yaml:79,80" },	/* io 0x608-0x60b in: passthrough, out: passthrough */
+	{ 0xafe0, 0xafe3, "policies/default.yaml:82,83" },	/* io 0xafe0-0xafe3 in: passthrough, out: passthrough */
+	{ 0xb000, 0xb003, "policies/default.yaml:85,86" },	/* io 0xb000-0xb003 in: passthrough, out: passthrough */
+	{ 0xb008, 0xb00b, "policies/default.yaml:88,89" },	/* io 0xb008-0xb00b in: passthrough, out: passthrough */
 };
-const unsigned policy_msr_count = sizeof(policy_msr) / sizeof(policy_msr[0]);
+const unsigned policy_io_grant_count = sizeof(policy_io_grants) / sizeof(policy_io_grants[0]);
+
+/* The MSRs the policy grants, by direction: no exit for RDMSR or WRMSR.
+ * Each backend starts from an MSR bitmap that intercepts every MSR and
+ * clears these. */
+const struct policy_msr_grant policy_msr_grants[] = {
+	{ 0x10, 0x10, POLICY_READ, "policies/default.yaml:111" },	/* msr 0x10 read: passthrough */
+	{ 0x1b, 0x1b, POLICY_READ, "policies/default.yaml:113" },	/* msr 0x1b read: passthrough */
+	{ 0x3a, 0x3b, POLICY_READ, "policies/default.yaml:115" },	/* msr 0x3a-0x3b read: passthrough */
+	{ 0x8b, 0x8b, POLICY_READ, "policies/default.yaml:107" },	/* msr 0x8b read: passthrough */
+	{ 0x8b, 0x8b, POLICY_WRITE, "policies/default.yaml:108" },	/* msr 0x8b write: passthrough */
+	{ 0xe2, 0xe2, POLICY_READ, "policies/default.yaml:120" },	/* msr 0xe2 read: passthrough */
+	{ 0xe7, 0xe8, POLICY_READ, "policies/default.yaml:122" },	/* msr 0xe7-0xe8 read: passthrough */
+	{ 0xfe, 0xfe, POLICY_READ, "policies/default.yaml:132" },	/* msr 0xfe read: passthrough */
+	{ 0x174, 0x176, POLICY_READ, "policies/default.yaml:95" },	/* msr 0x174-0x176 read: passthrough */
+	{ 0x174, 0x176, POLICY_WRITE, "policies/default.yaml:96" },	/* msr 0x174-0x176 write: passthrough */
+	{ 0x179, 0x179, POLICY_READ, "policies/default.yaml:144" },	/* msr 0x179 read: passthrough */
+	{ 0x19b, 0x19c, POLICY_READ, "policies/default.yaml:126" },	/* msr 0x19b-0x19c read: passthrough */
+	{ 0x19b, 0x19c, POLICY_WRITE, "policies/default.yaml:127" },	/* msr 0x19b-0x19c write: passthrough */
+	{ 0x1a0, 0x1a0, POLICY_READ, "policies/default.yaml:117" },	/* msr 0x1a0 read: passthrough */
+	{ 0x1b1, 0x1b2, POLICY_READ, "policies/default.yaml:129" },	/* msr 0x1b1-0x1b2 read: passthrough */
+	{ 0x1b1, 0x1b2, POLICY_WRITE, "policies/default.yaml:130" },	/* msr 0x1b1-0x1b2 write: passthrough */
+	{ 0x200, 0x276, POLICY_READ, "policies/default.yaml:136" },	/* msr 0x200-0x276 read: passthrough */
+	{ 0x278, 0x2ff, POLICY_READ, "policies/default.yaml:139" },	/* msr 0x278-0x2ff read: passthrough */
+	{ 0x6e0, 0x6e0, POLICY_READ, "policies/default.yaml:104" },	/* msr 0x6e0 read: passthrough */
+	{ 0x6e0, 0x6e0, POLICY_WRITE, "policies/default.yaml:105" },	/* msr 0x6e0 write: passthrough */
+	{ 0xc0000081, 0xc0000084, POLICY_READ, "policies/default.yaml:98" },	/* msr 0xc0000081-0xc0000084 read: passthrough */
+	{ 0xc0000081, 0xc0000084, POLICY_WRITE, "policies/default.yaml:99" },	/* msr 0xc0000081-0xc0000084 write: passthrough */
+	{ 0xc0000100, 0xc0000103, POLICY_READ, "policies/default.yaml:101" },	/* msr 0xc0000100-0xc0000103 read: passthrough */
+	{ 0xc0000100, 0xc0000103, POLICY_WRITE, "policies/default.yaml:102" },	/* msr 0xc0000100-0xc0000103 write: passthrough */
+	{ 0xc0010010, 0xc0010010, POLICY_READ, "policies/default.yaml:154" },	/* msr 0xc0010010 read: passthrough */
+	{ 0xc0010015, 0xc0010015, POLICY_READ, "policies/default.yaml:156" },	/* msr 0xc0010015 read: passthrough */
+	{ 0xc0010055, 0xc0010055, POLICY_READ, "policies/default.yaml:158" },	/* msr 0xc0010055 read: passthrough */
+	{ 0xc0011029, 0xc0011029, POLICY_READ, "policies/default.yaml:160" },	/* msr 0xc0011029 read: passthrough */
+};
+const unsigned policy_msr_grant_count = sizeof(policy_msr_grants) / sizeof(policy_msr_grants[0]);

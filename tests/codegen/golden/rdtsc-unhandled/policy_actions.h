@@ -11,5 +11,6 @@
 int exit_rdtscp(struct vcpu *v);
 int exit_cpuid(struct vcpu *v);
 int exit_io(struct vcpu *v);
+int exit_msr(struct vcpu *v);
 
 #endif

@@ -16,8 +16,8 @@
 const struct policy_vmx policy_vmx = {
 	.pin_based = 0,
 	.proc_based =
-		CPU_BASED_USE_IO_BITMAPS |	/* required by the core: I/O exits follow the I/O bitmaps built from policy_io[] -- SDM 25.6.2 */
-		CPU_BASED_USE_MSR_BITMAPS |	/* required by the core: MSR exits follow the MSR bitmap built from policy_msr[] -- SDM 25.6.2 */
+		CPU_BASED_USE_IO_BITMAPS |	/* required by the core: every port exits but those in policy_io_grants[] (deny by default) -- SDM 25.6.2 */
+		CPU_BASED_USE_MSR_BITMAPS |	/* required by the core: every MSR exits but those in policy_msr_grants[] (deny by default) -- SDM 25.6.2 */
 		CPU_BASED_ACTIVATE_SECONDARY |	/* required by the core: EPT and unrestricted guest are secondary controls -- SDM 25.6.2 */
 		CPU_BASED_RDTSC_EXITING |	/* policies/trace.yaml:17: rdtsc: emulate (log) -- SDM 25.6.2; also policies/trace.yaml:18: rdtscp: emulate (log) */
 		CPU_BASED_HLT_EXITING |	/* policies/trace.yaml:19: hlt: emulate (log) -- SDM 25.6.2 */
@@ -63,7 +63,7 @@ const exit_handler_t policy_vmx_exits[VMX_EXIT_NR] = {
 	[EXIT_REASON_VMXOFF] = core_virt_instruction,	/* required by the core: VMXOFF always exits: no nested virtualization -- SDM 26.1.2 */
 	[EXIT_REASON_VMXON] = core_virt_instruction,	/* required by the core: VMXON always exits: no nested virtualization -- SDM 26.1.2 */
 	[EXIT_REASON_CR_ACCESS] = core_cr_access,	/* required by the core: CR0/CR4 writes to bits the core owns (it sets its own guest/host masks) -- SDM 26.1.3 */
-	[EXIT_REASON_IO_INSTRUCTION] = exit_io,	/* required by the core: the power-off ports, then the policy's io rules (policy_io[] fills the I/O bitmaps) -- SDM 25.6.4 */
+	[EXIT_REASON_IO_INSTRUCTION] = exit_io,	/* required by the core: every port the policy does not grant: the core's ports, then the policy's io rules, else absent hardware -- SDM 25.6.4 */
 	[EXIT_REASON_MSR_READ] = exit_msr,	/* policy msr rules, then the core's core_msr -- SDM 25.6.9, 26.1.3 */
 	[EXIT_REASON_MSR_WRITE] = exit_msr,	/* policy msr rules, then the core's core_msr -- SDM 25.6.9, 26.1.3 */
 	[EXIT_REASON_INVALID_GUEST_STATE] = core_invalid_state,	/* required by the core: VM entry failed on the guest state -- SDM 27.8 */

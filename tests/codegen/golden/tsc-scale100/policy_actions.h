@@ -12,5 +12,6 @@ int exit_rdtsc(struct vcpu *v);
 int exit_rdtscp(struct vcpu *v);
 int exit_cpuid(struct vcpu *v);
 int exit_io(struct vcpu *v);
+int exit_msr(struct vcpu *v);
 
 #endif

@@ -16,8 +16,8 @@
 const struct policy_vmx policy_vmx = {
 	.pin_based = 0,
 	.proc_based =
-		CPU_BASED_USE_IO_BITMAPS |	/* required by the core: I/O exits follow the I/O bitmaps built from policy_io[] -- SDM 25.6.2 */
-		CPU_BASED_USE_MSR_BITMAPS |	/* required by the core: MSR exits follow the MSR bitmap built from policy_msr[] -- SDM 25.6.2 */
+		CPU_BASED_USE_IO_BITMAPS |	/* required by the core: every port exits but those in policy_io_grants[] (deny by default) -- SDM 25.6.2 */
+		CPU_BASED_USE_MSR_BITMAPS |	/* required by the core: every MSR exits but those in policy_msr_grants[] (deny by default) -- SDM 25.6.2 */
 		CPU_BASED_ACTIVATE_SECONDARY |	/* required by the core: EPT and unrestricted guest are secondary controls -- SDM 25.6.2 */
 		CPU_BASED_RDTSC_EXITING |	/* policies/tsc-scale100.yaml:21: rdtsc: scale 100 -- SDM 25.6.2; also policies/tsc-scale100.yaml:23: rdtscp: scale 100 */
 		0,
@@ -61,9 +61,9 @@ const exit_handler_t policy_vmx_exits[VMX_EXIT_NR] = {
 	[EXIT_REASON_VMXOFF] = core_virt_instruction,	/* required by the core: VMXOFF always exits: no nested virtualization -- SDM 26.1.2 */
 	[EXIT_REASON_VMXON] = core_virt_instruction,	/* required by the core: VMXON always exits: no nested virtualization -- SDM 26.1.2 */
 	[EXIT_REASON_CR_ACCESS] = core_cr_access,	/* required by the core: CR0/CR4 writes to bits the core owns (it sets its own guest/host masks) -- SDM 26.1.3 */
-	[EXIT_REASON_IO_INSTRUCTION] = exit_io,	/* required by the core: the power-off ports, then the policy's io rules (policy_io[] fills the I/O bitmaps) -- SDM 25.6.4 */
-	[EXIT_REASON_MSR_READ] = core_msr,	/* required by the core: MSRs outside the bitmap ranges always exit; EFER is in policy_msr[] -- SDM 26.1.3 */
-	[EXIT_REASON_MSR_WRITE] = core_msr,	/* required by the core: MSRs outside the bitmap ranges always exit; EFER is in policy_msr[] -- SDM 26.1.3 */
+	[EXIT_REASON_IO_INSTRUCTION] = exit_io,	/* required by the core: every port the policy does not grant: the core's ports, then the policy's io rules, else absent hardware -- SDM 25.6.4 */
+	[EXIT_REASON_MSR_READ] = exit_msr,	/* policy msr rules, then the core's core_msr -- SDM 25.6.9, 26.1.3 */
+	[EXIT_REASON_MSR_WRITE] = exit_msr,	/* policy msr rules, then the core's core_msr -- SDM 25.6.9, 26.1.3 */
 	[EXIT_REASON_INVALID_GUEST_STATE] = core_invalid_state,	/* required by the core: VM entry failed on the guest state -- SDM 27.8 */
 	[EXIT_REASON_MSR_LOADING] = core_invalid_state,	/* required by the core: VM entry failed loading MSRs -- SDM 27.8 */
 	[EXIT_REASON_MCE_DURING_VMENTRY] = core_invalid_state,	/* required by the core: VM entry failed on a machine check -- SDM 27.8 */
