@@ -16,6 +16,7 @@ import events as ev
 import handlers
 import svm
 import vmx
+from encoding import CORE
 from yamlsrc import Lit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -70,7 +71,7 @@ def le32(text):
 
 def msr_list(pol):
     """policy_msr[]: the core's MSRs and the policy's, sorted."""
-    out = [dict(first=f, last=l, dirs=d, rule="required by the core", comment=f"{name}: {why}")
+    out = [dict(first=f, last=l, dirs=d, rule=CORE, comment=f"{name}: {why}")
            for f, l, d, name, why in core.MSRS]
     out += [dict(first=f, last=l, dirs=ev.MSR_DIRS[d], rule=r.src.short, comment=r.text)
             for f, l, d, r in pol.msr_entries()]
@@ -80,7 +81,7 @@ def msr_list(pol):
 def io_list(pol):
     """policy_io[]: the core's ports and the policy's, sorted."""
     return [dict(first=f, last=l, dirs=ev.IO_DIRS[d],
-                 rule="required by the core" if r.core else r.src.short,
+                 rule=CORE if r.core else r.src.short,
                  comment=r.why if r.core else r.text)
             for f, l, d, r in handlers.io_cases(pol)]
 
