@@ -8,6 +8,8 @@ Each entry says why.
 
 from dataclasses import dataclass
 
+from encoding import by_core
+
 
 @dataclass(frozen=True)
 class CoreControl:
@@ -227,7 +229,7 @@ class CoreIo:
 
     @property
     def where(self):
-        return f"required by the core: {self.why} -- {self.ref}"
+        return by_core(self.why, self.ref).comment
 
     @property
     def text(self):

@@ -25,8 +25,14 @@ class Source:
         return f"{self.file}:{self.line}"
 
 
+# Line breaks a message may quote (an unknown action "negat\n"), written
+# as escapes so that the message stays one line.
+_ONE_LINE = str.maketrans({"\n": "\\n", "\r": "\\r", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 class PolicyError(Exception):
     def __init__(self, src, message):
+        message = message.translate(_ONE_LINE)
         super().__init__(f"{src}: {message}")
         self.src = src
         self.message = message

@@ -402,16 +402,16 @@ def load_policy(path, _stack=()):
     """Read the policy at path (as the user named it, used in messages)."""
     real = os.path.realpath(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise PolicyError(Source(path, 1, 1), f"cannot read policy: {e.strerror}") from None
-    root = yamlsrc.load(path, text)
+    root = yamlsrc.load(path, data)
     top = _mapping(root, "a policy")
     _check_keys(root, TOP_KEYS, "a policy")
     if "description" not in top:
         raise PolicyError(root.src, 'missing "description": one line saying what the policy does')
-    desc = _str(top["description"], "description").strip()
+    desc = _description(top["description"])
     name = os.path.splitext(os.path.basename(path))[0]
     pol = Policy(name, desc, path, files=[path])
     if "include" in top:
@@ -422,6 +422,15 @@ def load_policy(path, _stack=()):
     exits = _mapping(top["exits"], "exits") if has_exits else {}
     _parse_exits(exits, top.get("exits"), pol)
     return pol
+
+
+def _description(node):
+    """One line: C prints it as a string literal, `lvpolicy.py list` one per line.
+    (YAML's literal style, `description: |`, or a "\\n" escape could make it several.)"""
+    desc = _str(node, "description").strip()
+    if any(ch in desc for ch in "\r\n\u2028\u2029"):
+        raise PolicyError(node.src, "description must be one line")
+    return desc
 
 
 def _include(node, path, stack):

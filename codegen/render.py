@@ -11,7 +11,6 @@ import tempfile
 
 import jinja2
 
-import core
 import events as ev
 import handlers
 import model

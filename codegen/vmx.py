@@ -3,7 +3,7 @@ CR guest/host masks, exit-handler table (SDM 25.6-25.8, appendix C)."""
 
 import core
 import events as ev
-from encoding import CORE, Encoding, Requirement, core_comment, rule_comment
+from encoding import Encoding, Reason, Requirement, by_core, by_rule
 from errors import PolicyError
 from handlers import by_event
 
@@ -20,28 +20,28 @@ def encode(pol):
     hs = by_event(pol)
 
     for c in core.VMX_CONTROLS:
-        enc.set_bit(c.field, c.name, core_comment(c.why, c.ref))
+        enc.set_bit(c.field, c.name, by_core(c.why, c.ref))
     for x in core.VMX_EXITS:
-        enc.set_entry(x.code, x.name, x.handler, core_comment(x.why, x.ref))
+        enc.set_entry(x.code, x.name, x.handler, by_core(x.why, x.ref))
 
     # Instructions: rdtsc, cpuid, hlt, ...
     for name, e in ev.SIMPLE.items():
         rule, h = pol.rule(name), hs.get(name)
         if h and h.note:        # implied by VMX itself (handlers.implied)
             enc.set_entry(e.vmx_exit.code, e.vmx_exit.name, h.name,
-                          f"{h.rule.src.short}: {h.note}")
+                          Reason(f"{h.rule.src.short}: {h.note}"))
         if not rule:
             continue
         if name == "vmcall" and rule.action == "passthrough":
             enc.set_entry(e.vmx_exit.code, e.vmx_exit.name, "core_hypercall_ud",
-                          f"{rule.where} -- VMCALL always exits on VMX (SDM 26.1.2): "
-                          "#UD, as on a CPU without VMX")
+                          by_rule(rule, "VMCALL always exits on VMX (SDM 26.1.2): "
+                                        "#UD, as on a CPU without VMX"))
         if not rule.exits:
             continue
         if e.vmx:
             _control(enc, e.vmx, rule)
         ref = e.vmx.ref if e.vmx else "SDM 26.1.2"
-        enc.set_entry(e.vmx_exit.code, e.vmx_exit.name, _handler(rule, h), rule_comment(rule, ref))
+        enc.set_entry(e.vmx_exit.code, e.vmx_exit.name, _handler(rule, h), by_rule(rule, ref))
 
     # Control registers: one exit reason for all (CR_ACCESS), dispatched by exit_cr.
     if "cr" in hs:
@@ -53,35 +53,35 @@ def encode(pol):
                                             "(SDM 25.6.6)")
             _control(enc, ctl, rule)
         enc.set_entry(28, "EXIT_REASON_CR_ACCESS", "exit_cr",
-                      "policy cr rules, then the core's core_cr_access -- SDM 26.1.3")
+                      Reason("policy cr rules, then the core's core_cr_access", "SDM 26.1.3"))
 
     # Exceptions: one exit reason (EXCEPTION_NMI), dispatched by exit_exception.
     if "exception" in hs:
         for name, rule in hs["exception"].cases:
             enc.set_bit("exception_bitmap", f"(1u << {ev.vec_name(name)})",
-                        rule_comment(rule, "SDM 25.6.3"))
+                        by_rule(rule, "SDM 25.6.3"))
         enc.set_entry(0, "EXIT_REASON_EXCEPTION_NMI", "exit_exception",
-                      "policy exception rules -- SDM 25.6.3")
+                      Reason("policy exception rules", "SDM 25.6.3"))
 
     # I/O: always: every port the policy does not grant exits (deny by default).
     enc.set_entry(30, "EXIT_REASON_IO_INSTRUCTION", "exit_io",
-                  core_comment("every port the policy does not grant: the core's ports, then "
+                  by_core("every port the policy does not grant: the core's ports, then "
                                "the policy's io rules, else absent hardware", "SDM 25.6.4"))
     if "msr" in hs:
         for code, name in ((31, "EXIT_REASON_MSR_READ"), (32, "EXIT_REASON_MSR_WRITE")):
             enc.set_entry(code, name, "exit_msr",
-                          "policy msr rules, then the core's core_msr -- SDM 25.6.9, 26.1.3")
+                          Reason("policy msr rules, then the core's core_msr", "SDM 25.6.9, 26.1.3"))
 
+    # The boot-time check names, for each control, the first rule that asked for it.
     for fld, bits in enc.fields.items():
         if fld in REQ_FIELD:
             for b in bits:
-                rule = CORE if b.comment.startswith(CORE) else b.comment.split(" -- ")[0]
-                enc.requirements.append(Requirement(REQ_FIELD[fld], b.expr, b.expr, rule))
+                enc.requirements.append(Requirement(REQ_FIELD[fld], b.expr, b.expr, b.reason.rule))
     return enc
 
 
 def _control(enc, ctl, rule):
-    enc.set_bit(ctl.field, ctl.name, rule_comment(rule, ctl.ref))
+    enc.set_bit(ctl.field, ctl.name, by_rule(rule, ctl.ref))
 
 
 def _handler(rule, h):
