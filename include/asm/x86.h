@@ -71,6 +71,7 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define CR4_OSFXSR	(1u << 9)
 #define CR4_OSXMMEXCPT	(1u << 10)
 #define CR4_VMXE	(1u << 13)
+#define CR4_LA57	(1u << 12)
 #define CR4_PCIDE	(1u << 17)
 #define CR4_OSXSAVE	(1u << 18)
 #define CR4_PKE		(1u << 22)
