@@ -308,7 +308,13 @@ static bool svm_set_cr(struct vcpu *v, int n, uint64_t val)
 			return false;
 		vmcb->save.cr4 = val;
 		break;
-	case 8: write_cr8(val); return true;
+	case 8:
+		/* The TPR, lvisor's own CR8 (no V_INTR_MASKING): bits 63:4 are
+		 * reserved, MOV to CR8 with any set is #GP (APM 3.1.5). */
+		if (val > 15)
+			return false;
+		write_cr8(val);
+		return true;
 	default: return false;
 	}
 	vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;

@@ -181,7 +181,14 @@ bool cr_set_guest(int n, uint64_t val)
 	case 2: __asm__ volatile("mov %0, %%cr2" : : "r"(val)); return true;
 	case 3: return guest_write_cr3(val);
 	case 4: return guest_write_cr4(val);
-	case 8: write_cr8(val); return true;	/* the TPR: passed through */
+	case 8:
+		/* The TPR, passed through. Bits 63:4 are reserved: MOV to CR8
+		 * with any of them set is #GP (SDM Vol. 2B, MOV to/from Control
+		 * Registers), and would be in lvisor too. */
+		if (val > 15)
+			return false;
+		write_cr8(val);
+		return true;
 	default: return false;
 	}
 }
