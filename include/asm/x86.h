@@ -86,7 +86,12 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define MSR_LSTAR	0xc0000082
 #define MSR_SFMASK	0xc0000084
 #define MSR_PAT		0x277
+#define MSR_IA32_DEBUGCTL	0x1d9
+#define DEBUGCTL_BTF	(1u << 1)	/* single-step on branches (SDM 18.4.1) */
+#define RFLAGS_TF	(1u << 8)
 #define RFLAGS_IF	(1u << 9)
+/* DR6.BS: the #DB was a single step (SDM 18.2.3). */
+#define DR6_BS		(1u << 14)
 
 /* CPUID.1:ECX bit 26: XSAVE/XRSTOR/XSETBV/XGETBV and XCR0; bit 27:
  * OSXSAVE, a copy of CR4.OSXSAVE. CPUID.7.0:ECX bit 3: PKU; bit 4: OSPKE,

@@ -237,10 +237,24 @@ static void svm_advance(struct vcpu *v)
 	}
 }
 
-/* The instruction that exited, completed by a handler. */
+/*
+ * The instruction that exited, completed by a handler. If the guest runs
+ * with RFLAGS.TF, the CPU would now raise the single-step #DB, a trap, with
+ * DR6.BS set (SDM 18.3.1.4, APM 13.1.1.3); unless IA32_DEBUGCTL.BTF makes
+ * TF step branches only, which these instructions are not. The guest's
+ * DEBUGCTL is the CPU's (no LBR virtualization); the VMCB holds DR6.
+ */
 static void svm_skip(struct vcpu *v)
 {
+	uint64_t debugctl;
+
 	svm_advance(v);
+	if (__builtin_expect(!(vmcb->save.rflags & RFLAGS_TF), 1))
+		return;
+	if (!rdmsr_safe(MSR_IA32_DEBUGCTL, &debugctl) && (debugctl & DEBUGCTL_BTF))
+		return;
+	vmcb->save.dr6 |= DR6_BS;
+	vmcb->control.eventinj = VEC_DB | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
 }
 
 /* EVENTINJ (APM 15.20): the exception is delivered at the next VMRUN.
@@ -250,7 +264,7 @@ static void svm_skip(struct vcpu *v)
 static void svm_inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
 {
 	if (vector == VEC_BP || vector == VEC_OF)
-		svm_advance(v);
+		svm_advance(v);		/* INT3 and INTO clear TF: no single step */
 	if (!(vmcb->save.cr0 & CR0_PE))
 		has_error = false;
 	vmcb->control.eventinj = (uint64_t)vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID |
