@@ -433,6 +433,20 @@ def _description(node):
     return desc
 
 
+def _check_cr8_constant(m, name):
+    """CR8 is the 4-bit TPR: MOV from CR8 returns it in bits 3:0 and zeroes
+    the rest, and bits 63:4 of a MOV to CR8 are reserved (#GP), so a read
+    that returns more than 15 is not one the CPU can give."""
+    rule = m.get("read")
+    if name != "cr8" or rule is None or not isinstance(rule.value, dict) or "value" not in rule.value:
+        return
+    node = rule.value["value"]
+    if isinstance(node.value, int) and node.value > 15:
+        raise PolicyError(node.src, f"cr8 read: value {_show(node.value)} is out of range (0 to 0xf): "
+                                    f"CR8 is the 4-bit TPR (SDM Vol. 2B, MOV to/from Control "
+                                    f"Registers)")
+
+
 def _include(node, path, stack):
     inc = _str(node, "include")
     if not inc.endswith(".yaml"):
@@ -462,6 +476,7 @@ def _parse_exits(exits, node, pol):
                 if d in m:
                     pol.rules[(name, d)] = parse_rule(m[d], f"{name} {d}", ev.CR_ACTIONS[d],
                                                       value.keys[d])
+            _check_cr8_constant(m, name)
         elif name == "exception":
             m = _mapping(value, name)
             for vec, rnode in m.items():

@@ -49,15 +49,36 @@ def test_memory_map_reserves_lvisor(lv6):
     assert "0000000010000000-0000000013ffffff reserved (lvisor)" in lv6.out, lv6
 
 
-@pytest.mark.parametrize("kernel,line", [
-    ("pm32", "pm32: hello from 32-bit protected mode"),
-    # lm64 also writes EFER without LMA, which must not take it out of long mode
-    ("lm64", "lm64: EFER written without LMA: EFER 0x500, still in long mode"),
+@pytest.mark.parametrize("kernel,lines", [
+    ("pm32", ["pm32: hello from 32-bit protected mode"]),
+    # lm64 also writes EFER without LMA, which must not take it out of long
+    # mode, and runs CPUID with REX prefixes: on SVM without nRIP save
+    # lvisor finds the length through the guest's 4-level page tables.
+    ("lm64", ["lm64: EFER written without LMA: EFER 0x500, still in long mode"] +
+     [f"lm64: cpuid {b}: resumed after it, vendor {{vendor}}\n"
+      for b in ("48 0f a2", "3e 48 0f a2", "48 3e 0f a2")]),
 ])
-def test_test_kernels(backend, kernel, line):
+def test_test_kernels(backend, kernel, lines):
     run = make(BACKENDS[backend][0], KERNEL=kernel)
     assert run.status == 0, run
-    assert line in run.out, run
+    vendor = {"svm": "AuthenticAMD", "vmx": "GenuineIntel"}[backend]
+    for line in lines:
+        assert line.format(vendor=vendor) in run.out, run
+
+
+def test_pae_pdptes_outside_guest_ram_are_gp():
+    """VMX loads the PAE PDPTEs for the guest when it turns paging on (CR0.PG
+    exits): from guest RAM only. PDPTEs in lvisor's memory, at the local
+    APIC or where there is no RAM are #GP for the guest, as from where no
+    memory answers; a PDPT in RAM works. (On SVM the CPU loads them itself,
+    through the nested page tables.)"""
+    run = make("bochs", KERNEL="probe", APPEND="pdpte")
+    assert run.status == 0 and "probe: done" in run.out, run
+    assert re.search(r"^probe: pae paging with the PDPT at 0x\w+: on and off; "
+                     r"prefixed cpuid with it on: resumed after it$", run.out, re.M), run
+    for at, what in (("0x10000000", "lvisor's memory"), ("0xfee00000", "the local APIC"),
+                     ("0xf0000000", "no RAM")):
+        assert f"probe: pdpte at {at} ({what}): #GP\n" in run.out, run
 
 
 def test_guest_touching_lvisor_memory_is_stopped(backend):

@@ -15,6 +15,8 @@
 
 extern char __vmm_image_end[];
 uint64_t guest_ram_end;
+struct ram_range guest_ram[HANDOFF_MAX_E820];
+unsigned guest_ram_count;
 
 bool gpa_is_vmm(uint64_t gpa)
 {
@@ -28,8 +30,11 @@ static void add_e820(struct handoff *h, uint64_t addr, uint64_t len, uint32_t ty
 	if (h->e820_count == HANDOFF_MAX_E820)
 		panic("guest memory map: more than %d ranges", HANDOFF_MAX_E820);
 	h->e820[h->e820_count++] = (struct handoff_e820){ addr, len, type, 0 };
-	if (type == E820_RAM && addr + len > guest_ram_end)
+	if (type != E820_RAM)
+		return;
+	if (addr + len > guest_ram_end)
 		guest_ram_end = addr + len;
+	guest_ram[guest_ram_count++] = (struct ram_range){ addr, addr + len };
 }
 
 /* The machine's memory map with our own memory cut out of it as reserved:

@@ -24,6 +24,12 @@ struct multiboot_info;
 void guest_setup(struct multiboot_info *mbi);
 bool gpa_is_vmm(uint64_t gpa);
 extern uint64_t guest_ram_end;	/* top of RAM the guest may use, for EPT/NPT */
+/* The RAM ranges of the guest's memory map: [start, end), never lvisor's. */
+struct ram_range {
+	uint64_t start, end;
+};
+extern struct ram_range guest_ram[];
+extern unsigned guest_ram_count;
 
 /* A MOV to CR0 the CPU refuses with #GP, whichever backend emulates it
  * (SDM Vol. 2B, MOV to Control Registers; APM 3.1.1): reserved high bits,

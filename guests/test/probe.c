@@ -19,6 +19,15 @@
  *   wrmsr EFER                              unchanged, then with reserved bit 1 (#GP)
  *   dr7                                     set, then read back after a CPUID (an exit)
  *   dr0 breakpoint                          an execute breakpoint: #DB, with DR6.B0 set
+ *   prefixed                                CPUID and RDMSR with prefixes the CPU ignores
+ *                                           (3e 0f a2, ...): lvisor must resume after
+ *                                           the whole instruction; 16 bytes is #GP
+ *   single step                             TF set over CPUID, a prefixed CPUID, RDMSR,
+ *                                           IN: one #DB, right after the instruction
+ *   pae paging                              PAE paging on and off, a prefixed CPUID
+ *                                           with it on (lvisor reads the guest's tables)
+ *   pdpte                                   (APPEND=pdpte) PAE paging with CR3 at lvisor's
+ *                                           memory, the LAPIC, past RAM: #GP
  *
  * A small IDT catches every exception: the expected ones (a hypercall
  * without a hypervisor, an injected fault) print "caught #XX ... at ADDR"
@@ -113,6 +122,14 @@ static volatile uint32_t fixup;
 static volatile uint32_t faults;
 static volatile uint32_t fault_eip;	/* where the CPU would have returned to */
 static volatile uint32_t fault_dr6;	/* DR6 in the last #DB */
+/* Single-stepping (TF): the #DBs taken, where the first one was raised
+ * (the address it returns to) and DR6 then. */
+static volatile bool stepping;
+static volatile uint32_t steps, step_eip, step_dr6;
+
+#define EFLAGS_TF	(1u << 8)
+#define DR6_BS		(1u << 14)
+#define DR6_INIT	0xffff0ff0u
 
 void probe_trap(struct trap_frame *f);
 void probe_trap(struct trap_frame *f)
@@ -121,6 +138,17 @@ void probe_trap(struct trap_frame *f)
 	bool err = (1u << f->vector) & ((1u << 8) | (0x1fu << 10) | (1u << 17) |
 					 (1u << 21) | (1u << 29) | (1u << 30));
 
+	if (f->vector == 1 && stepping) {
+		uint32_t dr6;
+		__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+		__asm__ volatile("mov %0, %%dr6" : : "r"(DR6_INIT));
+		if (!steps++) {
+			step_eip = f->eip;
+			step_dr6 = dr6;
+		}
+		f->eflags &= ~EFLAGS_TF;	/* one step is enough: a second #DB is lvisor's bug */
+		return;
+	}
 	if (!fixup) {
 		printk("unexpected exception #%s (vector %u, error code 0x%x) at 0x%08x\n",
 		       name, f->vector, f->error_code, f->eip);
@@ -135,7 +163,7 @@ void probe_trap(struct trap_frame *f)
 		uint32_t dr6;
 		__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
 		fault_dr6 = dr6;
-		__asm__ volatile("mov %0, %%dr6" : : "r"(0xffff0ff0u));	/* DR6's bits are sticky */
+		__asm__ volatile("mov %0, %%dr6" : : "r"(DR6_INIT));	/* DR6's bits are sticky */
 	}
 	f->eip = fixup;		/* skip the faulting instruction */
 	fixup = 0;
@@ -390,14 +418,172 @@ static void probe_breakpoint(void)
 	       fault_eip == at ? "#DB there" : "no #DB there", fault_dr6);
 }
 
+/*
+ * Prefixes that these instructions ignore (a segment override, operand
+ * size) still count in their length (SDM 2.1.1): lvisor must resume the
+ * guest after all of it. 15 bytes is the most an instruction may have; a
+ * 16th is #GP (SDM 2.3.11) before anything exits. Each case runs the
+ * instruction, then `mov $0x600d, %esi`: resumed in the middle, the guest
+ * would run other instructions instead.
+ */
+#define PREFIXED(insn, ...) ({						\
+		uint32_t at, esi_ = 0;					\
+		bool f_ = TRY(insn "\n\tmov $0x600d, %%esi", at,		\
+			      "+S"(esi_), ##__VA_ARGS__);			\
+		f_ ? "faulted" : esi_ == 0x600d ? "resumed after it" : "lost its way"; \
+	})
+
+static void probe_prefixes(void)
+{
+	static const char *const names[] = {
+		"3e 0f a2", "66 0f a2", "26 2e 36 3e 64 65 0f a2", "13 x 3e, 0f a2 (15 bytes)",
+		"14 x 3e, 0f a2 (16 bytes)",
+	};
+	char v[13];
+	const char *how;
+	uint32_t a, b, c, d;
+
+	for (int i = 0; i < 5; i++) {
+		a = c = 0;
+		b = d = 0;
+		switch (i) {
+		case 0: how = PREFIXED(".byte 0x3e, 0x0f, 0xa2", "+a"(a), "=b"(b), "+c"(c), "=d"(d)); break;
+		case 1: how = PREFIXED(".byte 0x66, 0x0f, 0xa2", "+a"(a), "=b"(b), "+c"(c), "=d"(d)); break;
+		case 2: how = PREFIXED(".byte 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x0f, 0xa2",
+				       "+a"(a), "=b"(b), "+c"(c), "=d"(d)); break;
+		case 3: how = PREFIXED(".rept 13; .byte 0x3e; .endr; .byte 0x0f, 0xa2",
+				       "+a"(a), "=b"(b), "+c"(c), "=d"(d)); break;
+		default: how = PREFIXED(".rept 14; .byte 0x3e; .endr; .byte 0x0f, 0xa2",
+					"+a"(a), "=b"(b), "+c"(c), "=d"(d)); break;
+		}
+		memcpy(v, &b, 4);
+		memcpy(v + 4, &d, 4);
+		memcpy(v + 8, &c, 4);
+		v[12] = 0;
+		printable(v, 12);
+		printk("prefixed cpuid %s: %s, vendor \"%s\"\n", names[i], how, v);
+	}
+	if (cpuid(0x80000000, 0).eax < 0x80000001 ||
+	    !(cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_LM))
+		return;
+	a = d = 0;
+	c = MSR_EFER;
+	how = PREFIXED(".byte 0x3e, 0x0f, 0x32", "+a"(a), "+c"(c), "+d"(d));
+	printk("prefixed rdmsr 3e 0f 32 (EFER): %s, 0x%x%08x\n", how, d, a);
+}
+
+/*
+ * One instruction with RFLAGS.TF set: the single-step #DB comes right after
+ * it (SDM 18.3.1.4), with DR6.BS, once; also when lvisor emulates it. TF is
+ * set by POPF, which steps the instruction after it, not itself; the
+ * handler clears TF again.
+ */
+#define STEP(what, insn, ...) do {						\
+		uint32_t at_, next_;						\
+		steps = 0;							\
+		stepping = true;						\
+		__asm__ volatile("movl $1f, %[at]\n"				\
+				 "movl $2f, %[next]\n"				\
+				 "pushfl\n"					\
+				 "orl %[tf], (%%esp)\n"				\
+				 "popfl\n"					\
+				 "1: " insn "\n"				\
+				 "2: nop\n"					\
+				 : [at] "=&m"(at_), [next] "=&m"(next_), ##__VA_ARGS__ \
+				 : [tf] "i"(EFLAGS_TF) : "memory");		\
+		stepping = false;						\
+		printk("single step over %s: %u #DB, at %s+%d, dr6.bs %d\n", what, steps, \
+		       what, (int)(step_eip - at_), !!(step_dr6 & DR6_BS));	\
+		(void)next_;							\
+	} while (0)
+
+static void probe_single_step(void)
+{
+	uint32_t a = 0, b, c = 0, d;
+
+	STEP("cpuid", "cpuid", "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	a = c = 0;
+	STEP("3e-cpuid", ".byte 0x3e, 0x0f, 0xa2", "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	if (cpuid(0x80000000, 0).eax >= 0x80000001 &&
+	    (cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_LM)) {
+		c = MSR_EFER;
+		STEP("rdmsr", "rdmsr", "=a"(a), "+c"(c), "=d"(d));
+	}
+	d = SCRATCH_PORT;
+	STEP("in", "inb %%dx, %%al", "=a"(a), "+d"(d));
+}
+
+/* ---- PAE paging: the PDPTEs that MOV to CR0 loads (SDM 4.4.1) ---------- */
+
+static uint64_t pdpt[4] __attribute__((aligned(32)));
+static uint64_t pae_pd[512] __attribute__((aligned(4096)));
+
+#define CR0_PG_BIT	(1u << 31)
+#define CR4_PAE_BIT	(1u << 5)
+
+/* Paging on with CR3 = cr3 under PAE, then off again: whether MOV to CR0 faulted. */
+static bool pae_on_off(uint32_t cr3, bool cpuid_too, const char **prefixed)
+{
+	uint32_t cr0, cr4, at, a = 0, b, c = 0, d, esi = 0;
+	bool fault;
+
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | CR4_PAE_BIT));
+	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3));
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	cr0 |= CR0_PG_BIT;
+	fault = TRY("mov %[v], %%cr0", at, [v] "+r"(cr0));
+	if (!fault && cpuid_too) {
+		/* Resumed after it only if lvisor found the bytes through
+		 * these page tables (on SVM without nRIP save). */
+		bool f = TRY(".byte 0x3e, 0x0f, 0xa2\n\tmov $0x600d, %%esi", at,
+			     "+a"(a), "=b"(b), "+c"(c), "=d"(d), "+S"(esi));
+		*prefixed = f ? "faulted" : esi == 0x600d ? "resumed after it" : "lost its way";
+	}
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0 & ~CR0_PG_BIT));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
+	return fault;
+}
+
+static void probe_pae(bool bad_pdptes)
+{
+	const char *prefixed = "not run";
+
+	for (int i = 0; i < 512; i++)		/* 1 GiB identity-mapped with 2 MiB pages */
+		pae_pd[i] = ((uint64_t)i << 21) | 0x83;	/* present, writable, PS */
+	pdpt[0] = (uint32_t)pae_pd | 1;
+	bool fault = pae_on_off((uint32_t)pdpt, true, &prefixed);
+	printk("pae paging with the PDPT at 0x%08x: %s; prefixed cpuid with it on: %s\n",
+	       (uint32_t)pdpt, fault ? "faulted" : "on and off", prefixed);
+	if (!bad_pdptes)
+		return;
+	static const struct { uint32_t cr3; const char *what; } bad[] = {
+		{ 0x10000000, "lvisor's memory" }, { 0xfee00000, "the local APIC" },
+		{ 0xf0000000, "no RAM" },
+	};
+	for (int i = 0; i < 3; i++) {
+		fault = pae_on_off(bad[i].cr3, false, &prefixed);
+		printk("pdpte at 0x%08x (%s): %s\n", bad[i].cr3, bad[i].what,
+		       fault ? "#GP" : "paging on");
+	}
+}
+
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
-	(void)info;
+	const struct multiboot_info *mbi = (const struct multiboot_info *)info;
+	bool pdpte = false;
+
 	console_init("probe: ", 0);
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC) {
 		printk("entered with EAX=0x%08x, not the multiboot magic\n", magic);
 		poweroff(0);
+	}
+	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
+	{
+		const char *space = strrchr((const char *)mbi->cmdline, ' ');
+		pdpte = space && !strcmp(space + 1, "pdpte");
 	}
 	tables_init();
 	probe_cpuid();
@@ -410,6 +596,9 @@ void kernel_main(uint32_t magic, uint32_t info)
 	probe_msrs();
 	probe_dr7();
 	probe_breakpoint();
+	probe_prefixes();
+	probe_single_step();
+	probe_pae(pdpte);
 	printk("done\n");
 	poweroff(1);
 }

@@ -1,9 +1,10 @@
 # guests/test/: tiny multiboot kernels that test the firmware's loaders and
 # lvisor's protection of its own memory. Each prints a line and powers off.
 #   pm32      stays in 32-bit protected mode; a.out kludge header, flat binary
-#   lm64      enters long mode itself; an ELF64 file
+#   lm64      enters long mode itself; an ELF64 file; CPUID with REX prefixes
 #   vmmtouch  touches lvisor's memory: lvisor must stop it
-#   probe     shows what an exit policy changes, one line per effect (32-bit ELF)
+#   probe     shows what an exit policy changes, one line per effect (32-bit ELF); prefixed and
+#             single-stepped instructions lvisor completes; APPEND=pdpte: PAE PDPTEs outside RAM
 #   misbehave a triple fault, VMXON/VMRUN or a reset: lvisor must report it and stop the guest
 # Each X also has X.elf with its symbols, for GDB.
 TEST_LD = guests/test/test.ld

@@ -71,6 +71,7 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define CR4_OSFXSR	(1u << 9)
 #define CR4_OSXMMEXCPT	(1u << 10)
 #define CR4_VMXE	(1u << 13)
+#define CR4_LA57	(1u << 12)
 #define CR4_PCIDE	(1u << 17)
 #define CR4_OSXSAVE	(1u << 18)
 #define CR4_PKE		(1u << 22)
@@ -90,7 +91,12 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define MSR_IA32_APICBASE	0x1b
 #define APICBASE_ADDRESS	0x000ffffffffff000ull
 #define APICBASE_RESERVED	(0xfff0000000000000ull | 0x2ffull)
+#define MSR_IA32_DEBUGCTL	0x1d9
+#define DEBUGCTL_BTF	(1u << 1)	/* single-step on branches (SDM 18.4.1) */
+#define RFLAGS_TF	(1u << 8)
 #define RFLAGS_IF	(1u << 9)
+/* DR6.BS: the #DB was a single step (SDM 18.2.3). */
+#define DR6_BS		(1u << 14)
 
 /* CPUID.1:ECX bit 26: XSAVE/XRSTOR/XSETBV/XGETBV and XCR0; bit 27:
  * OSXSAVE, a copy of CR4.OSXSAVE. CPUID.7.0:ECX bit 3: PKU; bit 4: OSPKE,

@@ -45,7 +45,7 @@ static int svm_init(void)
 	}
 	has_nrips = features & SVM_FEATURE_NRIPS;
 	svm_exit_names_init();
-	printk("SVM: nested paging, %s\n", has_nrips ? "nRIP save" : "no nRIP save (instruction lengths are known to lvisor)");
+	printk("SVM: nested paging, %s\n", has_nrips ? "nRIP save" : "no nRIP save (lvisor decodes instruction lengths)");
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, (uint64_t)page_alloc(1));
 	return 0;
@@ -214,40 +214,54 @@ static void svm_run(struct vcpu *v)
 }
 
 /*
- * Advance RIP past the instruction that exited. With nRIP save the CPU
- * tells us where the next one starts; without it (QEMU's TCG) we know the
- * length of every instruction whose exit a handler completes. #BP and #OF
- * come from INT3 and INTO, one byte each (nRIP is not saved for exception
- * intercepts). An instruction completed this way also ends the interrupt
- * shadow of a preceding STI or MOV SS (APM 15.21.5).
+ * Advance RIP past the instruction that exited. For IOIO, EXITINFO2 is the
+ * next RIP (APM 15.10.2); with nRIP save the CPU tells us where the next
+ * instruction starts, for the instruction intercepts; without it (QEMU's
+ * TCG), and for #BP and #OF, whose intercepts never save nRIP, we decode
+ * the instruction's length (decode.c): the guest may have prefixed it. An
+ * instruction completed this way also ends the interrupt shadow of a
+ * preceding STI or MOV SS (APM 15.21.5).
  */
-static void svm_skip(struct vcpu *v)
+static void svm_advance(struct vcpu *v)
 {
-	static const uint8_t lengths[] = {
-		[SVM_EXIT_RDTSC] = 2, [SVM_EXIT_RDPMC] = 2, [SVM_EXIT_CPUID] = 2,
-		[SVM_EXIT_INVD] = 2, [SVM_EXIT_PAUSE] = 2, [SVM_EXIT_HLT] = 1,
-		[SVM_EXIT_MSR] = 2, [SVM_EXIT_VMMCALL] = 3, [SVM_EXIT_RDTSCP] = 3,
-		[SVM_EXIT_WBINVD] = 2, [SVM_EXIT_MONITOR] = 3, [SVM_EXIT_MWAIT] = 3,
-		[SVM_EXIT_XSETBV] = 3, [SVM_EXIT_EXCP(VEC_BP)] = 1, [SVM_EXIT_EXCP(VEC_OF)] = 1,
-	};
 	struct vmcb_control *c = &vmcb->control;
 	uint32_t code = v->exit.code;
+	const char *why;
+	unsigned len;
 
 	c->interrupt_shadow &= ~1ull;
-	if (code == SVM_EXIT_IOIO)		/* EXITINFO2 is always the next RIP */
+	if (code == SVM_EXIT_IOIO) {
 		vmcb->save.rip = c->exitinfo2;
-	else if (code == SVM_EXIT_EXCP(VEC_BP) || code == SVM_EXIT_EXCP(VEC_OF))
-		vmcb->save.rip += 1;
-	else if (has_nrips)
+	} else if (has_nrips && code != SVM_EXIT_EXCP(VEC_BP) && code != SVM_EXIT_EXCP(VEC_OF)) {
 		vmcb->save.rip = c->next_rip;
-	else if (code < sizeof(lengths) && lengths[code])
-		vmcb->save.rip += lengths[code];
-	else {
-		printk("cannot tell the length of the instruction behind exit %s without nRIP save\n",
-		       v->exit.name);
+	} else if ((len = svm_insn_length(v, vmcb, &why))) {
+		vmcb->save.rip += len;
+	} else {
+		printk("cannot tell the length of the instruction behind exit %s at rip 0x%lx: %s\n",
+		       v->exit.name, vmcb->save.rip, why);
 		vcpu_dump(v);
 		vmm_stop(false);
 	}
+}
+
+/*
+ * The instruction that exited, completed by a handler. If the guest runs
+ * with RFLAGS.TF, the CPU would now raise the single-step #DB, a trap, with
+ * DR6.BS set (SDM 18.3.1.4, APM 13.1.1.3); unless IA32_DEBUGCTL.BTF makes
+ * TF step branches only, which these instructions are not. The guest's
+ * DEBUGCTL is the CPU's (no LBR virtualization); the VMCB holds DR6.
+ */
+static void svm_skip(struct vcpu *v)
+{
+	uint64_t debugctl;
+
+	svm_advance(v);
+	if (__builtin_expect(!(vmcb->save.rflags & RFLAGS_TF), 1))
+		return;
+	if (!rdmsr_safe(MSR_IA32_DEBUGCTL, &debugctl) && (debugctl & DEBUGCTL_BTF))
+		return;
+	vmcb->save.dr6 |= DR6_BS;
+	vmcb->control.eventinj = VEC_DB | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
 }
 
 /* EVENTINJ (APM 15.20): the exception is delivered at the next VMRUN.
@@ -257,7 +271,7 @@ static void svm_skip(struct vcpu *v)
 static void svm_inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
 {
 	if (vector == VEC_BP || vector == VEC_OF)
-		svm_skip(v);
+		svm_advance(v);		/* INT3 and INTO clear TF: no single step */
 	if (!(vmcb->save.cr0 & CR0_PE))
 		has_error = false;
 	vmcb->control.eventinj = (uint64_t)vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID |
@@ -321,7 +335,13 @@ static bool svm_set_cr(struct vcpu *v, int n, uint64_t val)
 			return false;
 		vmcb->save.cr4 = val;
 		break;
-	case 8: write_cr8(val); return true;
+	case 8:
+		/* The TPR, lvisor's own CR8 (no V_INTR_MASKING): bits 63:4 are
+		 * reserved, MOV to CR8 with any set is #GP (APM 3.1.5). */
+		if (val > 15)
+			return false;
+		write_cr8(val);
+		return true;
 	default: return false;
 	}
 	vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;

@@ -19,6 +19,7 @@
 #include <asm/x86.h>
 #include <lib/printk.h>
 #include "../exits.h"
+#include "../guest_mem.h"
 #include "../policy.h"
 #include "../vmm.h"
 #include "vmx.h"
@@ -88,21 +89,27 @@ uint64_t cr_guest(int n)
 	}
 }
 
-/* PAE paging without long mode: the CPU loads the four PDPTEs when CR0,
+/*
+ * PAE paging without long mode: the CPU loads the four PDPTEs when CR0,
  * CR3 or CR4 changes (SDM 4.4.1); if we made the change, we load them into
- * the VMCS (SDM 27.3.1.6). Guest-physical is host-physical here. */
+ * the VMCS (SDM 27.3.1.6). A present PDPTE with reserved bits set is #GP.
+ * CR3 is the guest's choice: PDPTEs outside the guest's RAM (lvisor's
+ * memory, the LAPIC, a hole) are #GP too, which is what a CPU gets from
+ * where no memory answers (all ones: present, with reserved bits). The
+ * guest goes on with its fault rather than being stopped: loading bad
+ * PDPTEs is a guest error the architecture defines, not an attack on us.
+ */
 static bool load_pdptrs(uint64_t cr3)
 {
-	uint64_t gpa = cr3 & 0xffffffe0;
+	uint64_t pdpte[4];
 
-	if (gpa_is_vmm(gpa))
+	if (!guest_read_phys(cr3 & 0xffffffe0, pdpte, sizeof(pdpte)))
 		return false;
-	const uint64_t *pdpte = (const uint64_t *)gpa;
-	for (int i = 0; i < 4; i++) {
-		if ((pdpte[i] & 1) && (pdpte[i] & 0x1e6))	/* reserved bits: #GP */
+	for (int i = 0; i < 4; i++)
+		if ((pdpte[i] & 1) && (pdpte[i] & 0x1e6))	/* reserved bits 2:1, 8:5 */
 			return false;
+	for (int i = 0; i < 4; i++)	/* only now: a #GP leaves the old ones */
 		vmwrite(GUEST_PDPTR0 + 2 * i, pdpte[i]);
-	}
 	return true;
 }
 
@@ -174,7 +181,14 @@ bool cr_set_guest(int n, uint64_t val)
 	case 2: __asm__ volatile("mov %0, %%cr2" : : "r"(val)); return true;
 	case 3: return guest_write_cr3(val);
 	case 4: return guest_write_cr4(val);
-	case 8: write_cr8(val); return true;	/* the TPR: passed through */
+	case 8:
+		/* The TPR, passed through. Bits 63:4 are reserved: MOV to CR8
+		 * with any of them set is #GP (SDM Vol. 2B, MOV to/from Control
+		 * Registers), and would be in lvisor too. */
+		if (val > 15)
+			return false;
+		write_cr8(val);
+		return true;
 	default: return false;
 	}
 }

@@ -245,8 +245,16 @@ static void vmx_run(struct vcpu *v)
 	decode_exit(v);
 }
 
-/* Past the instruction that exited (SDM 28.2.5: VM_EXIT_INSTRUCTION_LEN).
- * Like the CPU completing it, this ends blocking by STI or MOV SS. */
+/*
+ * Past the instruction that exited (SDM 28.2.5: VM_EXIT_INSTRUCTION_LEN).
+ * Like the CPU completing it, this ends blocking by STI or MOV SS. And if
+ * the guest runs with RFLAGS.TF, the CPU would now raise the single-step
+ * #DB (DR6.BS, SDM 18.3.1.4), unless IA32_DEBUGCTL.BTF makes TF step
+ * branches only: we leave it pending in the VMCS (SDM 25.4.2), and VM
+ * entry delivers it, setting DR6.BS, before the guest's next instruction
+ * (SDM 27.7.3). Pending, it also merges with a #DB the guest already had
+ * pending (a data breakpoint on a MOV SS before): one #DB, as on the CPU.
+ */
 static void vmx_skip(struct vcpu *v)
 {
 	uint64_t blocking = vmread(GUEST_INTERRUPTIBILITY_INFO);
@@ -255,6 +263,9 @@ static void vmx_skip(struct vcpu *v)
 	if (blocking & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
 		vmwrite(GUEST_INTERRUPTIBILITY_INFO, blocking &
 			~(uint64_t)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	if (__builtin_expect(vmread(GUEST_RFLAGS) & RFLAGS_TF, 0) &&
+	    !(vmread(GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF))
+		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, vmread(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
 }
 
 /* Event injection (SDM 27.6): an exception, delivered at the next VM
