@@ -29,6 +29,21 @@
  *   pdpte                                   (APPEND=pdpte) PAE paging with CR3 at lvisor's
  *                                           memory, the LAPIC, past RAM: #GP
  *
+ * APPEND=devices runs other probes instead: what the guest can do to the
+ * machine through devices and MSRs that could reach lvisor (lvisor grants
+ * none of it, so each must come back as written here when run under it):
+ *
+ *   fw_cfg                                  QEMU's firmware interface: its signature,
+ *                                           and a DMA transfer aimed at lvisor's memory
+ *                                           (ports not granted: absent hardware)
+ *   pci D:F command / BAR / register 0x40   bus mastering switched on, a BAR moved,
+ *                                           sized and put back, a device-specific
+ *                                           register written, each read back
+ *   wrmsr ...                               IA32_APIC_BASE moved (#GP) and rewritten,
+ *                                           the PAT with an undefined type (#GP),
+ *                                           the MTRR default type (dropped), the TSC
+ *                                           (not granted: #GP)
+ *
  * A small IDT catches every exception: the expected ones (a hypercall
  * without a hypervisor, an injected fault) print "caught #XX ... at ADDR"
  * and resume after the faulting instruction; any other one fails the run.
@@ -569,11 +584,149 @@ static void probe_pae(bool bad_pdptes)
 	}
 }
 
+/* ---- APPEND=devices: what could reach lvisor through the machine ------ */
+
+#define FW_CFG_SELECTOR	0x510
+#define FW_CFG_DATA	0x511
+#define FW_CFG_DMA_HIGH	0x514		/* big-endian 64-bit address of a descriptor */
+#define FW_CFG_DMA_LOW	0x518		/* writing the low half starts the transfer */
+#define FW_CFG_READ	0x02		/* DMA control: read from the device to memory */
+#define FW_CFG_SELECT	0x08
+#define VMM_MEMORY	0x10000000	/* where lvisor lives (vmm/vmm.h) */
+
+static uint32_t bswap32(uint32_t x)
+{
+	return __builtin_bswap32(x);
+}
+
+/* QEMU's fw_cfg: the signature at key 0, then a DMA read of it aimed at
+ * lvisor's memory. Under lvisor these ports are absent hardware. */
+static void probe_fw_cfg(void)
+{
+	static struct { uint32_t control, length; uint64_t address; } __attribute__((aligned(16))) dma;
+	char sig[5] = { 0 };
+
+	outw(FW_CFG_SELECTOR, 0);
+	for (int i = 0; i < 4; i++)
+		sig[i] = inb(FW_CFG_DATA);
+	printable(sig, 4);
+	printk("fw_cfg signature: \"%s\"\n", sig);
+
+	dma.control = bswap32(FW_CFG_SELECT << 0 | FW_CFG_READ);	/* key 0 */
+	dma.length = bswap32(4);
+	dma.address = (uint64_t)bswap32(VMM_MEMORY) << 32;	/* big-endian 64-bit */
+	outl(FW_CFG_DMA_HIGH, 0);
+	outl(FW_CFG_DMA_LOW, bswap32((uint32_t)&dma));
+	printk("fw_cfg DMA to 0x%08x: control now 0x%08x\n", VMM_MEMORY, bswap32(dma.control));
+}
+
+static uint32_t pci_read(uint32_t bdf, uint8_t reg)
+{
+	outl(0xcf8, 0x80000000u | bdf | reg);
+	return inl(0xcfc);
+}
+
+static void pci_write(uint32_t bdf, uint8_t reg, uint32_t val)
+{
+	outl(0xcf8, 0x80000000u | bdf | reg);
+	outl(0xcfc, val);
+}
+
+/* The first PCI function on bus 0 with an I/O BAR 4: the IDE controller's
+ * bus-master DMA engine (PIIX). */
+static uint32_t pci_find_dma_engine(void)
+{
+	for (uint32_t dev = 0; dev < 32; dev++)
+		for (uint32_t fn = 0; fn < 8; fn++) {
+			uint32_t bdf = dev << 11 | fn << 8;
+			if ((pci_read(bdf, 0) & 0xffff) != 0xffff && (pci_read(bdf, 0x20) & 1) &&
+			    (pci_read(bdf, 0x08) >> 16) == 0x0101)	/* class: IDE */
+				return bdf;
+		}
+	return 0;
+}
+
+static void probe_pci(void)
+{
+	uint32_t bdf = pci_find_dma_engine();
+	if (!bdf) {
+		printk("pci: no IDE controller with a DMA engine\n");
+		return;
+	}
+	unsigned dev = bdf >> 11, fn = bdf >> 8 & 7;
+
+	uint32_t cmd = pci_read(bdf, 0x04) & 0xffff;
+	pci_write(bdf, 0x04, cmd | 4);
+	printk("pci %02x.%u command 0x%04x, bus master set: now 0x%04x (bus master %s)\n", dev, fn,
+	       cmd, pci_read(bdf, 0x04) & 0xffff, pci_read(bdf, 0x04) & 4 ? "on" : "off");
+	pci_write(bdf, 0x04, cmd);
+
+	uint32_t bar = pci_read(bdf, 0x20);
+	pci_write(bdf, 0x20, 0xe001);
+	printk("pci %02x.%u BAR4 0x%08x, moved to 0xe001: now 0x%08x (%s)\n", dev, fn, bar,
+	       pci_read(bdf, 0x20), pci_read(bdf, 0x20) == bar ? "not moved" : "moved");
+	pci_write(bdf, 0x20, 0xffffffff);
+	uint32_t size = pci_read(bdf, 0x20);
+	pci_write(bdf, 0x20, bar);
+	printk("pci %02x.%u BAR4 sized: 0x%08x, put back: 0x%08x (%s)\n", dev, fn, size,
+	       pci_read(bdf, 0x20), pci_read(bdf, 0x20) == bar ? "as before" : "changed");
+
+	uint32_t reg = pci_read(bdf, 0x40);
+	pci_write(bdf, 0x40, ~reg);
+	printk("pci %02x.%u register 0x40 0x%08x, inverted: now 0x%08x (%s)\n", dev, fn, reg,
+	       pci_read(bdf, 0x40), pci_read(bdf, 0x40) == reg ? "unchanged" : "changed");
+	pci_write(bdf, 0x40, reg);
+}
+
+static bool try_wrmsr(uint32_t msr, uint64_t val)
+{
+	uint32_t at, lo = (uint32_t)val, hi = (uint32_t)(val >> 32), ecx = msr;
+
+	return !TRY("wrmsr", at, "+a"(lo), "+d"(hi), "+c"(ecx));
+}
+
+static void probe_device_msrs(void)
+{
+	uint64_t apic = rdmsr(MSR_APIC_BASE);
+	bool ok = try_wrmsr(MSR_APIC_BASE, (apic & 0xfff) | 0x0f000000);
+	printk("wrmsr IA32_APIC_BASE moved to 0x0f000000: %s; now 0x%llx\n",
+	       ok ? "ran" : "faulted", (unsigned long long)rdmsr(MSR_APIC_BASE));
+	try_wrmsr(MSR_APIC_BASE, apic);		/* put back, in case it moved */
+	ok = try_wrmsr(MSR_APIC_BASE, apic);
+	printk("wrmsr IA32_APIC_BASE unchanged: %s\n", ok ? "ran" : "faulted");
+
+	uint64_t pat = rdmsr(0x277);
+	ok = try_wrmsr(0x277, (pat & ~0xffull) | 2);
+	printk("wrmsr IA32_PAT with type 2: %s; now 0x%llx\n", ok ? "ran" : "faulted",
+	       (unsigned long long)rdmsr(0x277));
+	ok = try_wrmsr(0x277, (pat & ~0xffull) | 1);
+	printk("wrmsr IA32_PAT entry 0 = 1 (WC): %s; reads 0x%02x\n", ok ? "ran" : "faulted",
+	       (unsigned)(rdmsr(0x277) & 0xff));
+	try_wrmsr(0x277, pat);
+
+	uint64_t def = rdmsr(0x2ff);
+	ok = try_wrmsr(0x2ff, def & ~0xc00ull);		/* MTRRs off: all memory uncached */
+	printk("wrmsr IA32_MTRR_DEF_TYPE 0x%llx without E: %s; now 0x%llx (%s)\n",
+	       (unsigned long long)def, ok ? "ran" : "faulted", (unsigned long long)rdmsr(0x2ff),
+	       rdmsr(0x2ff) == def ? "unchanged" : "changed");
+	try_wrmsr(0x2ff, def);
+
+	ok = try_wrmsr(0x10, 0);
+	printk("wrmsr IA32_TIME_STAMP_COUNTER 0: %s\n", ok ? "ran" : "faulted");
+}
+
+static void probe_devices(void)
+{
+	probe_fw_cfg();
+	probe_pci();
+	probe_device_msrs();
+}
+
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
 	const struct multiboot_info *mbi = (const struct multiboot_info *)info;
-	bool pdpte = false;
+	bool pdpte = false, devices = false;
 
 	console_init("probe: ", 0);
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC) {
@@ -584,8 +737,14 @@ void kernel_main(uint32_t magic, uint32_t info)
 	{
 		const char *space = strrchr((const char *)mbi->cmdline, ' ');
 		pdpte = space && !strcmp(space + 1, "pdpte");
+		devices = space && !strcmp(space + 1, "devices");
 	}
 	tables_init();
+	if (devices) {
+		probe_devices();
+		printk("done\n");
+		poweroff(1);
+	}
 	probe_cpuid();
 	probe_rdtsc();
 	probe_msr();
