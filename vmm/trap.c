@@ -1,6 +1,7 @@
 /* A fault inside the VMM: print what the CPU pushed, the registers and the
  * last exits (the one being handled comes last), stop. */
 #include <asm/x86.h>
+#include <lib/console.h>
 #include <lib/printk.h>
 #include "stats.h"
 #include "vmm.h"
@@ -39,6 +40,7 @@ void vmm_trap(struct trap_frame *f)
 		}
 	}
 
+	console_reset();	/* the guest may have left the UART unusable */
 	printk("VMM fault: exception %lu, error code 0x%lx\n", f->vector, f->error);
 	printk("  rip %016lx  cs %04lx  rflags %016lx\n", f->rip, f->cs, f->rflags);
 	printk("  rsp %016lx  ss %04lx  cr2 %016lx  cr3 %016lx\n", f->rsp, f->ss, read_cr2(), read_cr3());

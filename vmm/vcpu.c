@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <asm/x86.h>
+#include <lib/console.h>
 #include <lib/printk.h>
 #include "exits.h"
 #include "stats.h"
@@ -74,6 +75,7 @@ int vcpu_stop(struct vcpu *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	console_reset();	/* the guest may have left the UART unusable */
 	printk("%s\n", buf);
 	vcpu_dump(v);
 	return EXIT_STOP;
