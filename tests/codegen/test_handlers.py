@@ -77,10 +77,10 @@ def test_exceptions(p):
 def test_io(p):
     r = p.run("vmx", 30, io__port=0x62, io__size=1, io__in=1, rax=0x1234)
     assert r["rax"] == 0x12AB and r["skips"] == 1                     # AL only
-    r = p.run("svm", 0x7B, io__port=0x60, io__size=4, io__in=1, rax=U64)
+    r = p.run("svm", 0x7B, io__port=0x61, io__size=4, io__in=1, rax=U64)
     assert r["rax"] == 0xAB                                           # EAX: upper half cleared
     assert p.run("vmx", 30, io__port=0x80, io__size=1, io__in=0)["skips"] == 1
-    assert p.run("vmx", 30, io__port=0x60, io__size=1, io__in=0)["called"] == "core_unhandled"
+    assert p.run("vmx", 30, io__port=0x61, io__size=1, io__in=0)["called"] == "core_unhandled"
     assert p.run("vmx", 30, io__port=0x3F8, io__size=1, io__in=1)["inject"] == [13, 1, 0]
 
 
@@ -94,7 +94,7 @@ def test_core_poweroff_ports(p):
 
 
 def test_core_reset_ports(p):
-    for port in (0x64, 0x92, 0xCF9):
+    for port in (0x60, 0x64, 0x92, 0xCF9):
         for direction in (0, 1):
             r = p.run("vmx", 30, io__port=port, io__size=1, io__in=direction)
             assert r["called"] == "core_reset_io", hex(port)
@@ -122,12 +122,12 @@ def test_bitmap_lists(p):
     """What the backends build their I/O and MSR bitmaps from (1 = IN/READ,
     2 = OUT/WRITE, vmm/policy.h)."""
     d = p.dump
-    assert [e[:3] for e in d["io"]] == [[0x60, 0x63, 1], [0x60, 0x63, 2], [0x64, 0x64, 2],
+    assert [e[:3] for e in d["io"]] == [[0x60, 0x60, 2], [0x61, 0x63, 1], [0x61, 0x63, 2], [0x64, 0x64, 2],
                                         [0x80, 0x80, 2], [0x92, 0x92, 2], [0xF4, 0xF7, 2], [0x3F8, 0x3F8, 1],
                                         [0x604, 0x605, 2], [0xCF9, 0xCF9, 2],
                                         [0x8900, 0x8900, 2], [0xB004, 0xB005, 2]]
-    assert d["io"][2][3] == d["io"][5][3] == "required by the core"
+    assert d["io"][0][3] == d["io"][3][3] == d["io"][6][3] == "required by the core"
     assert [e[:3] for e in d["msr"]] == [[0x10, 0x10, 1], [0x10, 0x10, 2],
                                          [0xC0000080, 0xC0000080, 3], [0xC0010000, 0xC0010003, 1],
                                          [0xC0010114, 0xC0010118, 3]]
-    assert d["io"][3][3] == f"{ALL}:31"
+    assert d["io"][4][3] == f"{ALL}:31"

@@ -91,6 +91,8 @@ int exit_io(struct vcpu *v)
 		ACT_LOG(v, "policies/trace.yaml:25: io 0x40-0x43 out: emulate (log)", "out port 0x%x size %u value 0x%x", port, v->exit.io.size, act_io_value(v));
 		return act_io_emulate(v);
 	}
+	if (port == 0x60)	/* required by the core: reset: the data byte after command 0xD1 is the output port (bit 0 clear resets, bit 1 is A20) -- 8042 keyboard controller */
+		return core_reset_io(v);
 	if (port == 0x61 && in) {	/* policies/trace.yaml:27: io 0x61 in: emulate (log) */
 		int ret = act_io_emulate(v);
 
@@ -113,7 +115,7 @@ int exit_io(struct vcpu *v)
 		ACT_LOG(v, "policies/trace.yaml:32: io 0x70-0x71 out: emulate (log)", "out port 0x%x size %u value 0x%x", port, v->exit.io.size, act_io_value(v));
 		return act_io_emulate(v);
 	}
-	if (port == 0x92)	/* required by the core: reset: bit 0 of port 0x92 (fast reset) -- PS/2 system control port A */
+	if (port == 0x92)	/* required by the core: reset: bit 0 of port 0x92 (fast reset); bit 1 (A20) stays on -- PS/2 system control port A */
 		return core_reset_io(v);
 	if (port >= 0xf4 && port <= 0xf7)	/* required by the core: power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU -- boot/qemu.sh */
 		return core_poweroff_io(v);
@@ -159,12 +161,13 @@ int exit_msr(struct vcpu *v)
 const struct policy_io_range policy_io[] = {
 	{ 0x40, 0x43, POLICY_IN, "policies/trace.yaml:24" },	/* io 0x40-0x43 in: emulate (log) */
 	{ 0x40, 0x43, POLICY_OUT, "policies/trace.yaml:25" },	/* io 0x40-0x43 out: emulate (log) */
+	{ 0x60, 0x60, POLICY_OUT, "required by the core" },	/* reset: the data byte after command 0xD1 is the output port (bit 0 clear resets, bit 1 is A20) */
 	{ 0x61, 0x61, POLICY_IN, "policies/trace.yaml:27" },	/* io 0x61 in: emulate (log) */
 	{ 0x61, 0x61, POLICY_OUT, "policies/trace.yaml:28" },	/* io 0x61 out: emulate (log) */
 	{ 0x64, 0x64, POLICY_OUT, "required by the core" },	/* reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear) */
 	{ 0x70, 0x71, POLICY_IN, "policies/trace.yaml:31" },	/* io 0x70-0x71 in: emulate (log) */
 	{ 0x70, 0x71, POLICY_OUT, "policies/trace.yaml:32" },	/* io 0x70-0x71 out: emulate (log) */
-	{ 0x92, 0x92, POLICY_OUT, "required by the core" },	/* reset: bit 0 of port 0x92 (fast reset) */
+	{ 0x92, 0x92, POLICY_OUT, "required by the core" },	/* reset: bit 0 of port 0x92 (fast reset); bit 1 (A20) stays on */
 	{ 0xf4, 0xf7, POLICY_OUT, "required by the core" },	/* power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU */
 	{ 0x604, 0x605, POLICY_OUT, "required by the core" },	/* power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13) */
 	{ 0xcf9, 0xcf9, POLICY_OUT, "required by the core" },	/* reset: port 0xcf9 with bit 2 (RST_CPU) set */

@@ -84,9 +84,11 @@ int exit_io(struct vcpu *v)
 {
 	uint16_t port = v->exit.io.port;
 
+	if (port == 0x60)	/* required by the core: reset: the data byte after command 0xD1 is the output port (bit 0 clear resets, bit 1 is A20) -- 8042 keyboard controller */
+		return core_reset_io(v);
 	if (port == 0x64)	/* required by the core: reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear) -- 8042 keyboard controller */
 		return core_reset_io(v);
-	if (port == 0x92)	/* required by the core: reset: bit 0 of port 0x92 (fast reset) -- PS/2 system control port A */
+	if (port == 0x92)	/* required by the core: reset: bit 0 of port 0x92 (fast reset); bit 1 (A20) stays on -- PS/2 system control port A */
 		return core_reset_io(v);
 	if (port >= 0xf4 && port <= 0xf7)	/* required by the core: power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU -- boot/qemu.sh */
 		return core_poweroff_io(v);
@@ -109,8 +111,9 @@ int exit_io(struct vcpu *v)
 
 /* The ports whose IN/OUT exit (each backend fills its I/O bitmap from this). */
 const struct policy_io_range policy_io[] = {
+	{ 0x60, 0x60, POLICY_OUT, "required by the core" },	/* reset: the data byte after command 0xD1 is the output port (bit 0 clear resets, bit 1 is A20) */
 	{ 0x64, 0x64, POLICY_OUT, "required by the core" },	/* reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear) */
-	{ 0x92, 0x92, POLICY_OUT, "required by the core" },	/* reset: bit 0 of port 0x92 (fast reset) */
+	{ 0x92, 0x92, POLICY_OUT, "required by the core" },	/* reset: bit 0 of port 0x92 (fast reset); bit 1 (A20) stays on */
 	{ 0xf4, 0xf7, POLICY_OUT, "required by the core" },	/* power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU */
 	{ 0x604, 0x605, POLICY_OUT, "required by the core" },	/* power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13) */
 	{ 0xcf9, 0xcf9, POLICY_OUT, "required by the core" },	/* reset: port 0xcf9 with bit 2 (RST_CPU) set */
