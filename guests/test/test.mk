@@ -4,7 +4,7 @@
 #   lm64      enters long mode itself; an ELF64 file
 #   vmmtouch  touches lvisor's memory: lvisor must stop it
 #   probe     shows what an exit policy changes, one line per effect (32-bit ELF)
-#   misbehave a triple fault, VMXON/VMRUN or a reset: lvisor must report it and stop the guest
+#   misbehave a triple fault, VMXON/VMRUN, a reset, sleep, INIT...: lvisor must report it and stop the guest
 # Each X also has X.elf with its symbols, for GDB.
 TEST_LD = guests/test/test.ld
 
