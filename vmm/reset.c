@@ -175,7 +175,9 @@ int core_io_out(struct vcpu *v, uint32_t *val)
 		struct io_byte b = { (uint16_t)(v->exit.io.port + i), (uint8_t)(*val >> 8 * i) };
 
 		if (!reset_byte(v, &b))
-			return stop_out(v, "resets the machine", *val, &b);
+			return stop_out(v, b.port == KBC_DATA ? "resets the machine through the keyboard "
+					"controller's output port (command 0xd1, then bit 0 clear)" :
+					"resets the machine", *val, &b);
 		switch (poweroff_byte(b.port, b.val)) {
 		case POWER_SLEEP:
 			return stop_out(v, "puts the machine to sleep (ACPI SLP_TYP not S5: it "
