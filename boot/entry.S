@@ -89,8 +89,11 @@ start64:
 	.globl gdt
 gdt:
 	.quad 0				/* null */
-	.quad 0x00af9a000000ffff	/* 0x08: 64-bit code, DPL 0 */
-	.quad 0x00cf92000000ffff	/* 0x10: data, DPL 0 */
+	/* The accessed bits are set: loading a segment would set them
+	 * otherwise, writing .rodata (SDM 3.4.5.1), which vmm/selfcheck.c
+	 * expects never to change. */
+	.quad 0x00af9b000000ffff	/* 0x08: 64-bit code, DPL 0 */
+	.quad 0x00cf93000000ffff	/* 0x10: data, DPL 0 */
 gdt_end:
 	.globl gdt_desc
 gdt_desc:

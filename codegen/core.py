@@ -71,6 +71,8 @@ _VMX_INSNS = [(19, "VMCLEAR"), (20, "VMLAUNCH"), (21, "VMPTRLD"), (22, "VMPTRST"
 VMX_EXITS = [
     CoreExit(2, "EXIT_REASON_TRIPLE_FAULT", "core_triple_fault", "SDM 28.1",
              "the guest is dead: report and stop"),
+    CoreExit(3, "EXIT_REASON_INIT_SIGNAL", "core_init_signal", "SDM 26.2",
+             "INIT always exits in VMX non-root operation (and is blocked in root): report and stop"),
     CoreExit(10, "EXIT_REASON_CPUID", "core_cpuid", "SDM 26.1.2",
              "CPUID always exits; the core hides VMX from the guest", policy="cpuid"),
     CoreExit(13, "EXIT_REASON_INVD", "core_invd", "SDM 26.1.2",
@@ -111,6 +113,8 @@ SVM_CONTROLS = [
                 "INVLPGA would flush the VMM's ASID: no nested virtualization"),
     CoreControl("intercept_misc1", "SVM_INTERCEPT_MSR_PROT", "APM 15.11",
                 "every MSR but those in policy_msr_grants[] exits (deny by default)"),
+    CoreControl("intercept_misc1", "SVM_INTERCEPT_INIT", "APM table B-1",
+                "an INIT would reset the CPU under lvisor: report and stop"),
     CoreControl("intercept_misc1", "SVM_INTERCEPT_SHUTDOWN", "APM table B-1",
                 "a guest triple fault must not reset the machine"),
     CoreControl("intercept_misc2", "SVM_INTERCEPT_VMRUN", "APM 15.5.1",
@@ -134,6 +138,8 @@ SVM_CPUID = CoreControl("intercept_misc1", "SVM_INTERCEPT_CPUID", "APM table B-1
 SVM_EXITS = [
     CoreExit(0x76, "SVM_EXIT_INVD", "core_invd", "APM table B-1",
              "INVD would drop lvisor's own dirty cache lines"),
+    CoreExit(0x63, "SVM_EXIT_INIT", "core_init_signal", "APM table B-1",
+             "an INIT would reset the CPU under lvisor: report and stop"),
     CoreExit(0x72, "SVM_EXIT_CPUID", "core_cpuid", "APM table B-1",
              "the core hides SVM from the guest", policy="cpuid"),
     CoreExit(0x7a, "SVM_EXIT_INVLPGA", "core_virt_instruction", "APM table B-1",
@@ -241,14 +247,19 @@ class CoreIo:
 # prints its exit statistics first, then does the guest's OUT itself
 # (vmm/poweroff.c). And the ports that reset the machine: a reset would
 # restart lvisor's machine without a word, so the core reports the guest's
-# state and stops it instead (vmm/reset.c). And PCI configuration space,
-# which the core filters (vmm/pci.c). Every other port is the policy's to
-# grant; a port it does not grant is absent hardware (vmm/exits.c).
+# state and stops it instead (vmm/reset.c), as it does for an ACPI sleep
+# state; every OUT lvisor performs is checked byte by byte, so a wide OUT
+# that straddles one of these ports is caught too. And PCI configuration
+# space, which the core filters (vmm/pci.c). Every other port is the
+# policy's to grant; a port it does not grant is absent hardware
+# (vmm/exits.c).
 IO = [
+    CoreIo(0x60, 0x60, "core_reset_io", "8042 keyboard controller",
+           "reset: the data byte after command 0xD1 is the output port (bit 0 clear resets, bit 1 is A20)"),
     CoreIo(0x64, 0x64, "core_reset_io", "8042 keyboard controller",
            "reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear)"),
     CoreIo(0x92, 0x92, "core_reset_io", "PS/2 system control port A",
-           "reset: bit 0 of port 0x92 (fast reset)"),
+           "reset: bit 0 of port 0x92 (fast reset); bit 1 (A20) stays on"),
     CoreIo(0xCF8, 0xCF8, "core_pci_io", "PCI Local Bus 3.0 3.2.2.3.2",
            "PCI configuration: CONFIG_ADDRESS, a dword at 0xcf8"),
     CoreIo(0xCF9, 0xCF9, "core_reset_io", "PIIX3/4 reset control register",

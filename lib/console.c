@@ -34,10 +34,16 @@ void console_flush(void)
 		cpu_relax();
 }
 
-void console_init(const char *p, const char *c)
+/*
+ * Program the UART as the console wants it. Also before each of lvisor's
+ * reports: the guest drives COM1 directly and may have left it with the
+ * divisor latch selected (DLAB: our bytes would go to the divisor), in
+ * loopback (MCR bit 4: they would never leave the chip), at another speed
+ * or word length, or with its interrupts on; any of them would swallow
+ * the report.
+ */
+void console_reset(void)
 {
-	prefix = p ? p : "";
-	color = c;
 	console_flush();		/* let whoever used the UART before us finish */
 	outb(COM1 + UART_IER, 0x00);	/* no interrupts: we poll */
 	outb(COM1 + UART_LCR, 0x80);	/* DLAB on to set the speed */
@@ -45,7 +51,14 @@ void console_init(const char *p, const char *c)
 	outb(COM1 + UART_DLM, 0);
 	outb(COM1 + UART_LCR, 0x03);	/* 8 bits, no parity, one stop bit */
 	outb(COM1 + UART_FCR, 0x07);	/* enable and clear the FIFOs */
-	outb(COM1 + UART_MCR, 0x03);	/* DTR, RTS */
+	outb(COM1 + UART_MCR, 0x03);	/* DTR, RTS; no loopback */
+}
+
+void console_init(const char *p, const char *c)
+{
+	prefix = p ? p : "";
+	color = c;
+	console_reset();
 }
 
 void console_guest_color(const char *c)

@@ -57,3 +57,18 @@ def require_xv6():
     if not XV6.is_file():
         pytest.skip(f"xv6 test kernel not found at {XV6} (see README: guests)")
     return XV6
+
+
+def assert_lvisor_lived_on(run, stopped=True):
+    """lvisor came through the run whole: the machine was never reset (a
+    reset reboots the BIOS and lvisor with it: lvisor's banner would appear
+    twice, or QEMU, which runs with -no-reboot, would end before lvisor's
+    last lines); its self-check, exactly once, found its code and read-only
+    data intact; it printed its exit statistics; and, for a guest it
+    stopped, it powered the machine off itself, as its closing line says."""
+    assert run.out.count("lvisor: lvisor, a minimal hypervisor") == 1, run
+    assert run.lines("lvisor: image ") == ["lvisor: image intact"], run
+    assert "lvisor: exit statistics: " in run.out, run
+    if stopped:
+        assert run.lines("lvisor: ")[-1] == "lvisor: guest stopped; lvisor powers the machine off", run
+        assert run.status != 0, run

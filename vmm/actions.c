@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <lib/printk.h>
 #include "actions.h"
+#include "exits.h"
 #include "policy.h"
 #include "vmm.h"
 
@@ -106,8 +107,12 @@ fault:
 int act_io_emulate(struct vcpu *v)
 {
 	uint16_t port = v->exit.io.port;
-	uint32_t val;
+	uint32_t val = act_io_value(v);
 
+	/* Every OUT on the hardware is the core's to check first: the bytes
+	 * that would reset the machine, put it to sleep or turn A20 off. */
+	if (!v->exit.io.in && core_io_out(v, &val) == EXIT_STOP)
+		return EXIT_STOP;
 	if (v->exit.io.string)
 		return vcpu_stop(v, "string I/O on port 0x%x is not emulated", port);
 	if (v->exit.io.in) {
@@ -119,7 +124,6 @@ int act_io_emulate(struct vcpu *v)
 			val = inl(port);
 		act_io_set_in(v, val);
 	} else {
-		val = act_io_value(v);
 		if (v->exit.io.size == 1)
 			outb(port, val);
 		else if (v->exit.io.size == 2)

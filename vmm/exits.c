@@ -36,6 +36,21 @@ int core_virt_instruction(struct vcpu *v)
 			 v->exit.name);
 }
 
+/*
+ * An INIT signal, e.g. an INIT IPI the guest sent through its local APIC
+ * (to itself: ICR destination shorthand "all including self"). Outside a
+ * guest it would reset the CPU into real mode at the reset vector, lvisor
+ * gone. In VMX non-root operation INIT always exits (SDM 26.2), and it is
+ * blocked in root operation; on SVM the INIT intercept turns it into a
+ * #VMEXIT (APM 15.9, table B-1). The guest wanted its CPU reset: report it
+ * and stop the guest.
+ */
+int core_init_signal(struct vcpu *v)
+{
+	return vcpu_stop(v, "guest sent INIT (%s): it would reset the CPU, lvisor with it",
+			 v->exit.name);
+}
+
 int core_invalid_state(struct vcpu *v)
 {
 	return vcpu_stop(v, "VM entry failed (%s): invalid guest state", v->exit.name);

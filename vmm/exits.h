@@ -26,4 +26,17 @@ int core_cr_access(struct vcpu *v);		/* VMX: CR0/CR4 writes touching host-owned 
 int core_reset_io(struct vcpu *v);		/* OUT to the ports that reset the machine: report, stop (vmm/reset.c) */
 int core_poweroff_io(struct vcpu *v);		/* OUT to the ports that power the emulator off: statistics, then the OUT (vmm/poweroff.c) */
 
+int core_init_signal(struct vcpu *v);		/* VMX INIT_SIGNAL, SVM INIT: report, stop */
+
+/* vmm/reset.c: every OUT lvisor carries out (act_io_emulate) passes here
+ * first. EXIT_STOP: reported, the guest must stop (a reset, a sleep state,
+ * OUTS to these ports); EXIT_RESUME: write *val, which may have A20 forced on. */
+int core_io_out(struct vcpu *v, uint32_t *val);
+
+/* vmm/poweroff.c: what a byte written to a port does to the machine. */
+enum power { POWER_NONE, POWER_OFF, POWER_SLEEP };
+enum power poweroff_byte(uint16_t port, uint8_t val);
+bool poweroff_port(uint16_t port);			/* a port of poweroff_byte's */
+void poweroff_announce(struct vcpu *v, uint32_t val);	/* once: "the guest powers ... off", statistics */
+
 #endif

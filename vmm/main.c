@@ -11,6 +11,7 @@
 #include <lvisor/handoff.h>
 #include <lvisor/multiboot.h>
 #include "policy.h"
+#include "selfcheck.h"
 #include "stats.h"
 #include "vcpu.h"
 #include "vmm.h"
@@ -23,7 +24,9 @@ static struct vcpu vcpu0;
 
 void vmm_stop(bool ok)
 {
+	console_reset();	/* the guest may have left the UART unusable */
 	stats_print();
+	selfcheck_report();
 	printk("guest stopped; lvisor powers the machine off\n");
 	poweroff(ok);
 }
@@ -32,6 +35,7 @@ void panic(const char *fmt, ...)
 {
 	va_list ap;
 
+	console_reset();
 	printk("panic: ");
 	va_start(ap, fmt);
 	vprintk(fmt, ap);
@@ -43,6 +47,7 @@ void panic(const char *fmt, ...)
 
 void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 {
+	selfcheck_init();	/* first: nothing has run that could change the image */
 	console_init("lvisor: ", COLOR_VMM);
 	trap_init();
 	printk("lvisor, a minimal hypervisor for learning; policy \"%s\": %s\n",

@@ -6,7 +6,8 @@
  * exactly these ports (codegen/core.py, the IO list, puts them into
  * policy_io[]), prints the exit statistics when the write is one that ends
  * the machine, and then does the guest's OUT itself: the emulator stops
- * the way the guest asked, with the guest's exit status.
+ * the way the guest asked, with the guest's exit status. A write that puts
+ * the machine to sleep instead is reported and the guest stopped.
  *
  *   0xf4-0xf7      QEMU's isa-debug-exit (boot/qemu.sh): any write ends QEMU
  *   0x604-0x605    ACPI PM1a_CNT on QEMU's i440fx machine (PIIX4 PM at 0x600)
@@ -14,10 +15,19 @@
  *   0xb004-0xb005  ACPI PM1a_CNT on Bochs (its BIOS puts the PM base at 0xb000)
  *
  * A PM1a_CNT write with SLP_EN (bit 13) set enters the sleep state that
- * SLP_TYP (bits 10-12) names, which is how a guest powers off (S5) (ACPI 6.0
- * 4.8.3.2.1); any SLP_EN write counts here. The register may be written as
- * a word or byte by byte. The addresses were checked on QEMU 7.2 (`info
- * mtree`: acpi-cnt at 0x604) and in boot/bochs.sh (outw 0x2000 to 0xb004).
+ * SLP_TYP (bits 10-12) names (ACPI 6.0 4.8.3.2.1). Both bits live in the
+ * register's high byte, 0x605 or 0xb005, however the guest writes it (a
+ * word, a dword, byte by byte, straddling): core_io_out() hands us each
+ * byte. The addresses were checked on QEMU 7.2 (`info mtree`: acpi-cnt at
+ * 0x604) and in boot/bochs.sh (outw 0x2000 to 0xb004).
+ *
+ * S5 (soft off) is SLP_TYP 0 on both emulators: in QEMU's PIIX4 PM model
+ * (0 powers off, 1 is S3, which resets the machine to resume through the
+ * BIOS) and its i440fx ACPI tables, and in Bochs' ACPI model (iodev/acpi.cc:
+ * 0 powers off, 1 is suspend to RAM, again a reset), whose BIOS tables name
+ * 0 for \_S5 (lib/poweroff.c's outw 0x2000). Any other SLP_TYP is a sleep state:
+ * the machine would wake up in the BIOS, not in lvisor, so the core stops
+ * the guest with a report instead (POWER_SLEEP).
  *
  * The table is printed once, at the first such write: lv6 and the test
  * kernels (lib/poweroff.c) write to 0xf4 first, which ends QEMU; under
@@ -29,9 +39,12 @@
 #include <lib/printk.h>
 #include "actions.h"
 #include "exits.h"
+#include "selfcheck.h"
 #include "stats.h"
 
-#define ACPI_PM1_CNT_SLP_EN	(1u << 13)
+#define ACPI_PM1_CNT_SLP_EN_HI	(1u << 5)	/* bit 13, in the high byte */
+#define ACPI_SLP_TYP_HI(b)	(((b) >> 2) & 7)	/* bits 10-12, in the high byte */
+#define ACPI_SLP_TYP_S5		0
 
 /* Bochs' shutdown port: each byte that continues "Shutdown" advances,
  * any other byte starts again (as Bochs' iodev/unmapped.cc does). */
@@ -50,31 +63,40 @@ static bool bochs_shutdown_byte(uint8_t c)
 	return true;
 }
 
-/* Does this OUT power the machine off? */
-static bool powers_off(struct vcpu *v)
+bool poweroff_port(uint16_t port)
 {
-	uint16_t port = v->exit.io.port;
-	uint32_t val = act_io_value(v);
+	return (port >= 0xf4 && port <= 0xf7) || port == 0x8900 ||
+	       (port & ~1) == 0x604 || (port & ~1) == 0xb004;
+}
 
+/* What one byte of an OUT does to the machine. */
+enum power poweroff_byte(uint16_t port, uint8_t val)
+{
 	if (port >= 0xf4 && port <= 0xf7)
-		return true;
+		return POWER_OFF;
 	if (port == 0x8900)
-		return bochs_shutdown_byte((uint8_t)val);
-	if ((port & ~1) == 0x604 || (port & ~1) == 0xb004)	/* a byte write to 0x605 is bits 8-15 */
-		return (val << 8 * (port & 1)) & ACPI_PM1_CNT_SLP_EN;
-	return false;
+		return bochs_shutdown_byte(val) ? POWER_OFF : POWER_NONE;
+	if ((port == 0x605 || port == 0xb005) && (val & ACPI_PM1_CNT_SLP_EN_HI))
+		return ACPI_SLP_TYP_HI(val) == ACPI_SLP_TYP_S5 ? POWER_OFF : POWER_SLEEP;
+	return POWER_NONE;
+}
+
+/* The OUT that follows ends the emulator: the statistics first. */
+void poweroff_announce(struct vcpu *v, uint32_t val)
+{
+	static bool printed;
+
+	if (printed)
+		return;
+	printed = true;
+	console_reset();	/* the guest may have reprogrammed the UART */
+	printk("the guest powers the machine off (out 0x%x to port 0x%x)\n", val, v->exit.io.port);
+	stats_print();
+	selfcheck_report();
+	console_flush();	/* before the emulator goes away */
 }
 
 int core_poweroff_io(struct vcpu *v)
 {
-	static bool printed;
-
-	if (!v->exit.io.in && !v->exit.io.string && powers_off(v) && !printed) {
-		printed = true;
-		printk("the guest powers the machine off (out 0x%x to port 0x%x)\n",
-		       act_io_value(v), v->exit.io.port);
-		stats_print();
-		console_flush();	/* before the emulator goes away */
-	}
-	return act_io_emulate(v);	/* the guest's IN or OUT, on the real port */
+	return act_io_emulate(v);	/* core_io_out() looks at the OUTs */
 }

@@ -1,6 +1,7 @@
 /* Exit statistics and the exit trace (stats.h: the per-exit part is inline). */
 #include <lib/printk.h>
 #include "stats.h"
+#include "vmm.h"
 
 struct stats_reason stats_reasons[STATS_REASONS];
 struct stats_trace stats_trace[TRACE_SIZE];
@@ -21,6 +22,9 @@ void stats_print(void)
 	for (unsigned i = 0; i < STATS_REASONS; i++)
 		total += stats_reasons[i].count;
 	printk("exit statistics: %lu exits\n", total);
+	if (vmm_nmis)
+		printk("NMIs while lvisor ran: %u, %u of them injected into the guest\n",
+		       vmm_nmis, vmm_nmis_to_guest);
 	if (!total)
 		return;
 	printk("  reason                  count        cycles  cycles/exit\n");

@@ -1,8 +1,10 @@
 /* A fault inside the VMM: print what the CPU pushed, the registers and the
  * last exits (the one being handled comes last), stop. */
 #include <asm/x86.h>
+#include <lib/console.h>
 #include <lib/printk.h>
 #include "stats.h"
+#include "vcpu.h"
 #include "vmm.h"
 
 struct trap_frame {
@@ -27,11 +29,38 @@ void trap_init(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
+/*
+ * An NMI while lvisor runs. With the "NMI exiting" control clear (VMX,
+ * SDM 25.6.1) and no NMI intercept (SVM), an NMI that arrives while the
+ * guest runs goes straight to the guest's IDT; one that arrives in the
+ * short time lvisor handles an exit lands here, in lvisor's vector 2. It
+ * was the guest's (the machine's NMI sources are the guest's devices and
+ * its own IPIs): count it and hand it on, as an NMI injected at the next
+ * entry (backend->queue_nmi). Nothing is added to the per-exit path: the
+ * backend writes its injection field from here, when that is safe. On SVM
+ * lvisor runs with GIF clear after the first #VMEXIT, which holds NMIs
+ * pending until VMRUN sets GIF again and delivers them in the guest (APM
+ * 15.17): NMIs reach this handler only before the guest starts, and are
+ * just counted, as are those the backend could not queue.
+ */
+unsigned vmm_nmis, vmm_nmis_to_guest;
+
+static void vmm_nmi(void)
+{
+	vmm_nmis++;
+	if (vcpu_current && backend->queue_nmi && backend->queue_nmi(vcpu_current))
+		vmm_nmis_to_guest++;
+}
+
 /* msr_safe.S: instructions allowed to fault, and where to go when they do. */
 extern const struct { uint64_t insn, target; } msr_fixups[], msr_fixups_end[];
 
 void vmm_trap(struct trap_frame *f)
 {
+	if (f->vector == VEC_NMI) {	/* not a fault: back to where lvisor was */
+		vmm_nmi();
+		return;
+	}
 	for (const typeof(msr_fixups[0]) *x = msr_fixups; x < msr_fixups_end; x++) {
 		if (f->vector == VEC_GP && f->rip == x->insn) {
 			f->rip = x->target;
@@ -39,6 +68,7 @@ void vmm_trap(struct trap_frame *f)
 		}
 	}
 
+	console_reset();	/* the guest may have left the UART unusable */
 	printk("VMM fault: exception %lu, error code 0x%lx\n", f->vector, f->error);
 	printk("  rip %016lx  cs %04lx  rflags %016lx\n", f->rip, f->cs, f->rflags);
 	printk("  rsp %016lx  ss %04lx  cr2 %016lx  cr3 %016lx\n", f->rsp, f->ss, read_cr2(), read_cr3());

@@ -5,12 +5,14 @@
  */
 #include <stdarg.h>
 #include <asm/x86.h>
+#include <lib/console.h>
 #include <lib/printk.h>
 #include "exits.h"
 #include "stats.h"
 #include "vcpu.h"
 
 const struct backend *backend;
+struct vcpu *vcpu_current;
 
 /* The policy's table with its gaps filled with core_unhandled, by slot
  * (stats_slot: every code beyond the table shares the last one), so that
@@ -21,6 +23,7 @@ void vcpu_run_loop(struct vcpu *v)
 {
 	for (uint32_t i = 0; i < STATS_REASONS; i++)
 		handlers[i] = i < backend->nexits && backend->exits[i] ? backend->exits[i] : core_unhandled;
+	vcpu_current = v;	/* from now on an NMI in lvisor is the guest's (vmm/trap.c) */
 	for (;;) {
 		backend->run(v);
 		uint32_t exit_tsc = stats_now();
@@ -74,6 +77,7 @@ int vcpu_stop(struct vcpu *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	console_reset();	/* the guest may have left the UART unusable */
 	printk("%s\n", buf);
 	vcpu_dump(v);
 	return EXIT_STOP;

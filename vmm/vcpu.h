@@ -105,9 +105,13 @@ struct backend {
 	uint64_t (*rflags)(struct vcpu *v);
 	void (*segment)(struct vcpu *v, enum seg s, struct segment *out);
 	void (*dump_extra)(struct vcpu *v);		/* backend-only state for the dump */
+	/* Called from lvisor's NMI handler: give the guest an NMI at the next
+	 * entry if that can be done safely now (true); NULL: never. */
+	bool (*queue_nmi)(struct vcpu *v);
 };
 
 extern const struct backend *backend;
+extern struct vcpu *vcpu_current;		/* the vCPU in the run loop, NULL before */
 
 static inline uint64_t vcpu_rip(struct vcpu *v) { return backend->rip(v); }
 static inline void vcpu_skip(struct vcpu *v) { backend->skip(v); }

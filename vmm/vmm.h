@@ -47,6 +47,7 @@ void pci_init(void);
 
 /* trap.c */
 void trap_init(void);
+extern unsigned vmm_nmis, vmm_nmis_to_guest;	/* NMIs that arrived in lvisor; handed to the guest */
 
 /* msr_safe.S: 0, or -1 when the CPU has no such MSR (#GP); xsetbv_safe:
  * -1 when the CPU refuses the value (#GP). */

@@ -14,11 +14,38 @@
  *   reset-kbd  command 0xFE to the keyboard controller, port 0x64 (what many
  *           small kernels do)
  *   reset-92   bit 0 (fast reset) of system control port A, port 0x92
+ *   reset-92w  the same bit as the high byte of an OUTW to port 0x91
+ *   reset-92l  an OUTL to port 0x92
+ *   reset-kbdw 0xFE as the high byte of an OUTW to port 0x63
+ *   reset-cf9w an OUTW to port 0xcf8 whose high byte (0x06) lands on 0xcf9
+ *   reset-kbd-out  command 0xD1 to port 0x64, then an output port value
+ *           with bit 0 (reset) clear to port 0x60
+ *   reset-outs  REP OUTSB of 0xFE to port 0x64
+ *   sleep   ACPI PM1a_CNT (0x604 on QEMU, 0xb004 on Bochs, by CPUID's
+ *           vendor) with SLP_EN and SLP_TYP 1 (S3, suspend to RAM): the
+ *           machine would wake up in the BIOS
+ *   sleep-byte  the same as one byte to the register's high half
+ *   init    an INIT IPI to itself through the local APIC's ICR (shorthand
+ *           "all including self"): the CPU would reset
+ *   uart    leave COM1 with the divisor latch selected, in loopback, at
+ *           another speed and 7-bit words, then triple-fault: lvisor's
+ *           report must still reach the console
  *
  * A reset would restart the machine, lvisor with it, in silence. Under lvisor
  * each must be reported with the guest's state and the guest stopped, lvisor
  * itself unharmed; if we get past it, the run fails.
+ *
+ * These must work and end in a normal power-off:
+ *
+ *   pci     a dword OUT to 0xcf8 (PCI CONFIG_ADDRESS, which covers 0xcf9),
+ *           then the vendor and device of 00:00.0 from 0xcfc
+ *   a20-92  turn A20 off through bit 1 of port 0x92, then check it
+ *   a20-kbd turn A20 off through the keyboard controller's output port
+ *           (command 0xD1, bit 1 clear), then check it: lvisor keeps it on
+ *   nmi     an NMI to itself through the ICR: its IDT's vector 2 handler
+ *           must see it
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <asm/x86.h>
 #include <lib/console.h>
@@ -73,11 +100,162 @@ static void reset(uint16_t port)
 		;
 }
 
+static void reset_wide(const char *how)
+{
+	printk("resetting the machine with %s\n", how);
+	console_flush();
+	if (!strcmp(how, "reset-92w"))
+		outw(0x91, (uint16_t)((inb(0x92) | 1) << 8 | inb(0x91)));
+	else if (!strcmp(how, "reset-92l"))
+		outl(0x92, inb(0x92) | 1);
+	else if (!strcmp(how, "reset-kbdw"))
+		outw(0x63, 0xfe00);
+	else if (!strcmp(how, "reset-cf9w"))
+		outw(0xcf8, 0x0600);
+	else if (!strcmp(how, "reset-kbd-out")) {
+		outb(0x64, 0xd1);		/* write the output port */
+		outb(0x60, 0xfe);		/* A20 on, bit 0 (reset) clear */
+	} else if (!strcmp(how, "reset-outs")) {
+		static const uint8_t cmd = 0xfe;
+		__asm__ volatile("rep outsb" : : "S"(&cmd), "c"(1), "d"(0x64) : "memory");
+	}
+	for (volatile int i = 0; i < 10000000; i++)	/* a reset takes a moment */
+		;
+}
+
+static bool intel(void)
+{
+	uint32_t a = 0, b, c = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	return b == 0x756e6547;			/* "Genu"ineIntel: Bochs */
+}
+
+/* ACPI PM1a_CNT: SLP_EN (bit 13) with SLP_TYP 1 (bits 10-12), S3. */
+static void sleep(bool byte)
+{
+	uint16_t port = intel() ? 0xb004 : 0x604;
+
+	printk("putting the machine to sleep (S3) through port 0x%x\n", port + byte);
+	console_flush();
+	if (byte)
+		outb(port + 1, (1 << 5) | (1 << 2));
+	else
+		outw(port, (1 << 13) | (1 << 10));
+	for (volatile int i = 0; i < 10000000; i++)
+		;
+}
+
+/* PCI configuration mechanism #1: CONFIG_ADDRESS at 0xcf8 (a dword),
+ * CONFIG_DATA at 0xcfc. 00:00.0 is the host bridge. */
+static bool pci(void)
+{
+	outl(0xcf8, 0x80000000);
+	uint32_t id = inl(0xcfc);
+	printk("PCI 00:00.0: vendor %04x device %04x\n", id & 0xffff, id >> 16);
+	return (id & 0xffff) != 0xffff;
+}
+
+/* With A20 off, bit 20 of every address is dropped: a word at 1 MiB + x
+ * and one at x are the same. We run above 1 MiB: if A20 were off, this
+ * code would not be running at all, but look anyway. */
+static volatile uint32_t a20_probe;
+
+static bool a20_check(void)
+{
+	volatile uint32_t *low = (volatile uint32_t *)((uint32_t)&a20_probe & ~0x100000u);
+	uint32_t saved = *low;
+
+	a20_probe = ~saved;
+	printk("A20 is %s\n", *low == saved ? "on" : "off");
+	return *low == saved;
+}
+
+static bool a20_off(bool kbd)
+{
+	printk("turning A20 off through %s\n", kbd ? "the keyboard controller's output port" : "port 0x92");
+	console_flush();
+	if (kbd) {
+		outb(0x64, 0xd1);
+		outb(0x60, 0xdd);		/* bit 0 set (no reset), bit 1 (A20) clear */
+	} else {
+		outb(0x92, inb(0x92) & ~2);
+	}
+	return a20_check();
+}
+
+/* The local APIC (xAPIC, SDM 10.6.1): the ICR's low word sends the IPI. */
+#define APIC_SVR		0xfee000f0
+#define APIC_ICR_LOW		0xfee00300
+#define APIC_ICR_HIGH		0xfee00310
+#define ICR_NMI			(4 << 8)
+#define ICR_INIT		(5 << 8)
+#define ICR_ASSERT		(1 << 14)
+#define ICR_ALL_INCLUDING_SELF	(2 << 18)
+
+static void self_ipi(uint32_t mode)
+{
+	*(volatile uint32_t *)APIC_SVR |= 0x100;	/* software-enable the APIC */
+	*(volatile uint32_t *)APIC_ICR_HIGH = 0;
+	*(volatile uint32_t *)APIC_ICR_LOW = mode | ICR_ASSERT | ICR_ALL_INCLUDING_SELF;
+	for (volatile int i = 0; i < 1000000; i++)	/* delivery takes a moment */
+		;
+}
+
+static void init_ipi(void)
+{
+	printk("sending INIT to itself\n");
+	console_flush();
+	self_ipi(ICR_INIT);
+}
+
+/* The NMI handler: count, return. */
+volatile uint32_t nmis;
+void nmi_entry(void);
+__asm__(".text\n"
+	"nmi_entry:\n"
+	"	lock incl nmis\n"
+	"	iret\n");
+
+static bool nmi(void)
+{
+	static uint64_t idt[3];
+	static struct { uint16_t limit; uint32_t base; } __attribute__((packed)) idtr;
+	uint16_t cs;
+	uint32_t h = (uint32_t)nmi_entry;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	/* a 32-bit interrupt gate, DPL 0 (SDM 6.11) */
+	idt[2] = (h & 0xffff) | (uint32_t)cs << 16 | (uint64_t)0x8e00 << 32 | (uint64_t)(h >> 16) << 48;
+	idtr.limit = sizeof(idt) - 1;
+	idtr.base = (uint32_t)idt;
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+	printk("sending an NMI to itself\n");
+	self_ipi(ICR_NMI);
+	printk("NMIs seen by the guest's handler: %u\n", nmis);
+	return nmis == 1;
+}
+
+/* COM1's line control (DLAB, bit 7; word length, bits 0-1), modem control
+ * (loopback, bit 4), interrupt enable. */
+static void uart_break(void)
+{
+	printk("breaking the UART (DLAB, loopback, 9600 baud, 7 bits), then a triple fault\n");
+	console_flush();
+	outb(0x3fb, 0x80);		/* DLAB */
+	outb(0x3f8, 12);		/* divisor 12: 9600 baud */
+	outb(0x3f9, 0);
+	outb(0x3fb, 0x82);		/* 7 bits, DLAB still on */
+	outb(0x3fc, 0x10);		/* loopback */
+	triple_fault();
+}
+
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
 	const struct multiboot_info *mbi = (const struct multiboot_info *)info;
 	const char *how = "";
+	bool ok = false;		/* the cases that must work say so */
 
 	console_init("misbehave: ", 0);
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE)) {
@@ -95,8 +273,22 @@ void kernel_main(uint32_t magic, uint32_t info)
 		reset(0x64);
 	else if (!strcmp(how, "reset-92"))
 		reset(0x92);
+	else if (!strncmp(how, "reset-", 6))
+		reset_wide(how);
+	else if (!strcmp(how, "sleep") || !strcmp(how, "sleep-byte"))
+		sleep(how[5] == '-');
+	else if (!strcmp(how, "pci"))
+		ok = pci();
+	else if (!strcmp(how, "a20-92") || !strcmp(how, "a20-kbd"))
+		ok = a20_off(how[4] == 'k');
+	else if (!strcmp(how, "init"))
+		init_ipi();
+	else if (!strcmp(how, "nmi"))
+		ok = nmi();
+	else if (!strcmp(how, "uart"))
+		uart_break();
 	else
-		printk("say how: APPEND=triple, nested, reset-cf9, reset-kbd or reset-92\n");
+		printk("say how: APPEND=triple, nested, reset-..., sleep, init, uart, pci, a20-92, a20-kbd or nmi\n");
 	printk("still running\n");
-	poweroff(0);
+	poweroff(ok);
 }

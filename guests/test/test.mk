@@ -4,8 +4,9 @@
 #   lm64      enters long mode itself; an ELF64 file; CPUID with REX prefixes
 #   vmmtouch  touches lvisor's memory: lvisor must stop it
 #   probe     shows what an exit policy changes, one line per effect (32-bit ELF); prefixed and
-#             single-stepped instructions lvisor completes; APPEND=pdpte: PAE PDPTEs outside RAM
-#   misbehave a triple fault, VMXON/VMRUN or a reset: lvisor must report it and stop the guest
+#             single-stepped instructions lvisor completes; APPEND=pdpte: PAE PDPTEs outside RAM;
+#             APPEND=devices: fw_cfg, PCI bus mastering and BARs, APIC base, PAT, MTRRs
+#   misbehave a triple fault, VMXON/VMRUN, a reset, sleep, INIT...: lvisor must report it and stop the guest
 # Each X also has X.elf with its symbols, for GDB.
 TEST_LD = guests/test/test.ld
 

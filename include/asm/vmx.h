@@ -170,6 +170,7 @@
 #define INTR_INFO_DELIVER_CODE          (1u << 11)
 #define INTR_TYPE_EXT_INTR              (0u << 8)
 #define INTR_TYPE_NMI                   (2u << 8)
+#define INTR_TYPE_MASK                  (7u << 8)
 #define INTR_TYPE_HARD_EXCEPTION        (3u << 8)
 #define INTR_TYPE_SOFT_EXCEPTION        (6u << 8)
 
@@ -330,6 +331,7 @@ enum vmcs_field {
 /* Guest interruptibility state (SDM 25.4.2, table 25-3). */
 #define GUEST_INTR_STATE_STI            (1u << 0)
 #define GUEST_INTR_STATE_MOV_SS         (1u << 1)
+#define GUEST_INTR_STATE_NMI            (1u << 3)
 
 /* Exit qualification for control-register accesses (SDM 28.2.1, table 28-3). */
 #define CR_QUAL_CR(q)                   ((q) & 15)

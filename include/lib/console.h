@@ -13,6 +13,9 @@
 #define COLOR_RESET	"\033[0m"
 
 void console_init(const char *prefix, const char *color);
+/* Program the UART afresh (115200 8N1, no interrupts, no loopback), e.g.
+ * after a guest has used it. */
+void console_reset(void);
 void console_putc(char c);
 void console_write(const char *s, unsigned long n);
 /* From now on the guest prints too, in color `c`: switch to it, and back to

@@ -12,7 +12,7 @@ VMX_CORE_PROC = B(25) | B(28) | B(31)         # use I/O bitmaps, use MSR bitmaps
 VMX_CORE_PROC2 = B(1) | B(3) | B(7)           # EPT, enable RDTSCP, unrestricted guest
 VMX_CORE_EXIT = B(2) | B(9) | B(18) | B(19) | B(20) | B(21)   # save debug, host 64-bit, PAT, EFER
 VMX_CORE_ENTRY = B(2) | B(14) | B(15)         # load debug, load PAT, load EFER
-VMX_CORE_EXITS = {2: "core_triple_fault", 10: "core_cpuid", 13: "core_invd",
+VMX_CORE_EXITS = {2: "core_triple_fault", 3: "core_init_signal", 10: "core_cpuid", 13: "core_invd",
                   18: "core_hypercall_ud", 28: "core_cr_access", 30: "exit_io",
                   31: "core_msr", 32: "core_msr",
                   33: "core_invalid_state", 34: "core_invalid_state", 41: "core_invalid_state",
@@ -20,11 +20,11 @@ VMX_CORE_EXITS = {2: "core_triple_fault", 10: "core_cpuid", 13: "core_invd",
                   **{n: "core_virt_instruction" for n in (19, 20, 21, 22, 23, 24, 25, 26, 27,
                                                           50, 53, 59)}}
 # SVM: intercept vector 3 (misc1) and 4 (misc2), APM table B-1.
-SVM_CORE_MISC1 = B(22) | B(26) | B(27) | B(28) | B(31)   # INVD, INVLPGA, IOIO_PROT, MSR_PROT, SHUTDOWN
+SVM_CORE_MISC1 = B(3) | B(22) | B(26) | B(27) | B(28) | B(31)   # INIT, INVD, INVLPGA, IOIO_PROT, MSR_PROT, SHUTDOWN
 SVM_CORE_MISC2 = B(0) | B(2) | B(3) | B(4) | B(5) | B(6)   # VMRUN VMLOAD VMSAVE STGI CLGI SKINIT
 SVM_CPUID = B(18)
 SVM_CORE_EXITS = {0x76: "core_invd", 0x7a: "core_virt_instruction", 0x7b: "exit_io", 0x7c: "core_msr",
-                  0x7f: "core_triple_fault",
+                  0x7f: "core_triple_fault", 0x63: "core_init_signal",
                   0x400: "core_vmm_memory",
                   **{n: "core_virt_instruction" for n in (0x80, 0x82, 0x83, 0x84, 0x85, 0x86)}}
 

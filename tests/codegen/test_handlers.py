@@ -75,12 +75,12 @@ def test_exceptions(p):
 
 
 def test_io(p):
-    r = p.run("vmx", 30, io__port=0x62, io__size=1, io__in=1, rax=0x1234)
+    r = p.run("vmx", 30, io__port=0x6A, io__size=1, io__in=1, rax=0x1234)
     assert r["rax"] == 0x12AB and r["skips"] == 1                     # AL only
-    r = p.run("svm", 0x7B, io__port=0x60, io__size=4, io__in=1, rax=U64)
+    r = p.run("svm", 0x7B, io__port=0x68, io__size=4, io__in=1, rax=U64)
     assert r["rax"] == 0xAB                                           # EAX: upper half cleared
     assert p.run("vmx", 30, io__port=0x80, io__size=1, io__in=0)["skips"] == 1
-    assert p.run("vmx", 30, io__port=0x60, io__size=1, io__in=0)["called"] == "core_unhandled"
+    assert p.run("vmx", 30, io__port=0x6F, io__size=1, io__in=0)["called"] == "core_unhandled"
     assert p.run("vmx", 30, io__port=0x3F8, io__size=1, io__in=1)["inject"] == [13, 1, 0]
 
 
@@ -94,7 +94,7 @@ def test_core_poweroff_ports(p):
 
 
 def test_core_reset_ports(p):
-    for port in (0x64, 0x92, 0xCF9):
+    for port in (0x60, 0x64, 0x92, 0xCF9):
         for direction in (0, 1):
             r = p.run("vmx", 30, io__port=port, io__size=1, io__in=direction)
             assert r["called"] == "core_reset_io", hex(port)

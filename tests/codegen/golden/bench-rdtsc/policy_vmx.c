@@ -47,6 +47,7 @@ const struct policy_vmx policy_vmx = {
 /* Exit-handler table, indexed by basic exit reason (SDM appendix C); NULL: unhandled. */
 const exit_handler_t policy_vmx_exits[VMX_EXIT_NR] = {
 	[EXIT_REASON_TRIPLE_FAULT] = core_triple_fault,	/* required by the core: the guest is dead: report and stop -- SDM 28.1 */
+	[EXIT_REASON_INIT_SIGNAL] = core_init_signal,	/* required by the core: INIT always exits in VMX non-root operation (and is blocked in root): report and stop -- SDM 26.2 */
 	[EXIT_REASON_CPUID] = exit_cpuid,	/* policies/bench.yaml:13: cpuid: emulate -- SDM 26.1.2 */
 	[EXIT_REASON_INVD] = core_invd,	/* required by the core: INVD always exits -- SDM 26.1.2 */
 	[EXIT_REASON_RDTSC] = exit_rdtsc,	/* policies/bench-rdtsc.yaml:12: rdtsc: emulate -- SDM 25.6.2 */

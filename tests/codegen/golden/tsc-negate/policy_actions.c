@@ -43,19 +43,19 @@ int exit_rdtscp(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
-/* policies/default.yaml:31: cpuid: emulate */
+/* policies/default.yaml:32: cpuid: emulate */
 int exit_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
 	struct cpuid_regs r = cpuid(leaf, subleaf);
 
-	if (leaf == 1)	/* policies/default.yaml:33: clear vmx */
+	if (leaf == 1)	/* policies/default.yaml:34: clear vmx */
 		r.ecx &= ~CPUID_1_ECX_VMX;
-	if (leaf == 0x80000001)	/* policies/default.yaml:33: clear svm */
+	if (leaf == 0x80000001)	/* policies/default.yaml:34: clear svm */
 		r.ecx &= ~CPUID_80000001_ECX_SVM;
-	if (leaf == 0x8000000a)	/* policies/default.yaml:33: clear svm: APM E.4.9: SVM revision, ASIDs and features */
+	if (leaf == 0x8000000a)	/* policies/default.yaml:34: clear svm: APM E.4.9: SVM revision, ASIDs and features */
 		r = (struct cpuid_regs){ 0 };
-	if (leaf == 1)	/* policies/default.yaml:34: set hypervisor */
+	if (leaf == 1)	/* policies/default.yaml:35: set hypervisor */
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 	act_set_cpuid(v, r);
 	vcpu_skip(v);
@@ -70,9 +70,11 @@ int exit_io(struct vcpu *v)
 {
 	uint32_t port = v->exit.io.port, last = port + v->exit.io.size - 1;
 
+	if (port <= 0x60 && last >= 0x60)	/* required by the core: reset: the data byte after command 0xD1 is the output port (bit 0 clear resets, bit 1 is A20) -- 8042 keyboard controller */
+		return core_reset_io(v);
 	if (port <= 0x64 && last >= 0x64)	/* required by the core: reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear) -- 8042 keyboard controller */
 		return core_reset_io(v);
-	if (port <= 0x92 && last >= 0x92)	/* required by the core: reset: bit 0 of port 0x92 (fast reset) -- PS/2 system control port A */
+	if (port <= 0x92 && last >= 0x92)	/* required by the core: reset: bit 0 of port 0x92 (fast reset); bit 1 (A20) stays on -- PS/2 system control port A */
 		return core_reset_io(v);
 	if (port <= 0xf7 && last >= 0xf4)	/* required by the core: power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU -- boot/qemu.sh */
 		return core_poweroff_io(v);
@@ -97,49 +99,49 @@ int exit_msr(struct vcpu *v)
 	uint32_t msr = v->exit.msr.index;
 	bool write = v->exit.msr.write;
 
-	if (msr >= 0x17a && msr <= 0x17b && !write) {	/* policies/default.yaml:146: msr 0x17a-0x17b read: constant 0 */
+	if (msr >= 0x17a && msr <= 0x17b && !write) {	/* policies/default.yaml:144: msr 0x17a-0x17b read: constant 0 */
 		vcpu_set_edx_eax(v, 0);
 		vcpu_skip(v);
 		return EXIT_RESUME;
 	}
-	if (msr >= 0x17a && msr <= 0x17b && write) {	/* policies/default.yaml:147: msr 0x17a-0x17b write: ignore */
+	if (msr >= 0x17a && msr <= 0x17b && write) {	/* policies/default.yaml:145: msr 0x17a-0x17b write: ignore */
 		vcpu_skip(v);
 		return EXIT_RESUME;
 	}
-	if (msr == 0x1a0 && write) {	/* policies/default.yaml:118: msr 0x1a0 write: ignore */
+	if (msr == 0x1a0 && write) {	/* policies/default.yaml:116: msr 0x1a0 write: ignore */
 		vcpu_skip(v);
 		return EXIT_RESUME;
 	}
-	if (msr >= 0x200 && msr <= 0x276 && write) {	/* policies/default.yaml:137: msr 0x200-0x276 write: ignore */
+	if (msr >= 0x200 && msr <= 0x276 && write) {	/* policies/default.yaml:135: msr 0x200-0x276 write: ignore */
 		vcpu_skip(v);
 		return EXIT_RESUME;
 	}
-	if (msr >= 0x278 && msr <= 0x2ff && write) {	/* policies/default.yaml:140: msr 0x278-0x2ff write: ignore */
+	if (msr >= 0x278 && msr <= 0x2ff && write) {	/* policies/default.yaml:138: msr 0x278-0x2ff write: ignore */
 		vcpu_skip(v);
 		return EXIT_RESUME;
 	}
-	if (msr >= 0x400 && msr <= 0x47f && !write) {	/* policies/default.yaml:149: msr 0x400-0x47f read: constant 0 */
+	if (msr >= 0x400 && msr <= 0x47f && !write) {	/* policies/default.yaml:147: msr 0x400-0x47f read: constant 0 */
 		vcpu_set_edx_eax(v, 0);
 		vcpu_skip(v);
 		return EXIT_RESUME;
 	}
-	if (msr >= 0x400 && msr <= 0x47f && write) {	/* policies/default.yaml:150: msr 0x400-0x47f write: ignore */
+	if (msr >= 0x400 && msr <= 0x47f && write) {	/* policies/default.yaml:148: msr 0x400-0x47f write: ignore */
 		vcpu_skip(v);
 		return EXIT_RESUME;
 	}
-	if (msr == 0xc0010010 && !write) {	/* policies/default.yaml:154: msr 0xc0010010 read: passthrough */
+	if (msr == 0xc0010010 && !write) {	/* policies/default.yaml:152: msr 0xc0010010 read: passthrough */
 		/* Granted, but outside VMX's MSR bitmap, so it exits there (SDM 25.6.9). */
 		return act_msr_emulate(v);
 	}
-	if (msr == 0xc0010015 && !write) {	/* policies/default.yaml:156: msr 0xc0010015 read: passthrough */
+	if (msr == 0xc0010015 && !write) {	/* policies/default.yaml:154: msr 0xc0010015 read: passthrough */
 		/* Granted, but outside VMX's MSR bitmap, so it exits there (SDM 25.6.9). */
 		return act_msr_emulate(v);
 	}
-	if (msr == 0xc0010055 && !write) {	/* policies/default.yaml:158: msr 0xc0010055 read: passthrough */
+	if (msr == 0xc0010055 && !write) {	/* policies/default.yaml:156: msr 0xc0010055 read: passthrough */
 		/* Granted, but outside VMX's MSR bitmap, so it exits there (SDM 25.6.9). */
 		return act_msr_emulate(v);
 	}
-	if (msr == 0xc0011029 && !write) {	/* policies/default.yaml:160: msr 0xc0011029 read: passthrough */
+	if (msr == 0xc0011029 && !write) {	/* policies/default.yaml:158: msr 0xc0011029 read: passthrough */
 		/* Granted, but outside VMX's MSR bitmap, so it exits there (SDM 25.6.9). */
 		return act_msr_emulate(v);
 	}
@@ -149,21 +151,20 @@ int exit_msr(struct vcpu *v)
 /* The ports the policy grants: no exit for IN or OUT. Each backend starts
  * from an I/O bitmap that intercepts every port and clears these. */
 const struct policy_io_grant policy_io_grants[] = {
-	{ 0x20, 0x21, "policies/default.yaml:39,40" },	/* io 0x20-0x21 in: passthrough, out: passthrough */
-	{ 0x40, 0x43, "policies/default.yaml:45,46" },	/* io 0x40-0x43 in: passthrough, out: passthrough */
-	{ 0x60, 0x60, "policies/default.yaml:48,49" },	/* io 0x60 in: passthrough, out: passthrough */
-	{ 0x61, 0x61, "policies/default.yaml:51,52" },	/* io 0x61 in: passthrough, out: passthrough */
-	{ 0x70, 0x71, "policies/default.yaml:54,55" },	/* io 0x70-0x71 in: passthrough, out: passthrough */
-	{ 0x80, 0x80, "policies/default.yaml:57,58" },	/* io 0x80 in: passthrough, out: passthrough */
-	{ 0xa0, 0xa1, "policies/default.yaml:42,43" },	/* io 0xa0-0xa1 in: passthrough, out: passthrough */
-	{ 0xb2, 0xb3, "policies/default.yaml:69,70" },	/* io 0xb2-0xb3 in: passthrough, out: passthrough */
-	{ 0x3c0, 0x3df, "policies/default.yaml:60,61" },	/* io 0x3c0-0x3df in: passthrough, out: passthrough */
-	{ 0x3f8, 0x3ff, "policies/default.yaml:63,64" },	/* io 0x3f8-0x3ff in: passthrough, out: passthrough */
-	{ 0x600, 0x603, "policies/default.yaml:76,77" },	/* io 0x600-0x603 in: passthrough, out: passthrough */
-	{ 0x608, 0x60b, "policies/default.yaml:79,80" },	/* io 0x608-0x60b in: passthrough, out: passthrough */
-	{ 0xafe0, 0xafe3, "policies/default.yaml:82,83" },	/* io 0xafe0-0xafe3 in: passthrough, out: passthrough */
-	{ 0xb000, 0xb003, "policies/default.yaml:85,86" },	/* io 0xb000-0xb003 in: passthrough, out: passthrough */
-	{ 0xb008, 0xb00b, "policies/default.yaml:88,89" },	/* io 0xb008-0xb00b in: passthrough, out: passthrough */
+	{ 0x20, 0x21, "policies/default.yaml:40,41" },	/* io 0x20-0x21 in: passthrough, out: passthrough */
+	{ 0x40, 0x43, "policies/default.yaml:46,47" },	/* io 0x40-0x43 in: passthrough, out: passthrough */
+	{ 0x61, 0x61, "policies/default.yaml:49,50" },	/* io 0x61 in: passthrough, out: passthrough */
+	{ 0x70, 0x71, "policies/default.yaml:52,53" },	/* io 0x70-0x71 in: passthrough, out: passthrough */
+	{ 0x80, 0x80, "policies/default.yaml:55,56" },	/* io 0x80 in: passthrough, out: passthrough */
+	{ 0xa0, 0xa1, "policies/default.yaml:43,44" },	/* io 0xa0-0xa1 in: passthrough, out: passthrough */
+	{ 0xb2, 0xb3, "policies/default.yaml:67,68" },	/* io 0xb2-0xb3 in: passthrough, out: passthrough */
+	{ 0x3c0, 0x3df, "policies/default.yaml:58,59" },	/* io 0x3c0-0x3df in: passthrough, out: passthrough */
+	{ 0x3f8, 0x3ff, "policies/default.yaml:61,62" },	/* io 0x3f8-0x3ff in: passthrough, out: passthrough */
+	{ 0x600, 0x603, "policies/default.yaml:74,75" },	/* io 0x600-0x603 in: passthrough, out: passthrough */
+	{ 0x608, 0x60b, "policies/default.yaml:77,78" },	/* io 0x608-0x60b in: passthrough, out: passthrough */
+	{ 0xafe0, 0xafe3, "policies/default.yaml:80,81" },	/* io 0xafe0-0xafe3 in: passthrough, out: passthrough */
+	{ 0xb000, 0xb003, "policies/default.yaml:83,84" },	/* io 0xb000-0xb003 in: passthrough, out: passthrough */
+	{ 0xb008, 0xb00b, "policies/default.yaml:86,87" },	/* io 0xb008-0xb00b in: passthrough, out: passthrough */
 };
 const unsigned policy_io_grant_count = sizeof(policy_io_grants) / sizeof(policy_io_grants[0]);
 
@@ -171,33 +172,33 @@ const unsigned policy_io_grant_count = sizeof(policy_io_grants) / sizeof(policy_
  * Each backend starts from an MSR bitmap that intercepts every MSR and
  * clears these. */
 const struct policy_msr_grant policy_msr_grants[] = {
-	{ 0x10, 0x10, POLICY_READ, "policies/default.yaml:111" },	/* msr 0x10 read: passthrough */
-	{ 0x1b, 0x1b, POLICY_READ, "policies/default.yaml:113" },	/* msr 0x1b read: passthrough */
-	{ 0x3a, 0x3b, POLICY_READ, "policies/default.yaml:115" },	/* msr 0x3a-0x3b read: passthrough */
-	{ 0x8b, 0x8b, POLICY_READ, "policies/default.yaml:107" },	/* msr 0x8b read: passthrough */
-	{ 0x8b, 0x8b, POLICY_WRITE, "policies/default.yaml:108" },	/* msr 0x8b write: passthrough */
-	{ 0xe2, 0xe2, POLICY_READ, "policies/default.yaml:120" },	/* msr 0xe2 read: passthrough */
-	{ 0xe7, 0xe8, POLICY_READ, "policies/default.yaml:122" },	/* msr 0xe7-0xe8 read: passthrough */
-	{ 0xfe, 0xfe, POLICY_READ, "policies/default.yaml:132" },	/* msr 0xfe read: passthrough */
-	{ 0x174, 0x176, POLICY_READ, "policies/default.yaml:95" },	/* msr 0x174-0x176 read: passthrough */
-	{ 0x174, 0x176, POLICY_WRITE, "policies/default.yaml:96" },	/* msr 0x174-0x176 write: passthrough */
-	{ 0x179, 0x179, POLICY_READ, "policies/default.yaml:144" },	/* msr 0x179 read: passthrough */
-	{ 0x19b, 0x19c, POLICY_READ, "policies/default.yaml:126" },	/* msr 0x19b-0x19c read: passthrough */
-	{ 0x19b, 0x19c, POLICY_WRITE, "policies/default.yaml:127" },	/* msr 0x19b-0x19c write: passthrough */
-	{ 0x1a0, 0x1a0, POLICY_READ, "policies/default.yaml:117" },	/* msr 0x1a0 read: passthrough */
-	{ 0x1b1, 0x1b2, POLICY_READ, "policies/default.yaml:129" },	/* msr 0x1b1-0x1b2 read: passthrough */
-	{ 0x1b1, 0x1b2, POLICY_WRITE, "policies/default.yaml:130" },	/* msr 0x1b1-0x1b2 write: passthrough */
-	{ 0x200, 0x276, POLICY_READ, "policies/default.yaml:136" },	/* msr 0x200-0x276 read: passthrough */
-	{ 0x278, 0x2ff, POLICY_READ, "policies/default.yaml:139" },	/* msr 0x278-0x2ff read: passthrough */
-	{ 0x6e0, 0x6e0, POLICY_READ, "policies/default.yaml:104" },	/* msr 0x6e0 read: passthrough */
-	{ 0x6e0, 0x6e0, POLICY_WRITE, "policies/default.yaml:105" },	/* msr 0x6e0 write: passthrough */
-	{ 0xc0000081, 0xc0000084, POLICY_READ, "policies/default.yaml:98" },	/* msr 0xc0000081-0xc0000084 read: passthrough */
-	{ 0xc0000081, 0xc0000084, POLICY_WRITE, "policies/default.yaml:99" },	/* msr 0xc0000081-0xc0000084 write: passthrough */
-	{ 0xc0000100, 0xc0000103, POLICY_READ, "policies/default.yaml:101" },	/* msr 0xc0000100-0xc0000103 read: passthrough */
-	{ 0xc0000100, 0xc0000103, POLICY_WRITE, "policies/default.yaml:102" },	/* msr 0xc0000100-0xc0000103 write: passthrough */
-	{ 0xc0010010, 0xc0010010, POLICY_READ, "policies/default.yaml:154" },	/* msr 0xc0010010 read: passthrough */
-	{ 0xc0010015, 0xc0010015, POLICY_READ, "policies/default.yaml:156" },	/* msr 0xc0010015 read: passthrough */
-	{ 0xc0010055, 0xc0010055, POLICY_READ, "policies/default.yaml:158" },	/* msr 0xc0010055 read: passthrough */
-	{ 0xc0011029, 0xc0011029, POLICY_READ, "policies/default.yaml:160" },	/* msr 0xc0011029 read: passthrough */
+	{ 0x10, 0x10, POLICY_READ, "policies/default.yaml:109" },	/* msr 0x10 read: passthrough */
+	{ 0x1b, 0x1b, POLICY_READ, "policies/default.yaml:111" },	/* msr 0x1b read: passthrough */
+	{ 0x3a, 0x3b, POLICY_READ, "policies/default.yaml:113" },	/* msr 0x3a-0x3b read: passthrough */
+	{ 0x8b, 0x8b, POLICY_READ, "policies/default.yaml:105" },	/* msr 0x8b read: passthrough */
+	{ 0x8b, 0x8b, POLICY_WRITE, "policies/default.yaml:106" },	/* msr 0x8b write: passthrough */
+	{ 0xe2, 0xe2, POLICY_READ, "policies/default.yaml:118" },	/* msr 0xe2 read: passthrough */
+	{ 0xe7, 0xe8, POLICY_READ, "policies/default.yaml:120" },	/* msr 0xe7-0xe8 read: passthrough */
+	{ 0xfe, 0xfe, POLICY_READ, "policies/default.yaml:130" },	/* msr 0xfe read: passthrough */
+	{ 0x174, 0x176, POLICY_READ, "policies/default.yaml:93" },	/* msr 0x174-0x176 read: passthrough */
+	{ 0x174, 0x176, POLICY_WRITE, "policies/default.yaml:94" },	/* msr 0x174-0x176 write: passthrough */
+	{ 0x179, 0x179, POLICY_READ, "policies/default.yaml:142" },	/* msr 0x179 read: passthrough */
+	{ 0x19b, 0x19c, POLICY_READ, "policies/default.yaml:124" },	/* msr 0x19b-0x19c read: passthrough */
+	{ 0x19b, 0x19c, POLICY_WRITE, "policies/default.yaml:125" },	/* msr 0x19b-0x19c write: passthrough */
+	{ 0x1a0, 0x1a0, POLICY_READ, "policies/default.yaml:115" },	/* msr 0x1a0 read: passthrough */
+	{ 0x1b1, 0x1b2, POLICY_READ, "policies/default.yaml:127" },	/* msr 0x1b1-0x1b2 read: passthrough */
+	{ 0x1b1, 0x1b2, POLICY_WRITE, "policies/default.yaml:128" },	/* msr 0x1b1-0x1b2 write: passthrough */
+	{ 0x200, 0x276, POLICY_READ, "policies/default.yaml:134" },	/* msr 0x200-0x276 read: passthrough */
+	{ 0x278, 0x2ff, POLICY_READ, "policies/default.yaml:137" },	/* msr 0x278-0x2ff read: passthrough */
+	{ 0x6e0, 0x6e0, POLICY_READ, "policies/default.yaml:102" },	/* msr 0x6e0 read: passthrough */
+	{ 0x6e0, 0x6e0, POLICY_WRITE, "policies/default.yaml:103" },	/* msr 0x6e0 write: passthrough */
+	{ 0xc0000081, 0xc0000084, POLICY_READ, "policies/default.yaml:96" },	/* msr 0xc0000081-0xc0000084 read: passthrough */
+	{ 0xc0000081, 0xc0000084, POLICY_WRITE, "policies/default.yaml:97" },	/* msr 0xc0000081-0xc0000084 write: passthrough */
+	{ 0xc0000100, 0xc0000103, POLICY_READ, "policies/default.yaml:99" },	/* msr 0xc0000100-0xc0000103 read: passthrough */
+	{ 0xc0000100, 0xc0000103, POLICY_WRITE, "policies/default.yaml:100" },	/* msr 0xc0000100-0xc0000103 write: passthrough */
+	{ 0xc0010010, 0xc0010010, POLICY_READ, "policies/default.yaml:152" },	/* msr 0xc0010010 read: passthrough */
+	{ 0xc0010015, 0xc0010015, POLICY_READ, "policies/default.yaml:154" },	/* msr 0xc0010015 read: passthrough */
+	{ 0xc0010055, 0xc0010055, POLICY_READ, "policies/default.yaml:156" },	/* msr 0xc0010055 read: passthrough */
+	{ 0xc0011029, 0xc0011029, POLICY_READ, "policies/default.yaml:158" },	/* msr 0xc0011029 read: passthrough */
 };
 const unsigned policy_msr_grant_count = sizeof(policy_msr_grants) / sizeof(policy_msr_grants[0]);

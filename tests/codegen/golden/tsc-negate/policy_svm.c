@@ -19,9 +19,10 @@ const struct policy_svm policy_svm = {
 		SVM_INTERCEPT_INVD |	/* required by the core: INVD would drop lvisor's own dirty cache lines: core_invd does WBINVD -- APM table B-1 */
 		SVM_INTERCEPT_INVLPGA |	/* required by the core: INVLPGA would flush the VMM's ASID: no nested virtualization -- APM table B-1 */
 		SVM_INTERCEPT_MSR_PROT |	/* required by the core: every MSR but those in policy_msr_grants[] exits (deny by default) -- APM 15.11 */
+		SVM_INTERCEPT_INIT |	/* required by the core: an INIT would reset the CPU under lvisor: report and stop -- APM table B-1 */
 		SVM_INTERCEPT_SHUTDOWN |	/* required by the core: a guest triple fault must not reset the machine -- APM table B-1 */
 		SVM_INTERCEPT_RDTSC |	/* policies/tsc-negate.yaml:14: rdtsc: negate -- APM table B-1 */
-		SVM_INTERCEPT_CPUID |	/* policies/default.yaml:31: cpuid: emulate -- APM table B-1 */
+		SVM_INTERCEPT_CPUID |	/* policies/default.yaml:32: cpuid: emulate -- APM table B-1 */
 		SVM_INTERCEPT_IOIO_PROT |	/* required by the core: every port but those in policy_io_grants[] exits (deny by default) -- APM 15.10 */
 		0,
 	.intercept_misc2 =
@@ -36,8 +37,9 @@ const struct policy_svm policy_svm = {
 
 /* Exit-handler table, indexed by EXITCODE (APM appendix C); NULL: unhandled. */
 const exit_handler_t policy_svm_exits[SVM_EXIT_NR] = {
+	[SVM_EXIT_INIT] = core_init_signal,	/* required by the core: an INIT would reset the CPU under lvisor: report and stop -- APM table B-1 */
 	[SVM_EXIT_RDTSC] = exit_rdtsc,	/* policies/tsc-negate.yaml:14: rdtsc: negate -- APM appendix C */
-	[SVM_EXIT_CPUID] = exit_cpuid,	/* policies/default.yaml:31: cpuid: emulate -- APM appendix C */
+	[SVM_EXIT_CPUID] = exit_cpuid,	/* policies/default.yaml:32: cpuid: emulate -- APM appendix C */
 	[SVM_EXIT_INVD] = core_invd,	/* required by the core: INVD would drop lvisor's own dirty cache lines -- APM table B-1 */
 	[SVM_EXIT_INVLPGA] = core_virt_instruction,	/* required by the core: no nested virtualization -- APM table B-1 */
 	[SVM_EXIT_IOIO] = exit_io,	/* required by the core: every port the policy does not grant: the core's ports, then the policy's io rules, else absent hardware -- APM 15.10 */

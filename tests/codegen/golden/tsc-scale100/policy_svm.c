@@ -19,6 +19,7 @@ const struct policy_svm policy_svm = {
 		SVM_INTERCEPT_INVD |	/* required by the core: INVD would drop lvisor's own dirty cache lines: core_invd does WBINVD -- APM table B-1 */
 		SVM_INTERCEPT_INVLPGA |	/* required by the core: INVLPGA would flush the VMM's ASID: no nested virtualization -- APM table B-1 */
 		SVM_INTERCEPT_MSR_PROT |	/* required by the core: every MSR but those in policy_msr_grants[] exits (deny by default) -- APM 15.11 */
+		SVM_INTERCEPT_INIT |	/* required by the core: an INIT would reset the CPU under lvisor: report and stop -- APM table B-1 */
 		SVM_INTERCEPT_SHUTDOWN |	/* required by the core: a guest triple fault must not reset the machine -- APM table B-1 */
 		SVM_INTERCEPT_RDTSC |	/* policies/tsc-scale100.yaml:21: rdtsc: scale 100 -- APM table B-1 */
 		SVM_INTERCEPT_CPUID |	/* policies/tsc-scale100.yaml:25: cpuid: emulate -- APM table B-1 */
@@ -37,6 +38,7 @@ const struct policy_svm policy_svm = {
 
 /* Exit-handler table, indexed by EXITCODE (APM appendix C); NULL: unhandled. */
 const exit_handler_t policy_svm_exits[SVM_EXIT_NR] = {
+	[SVM_EXIT_INIT] = core_init_signal,	/* required by the core: an INIT would reset the CPU under lvisor: report and stop -- APM table B-1 */
 	[SVM_EXIT_RDTSC] = exit_rdtsc,	/* policies/tsc-scale100.yaml:21: rdtsc: scale 100 -- APM appendix C */
 	[SVM_EXIT_CPUID] = exit_cpuid,	/* policies/tsc-scale100.yaml:25: cpuid: emulate -- APM appendix C */
 	[SVM_EXIT_INVD] = core_invd,	/* required by the core: INVD would drop lvisor's own dirty cache lines -- APM table B-1 */

@@ -47,7 +47,8 @@ const struct policy_vmx policy_vmx = {
 /* Exit-handler table, indexed by basic exit reason (SDM appendix C); NULL: unhandled. */
 const exit_handler_t policy_vmx_exits[VMX_EXIT_NR] = {
 	[EXIT_REASON_TRIPLE_FAULT] = core_triple_fault,	/* required by the core: the guest is dead: report and stop -- SDM 28.1 */
-	[EXIT_REASON_CPUID] = exit_cpuid,	/* policies/default.yaml:31: cpuid: emulate -- SDM 26.1.2 */
+	[EXIT_REASON_INIT_SIGNAL] = core_init_signal,	/* required by the core: INIT always exits in VMX non-root operation (and is blocked in root): report and stop -- SDM 26.2 */
+	[EXIT_REASON_CPUID] = exit_cpuid,	/* policies/default.yaml:32: cpuid: emulate -- SDM 26.1.2 */
 	[EXIT_REASON_INVD] = core_invd,	/* required by the core: INVD always exits -- SDM 26.1.2 */
 	[EXIT_REASON_RDTSC] = exit_rdtsc,	/* policies/tsc-times10.yaml:12: rdtsc: scale 10 -- SDM 25.6.2 */
 	[EXIT_REASON_VMCALL] = core_hypercall_ud,	/* required by the core: VMCALL always exits; with no rule the guest gets #UD -- SDM 26.1.2 */
