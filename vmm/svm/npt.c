@@ -1,9 +1,10 @@
 /*
  * Nested paging (APM 15.25): the guest's physical addresses are translated
  * by a second set of page tables that lvisor owns. We map the first 4 GiB
- * one to one with 2 MiB pages, except lvisor's own memory, which is left
- * not present: a guest access there exits with #VMEXIT(NPF), which the core
- * reports as "guest touched VMM memory".
+ * one to one with 2 MiB pages, except lvisor's own memory and the HPET's
+ * page (gpa_is_withheld), which are left not present: a guest access
+ * there exits with #VMEXIT(NPF), which the core reports. The 2 MiB that
+ * hold the HPET are mapped with 4 KiB pages around it.
  */
 #include "../vmm.h"
 #include "svm.h"
@@ -14,6 +15,19 @@
 #define NPT_PS		(1ull << 7)	/* 2 MiB page */
 #define NPT_LEAF	(NPT_P | NPT_RW | NPT_US)
 
+/* A 2 MiB region with withheld 4 KiB pages: a page table of its own. */
+static uint64_t small_pages(uint64_t base)
+{
+	uint64_t *pt = page_alloc(1);
+
+	for (int j = 0; j < 512; j++) {
+		uint64_t gpa = base + ((uint64_t)j << 12);
+		if (!gpa_is_withheld(gpa))
+			pt[j] = gpa | NPT_LEAF;
+	}
+	return (uint64_t)pt | NPT_LEAF;
+}
+
 uint64_t npt_build(void)
 {
 	uint64_t *pml4 = page_alloc(1), *pdpt = page_alloc(1), *pd = page_alloc(4);
@@ -23,8 +37,9 @@ uint64_t npt_build(void)
 		pdpt[i] = (uint64_t)&pd[512 * i] | NPT_LEAF;
 	for (uint64_t i = 0; i < GUEST_PHYS_LIMIT >> 21; i++) {
 		uint64_t gpa = i << 21;
-		if (!gpa_is_vmm(gpa))
-			pd[i] = gpa | NPT_LEAF | NPT_PS;
+		if (gpa_is_vmm(gpa))
+			continue;
+		pd[i] = !gpa_2m_is_split(gpa) ? gpa | NPT_LEAF | NPT_PS : small_pages(gpa);
 	}
 	return (uint64_t)pml4;
 }

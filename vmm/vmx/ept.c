@@ -2,9 +2,10 @@
  * Extended page tables (SDM 29.3): the guest's physical addresses are
  * translated by a second set of page tables that lvisor owns. We map the
  * first 4 GiB one to one with 2 MiB pages (SDM 29.3.2, table 29-4), except
- * lvisor's own memory, which is left not present: a guest access there
- * exits with EPT_VIOLATION, which the core reports as "guest touched VMM
- * memory". RAM is write-back; everything above the guest's RAM (the APIC,
+ * lvisor's own memory and the HPET's page (gpa_is_withheld), which are left
+ * not present: a guest access there exits with EPT_VIOLATION, which the
+ * core reports. The 2 MiB that hold the HPET are mapped with 4 KiB pages
+ * around it. RAM is write-back; everything above the guest's RAM (the APIC,
  * the I/O APIC, PCI holes) is uncacheable, as MMIO must be (SDM 29.3.7).
  */
 #include <asm/vmx.h>
@@ -12,6 +13,20 @@
 #include "vmx.h"
 
 #define EPT_RWX		(EPT_READ | EPT_WRITE | EPT_EXEC)
+
+/* A 2 MiB region with withheld 4 KiB pages: a page table of its own
+ * (SDM 29.3.2, table 29-6). */
+static uint64_t small_pages(uint64_t base, uint64_t type)
+{
+	uint64_t *pt = page_alloc(1);
+
+	for (int j = 0; j < 512; j++) {
+		uint64_t gpa = base + ((uint64_t)j << 12);
+		if (!gpa_is_withheld(gpa))
+			pt[j] = gpa | EPT_RWX | type;
+	}
+	return (uint64_t)pt | EPT_RWX;
+}
 
 uint64_t ept_build(void)
 {
@@ -23,8 +38,9 @@ uint64_t ept_build(void)
 	for (uint64_t i = 0; i < GUEST_PHYS_LIMIT >> 21; i++) {
 		uint64_t gpa = i << 21;
 		uint64_t type = gpa < guest_ram_end ? EPT_MT_WB : EPT_MT_UC;
-		if (!gpa_is_vmm(gpa))
-			pd[i] = gpa | EPT_RWX | type | EPT_LARGE;
+		if (gpa_is_vmm(gpa))
+			continue;
+		pd[i] = !gpa_2m_is_split(gpa) ? gpa | EPT_RWX | type | EPT_LARGE : small_pages(gpa, type);
 	}
 	/* EPTP (SDM 25.6.11): the PML4's address, WB for the tables
 	 * themselves, and "page-walk length - 1" = 3 for four levels. */
