@@ -14,13 +14,13 @@ int core_unhandled(struct vcpu *v)
 {
 	return vcpu_stop(v, backend->hex_reasons ? "unhandled VM exit: reason 0x%x (%s)"
 						 : "unhandled VM exit: reason %u (%s)",
-			 v->exit.code, v->exit.name);
+			 v->exit.code, vcpu_exit_name(v));
 }
 
 int core_triple_fault(struct vcpu *v)
 {
 	return vcpu_stop(v, "guest triple fault (%s): the guest could not handle an exception",
-			 v->exit.name);
+			 vcpu_exit_name(v));
 }
 
 int core_vmm_memory(struct vcpu *v)
@@ -33,12 +33,13 @@ int core_vmm_memory(struct vcpu *v)
 int core_virt_instruction(struct vcpu *v)
 {
 	return vcpu_stop(v, "guest executed %s: lvisor offers no nested virtualization",
-			 v->exit.name);
+			 vcpu_exit_name(v));
 }
 
 int core_invalid_state(struct vcpu *v)
 {
-	return vcpu_stop(v, "VM entry failed (%s): invalid guest state", v->exit.name);
+	return vcpu_stop(v, "VM entry failed (%s): invalid guest state",
+			 v->exit.failure ? v->exit.failure : vcpu_exit_name(v));
 }
 
 /* CPUID as the hardware answers it, except that the guest must not think it

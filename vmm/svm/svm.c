@@ -154,7 +154,6 @@ static void decode_exit(struct vcpu *v)
 	struct exit_info *e = &v->exit;
 
 	e->code = (uint32_t)c->exitcode;
-	e->name = svm_exit_name(e->code);
 	e->qualification = c->exitinfo1;
 	e->info2 = c->exitinfo2;
 	e->gpa = 0;
@@ -238,7 +237,7 @@ static void svm_advance(struct vcpu *v)
 		vmcb->save.rip += len;
 	} else {
 		printk("cannot tell the length of the instruction behind exit %s at rip 0x%lx: %s\n",
-		       v->exit.name, vmcb->save.rip, why);
+		       svm_exit_name(code), vmcb->save.rip, why);
 		vcpu_dump(v);
 		vmm_stop(false);
 	}

@@ -156,7 +156,6 @@ static void decode_exit(struct vcpu *v)
 	uint64_t q = vmread(EXIT_QUALIFICATION);
 
 	e->code = reason & 0xffff;		/* the basic exit reason */
-	e->name = vmx_exit_name(e->code);
 	e->entry_failed = reason & VMX_EXIT_REASON_ENTRY_FAILURE;
 	e->qualification = q;
 	e->rip = vmread(GUEST_RIP);
@@ -205,13 +204,13 @@ static void entry_failed(struct vcpu *v, int how)
 	e->entry_failed = true;
 	e->cr.gpr = -1;
 	if (how == VMX_ENTER_FAIL_INVALID) {
-		e->name = "VMfailInvalid: no current VMCS";
+		e->failure = "VMfailInvalid: no current VMCS";
 		return;
 	}
 	entry_error = vmread(VM_INSTRUCTION_ERROR);
 	snprintf(name, sizeof(name), "%s: VM-instruction error %lu, %s",
 		 launched ? "VMRESUME" : "VMLAUNCH", entry_error, vmx_error_name(entry_error));
-	e->name = name;
+	e->failure = name;
 }
 
 /*
