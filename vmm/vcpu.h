@@ -28,17 +28,17 @@ enum exit_action {
 	EXIT_STOP = 1,		/* stop the guest (the handler has said why) */
 };
 
-/* The exit, decoded by the backend into neutral terms. The first five fields
- * and entry_failed are set on every exit; io, msr, cr, vector and
- * error_code only on their kind of exit (they keep an older exit's values
- * otherwise: the backends do not clear them, to keep exits cheap). The
- * exit's name is not here either: backend->exit_name(code) looks it up
- * when something prints it, which most exits never do. */
+/* The exit, decoded by the backend into neutral terms. code, rip,
+ * qualification and entry_failed are set on every exit; gpa, io, msr, cr,
+ * vector and error_code only on their kind of exit: they keep an older
+ * exit's values otherwise (the backends do not clear them, to keep exits
+ * cheap), so only that kind's handlers may read them. Nor is the exit's
+ * name here: vcpu_exit_name() looks it up for the messages that print it,
+ * which most exits never reach. */
 struct exit_info {
 	uint32_t code;		/* hardware exit reason (VMX) / EXITCODE (SVM) */
 	uint64_t rip;		/* the guest's RIP at the exit */
 	uint64_t qualification;	/* VMX exit qualification / SVM EXITINFO1 */
-	uint64_t info2;		/* VMX guest-physical address / SVM EXITINFO2 */
 	uint64_t gpa;		/* EPT/NPT faults: the guest-physical address */
 	struct {		/* I/O instruction exits */
 		uint16_t port;

@@ -145,9 +145,9 @@ static int svm_create(struct vcpu *v, uint64_t rip16)
 }
 
 /* Decode the #VMEXIT into neutral terms (APM 15.6, appendix C). The fields
- * of one kind of exit (io, msr, cr, vector) are filled in for that kind
- * only: clearing the whole struct on every exit would cost more than all
- * the rest. */
+ * of one kind of exit (gpa, io, msr, cr, vector) are filled in for that
+ * kind only: clearing them on every exit would cost more than all the
+ * rest. */
 static void decode_exit(struct vcpu *v)
 {
 	struct vmcb_control *c = &vmcb->control;
@@ -155,8 +155,6 @@ static void decode_exit(struct vcpu *v)
 
 	e->code = (uint32_t)c->exitcode;
 	e->qualification = c->exitinfo1;
-	e->info2 = c->exitinfo2;
-	e->gpa = 0;
 	e->rip = vmcb->save.rip;
 	e->entry_failed = c->exitcode == (uint64_t)SVM_EXIT_INVALID;
 

@@ -147,8 +147,8 @@ static int vmx_create(struct vcpu *v, uint64_t rip16)
 
 /* Decode the VM exit into neutral terms (SDM 28.2 "Recording VM-exit
  * information", appendix C for the reasons). The fields of one kind of exit
- * (io, msr, cr, vector) are filled in for that kind only: clearing the whole
- * struct on every exit would cost more than all the rest. */
+ * (gpa, io, msr, cr, vector) are filled in for that kind only: clearing
+ * them on every exit would cost more than all the rest. */
 static void decode_exit(struct vcpu *v)
 {
 	struct exit_info *e = &v->exit;
@@ -159,7 +159,6 @@ static void decode_exit(struct vcpu *v)
 	e->entry_failed = reason & VMX_EXIT_REASON_ENTRY_FAILURE;
 	e->qualification = q;
 	e->rip = vmread(GUEST_RIP);
-	e->info2 = e->gpa = 0;
 
 	switch (e->code) {
 	case EXIT_REASON_IO_INSTRUCTION:	/* SDM table 28-5 */
@@ -189,7 +188,7 @@ static void decode_exit(struct vcpu *v)
 	}
 	case EXIT_REASON_EPT_VIOLATION:		/* SDM 28.2.1, table 28-7 */
 	case EXIT_REASON_EPT_MISCONFIG:
-		e->gpa = e->info2 = vmread(GUEST_PHYSICAL_ADDRESS);
+		e->gpa = vmread(GUEST_PHYSICAL_ADDRESS);
 		break;
 	}
 }
