@@ -193,8 +193,10 @@ static void decode_exit(struct vcpu *v)
 	}
 }
 
-/* VMLAUNCH or VMRESUME failed before the guest ran (SDM 31.2, 27.1-27.2). */
-static void entry_failed(struct vcpu *v, int how)
+/* VMLAUNCH or VMRESUME failed before the guest ran (SDM 31.2, 27.1-27.2).
+ * Cold and out of line: inlined, it would make vmx_run keep `how` in a
+ * callee-saved register, a push and a pop on every exit. */
+static __attribute__((cold, noinline)) void entry_failed(struct vcpu *v, int how)
 {
 	struct exit_info *e = &v->exit;
 	static char name[128];
