@@ -12,6 +12,10 @@
 
 int core_unhandled(struct vcpu *v)
 {
+	/* Failed VM entries whose code has no handler come here (vcpu.c:
+	 * the run loop does not test entry_failed on every exit). */
+	if (v->exit.entry_failed)
+		return core_invalid_state(v);
 	return vcpu_stop(v, backend->hex_reasons ? "unhandled VM exit: reason 0x%x (%s)"
 						 : "unhandled VM exit: reason %u (%s)",
 			 v->exit.code, vcpu_exit_name(v));

@@ -27,8 +27,11 @@ void vcpu_run_loop(struct vcpu *v)
 		uint32_t slot = stats_slot(v->exit.code);
 		struct stats_reason *stats = stats_exit(v, slot);
 
-		exit_handler_t handler = v->exit.entry_failed ? core_invalid_state : handlers[slot];
-		if (handler(v) == EXIT_STOP)
+		/* No test of entry_failed here: a failed entry's code has
+		 * core_invalid_state in the table (VMX's entry-failure
+		 * reasons) or no handler at all (SVM's VMEXIT_INVALID, VMX's
+		 * VMfail*), and core_unhandled hands it over. */
+		if (handlers[slot](v) == EXIT_STOP)
 			return;
 		stats_resume(stats, exit_tsc);
 	}

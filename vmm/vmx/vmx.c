@@ -202,6 +202,7 @@ static __attribute__((cold, noinline)) void entry_failed(struct vcpu *v, int how
 	static char name[128];
 
 	memset(e, 0, sizeof(*e));
+	e->code = VMX_EXIT_VMFAIL;	/* not 0, EXCEPTION_NMI: that may be the policy's */
 	e->entry_failed = true;
 	e->cr.gpr = -1;
 	if (how == VMX_ENTER_FAIL_INVALID) {

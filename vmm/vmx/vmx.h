@@ -82,6 +82,12 @@ bool cr_set_guest(int n, uint64_t val);		/* as if the guest wrote CRn; false: #G
 /* ept.c: returns the EPT pointer (SDM 25.6.11). */
 uint64_t ept_build(void);
 
+/* Not an SDM exit reason: the code of a VMLAUNCH/VMRESUME that failed
+ * without a VM exit (VMfailInvalid, VMfailValid). It is beyond the
+ * exit-handler table, so it reaches core_unhandled, which sees entry_failed
+ * and hands it to core_invalid_state. */
+#define VMX_EXIT_VMFAIL		0xffff
+
 /* vmx_exits.c: SDM names. */
 const char *vmx_exit_name(uint32_t reason);	/* basic exit reasons */
 const char *vmx_error_name(uint64_t error);	/* VM-instruction error numbers */

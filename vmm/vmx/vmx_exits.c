@@ -75,6 +75,8 @@ static const char *const vmx_exit_names[VMX_EXIT_NR] = {
 
 const char *vmx_exit_name(uint32_t reason)
 {
+	if (reason == VMX_EXIT_VMFAIL)
+		return "VMFAIL";
 	return reason < VMX_EXIT_NR ? vmx_exit_names[reason] : "UNKNOWN";
 }
 
