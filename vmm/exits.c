@@ -12,15 +12,19 @@
 
 int core_unhandled(struct vcpu *v)
 {
+	/* Failed VM entries whose code has no handler come here (vcpu.c:
+	 * the run loop does not test entry_failed on every exit). */
+	if (v->exit.entry_failed)
+		return core_invalid_state(v);
 	return vcpu_stop(v, backend->hex_reasons ? "unhandled VM exit: reason 0x%x (%s)"
 						 : "unhandled VM exit: reason %u (%s)",
-			 v->exit.code, v->exit.name);
+			 v->exit.code, vcpu_exit_name(v));
 }
 
 int core_triple_fault(struct vcpu *v)
 {
 	return vcpu_stop(v, "guest triple fault (%s): the guest could not handle an exception",
-			 v->exit.name);
+			 vcpu_exit_name(v));
 }
 
 int core_vmm_memory(struct vcpu *v)
@@ -36,7 +40,7 @@ int core_vmm_memory(struct vcpu *v)
 int core_virt_instruction(struct vcpu *v)
 {
 	return vcpu_stop(v, "guest executed %s: lvisor offers no nested virtualization",
-			 v->exit.name);
+			 vcpu_exit_name(v));
 }
 
 /*
@@ -56,7 +60,8 @@ int core_init_signal(struct vcpu *v)
 
 int core_invalid_state(struct vcpu *v)
 {
-	return vcpu_stop(v, "VM entry failed (%s): invalid guest state", v->exit.name);
+	return vcpu_stop(v, "VM entry failed (%s): invalid guest state",
+			 v->exit.failure ? v->exit.failure : vcpu_exit_name(v));
 }
 
 /* CPUID as the hardware answers it, except that the guest must not think it

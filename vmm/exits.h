@@ -10,7 +10,7 @@
 
 #include "vcpu.h"
 
-int core_unhandled(struct vcpu *v);		/* "unhandled VM exit: reason N (NAME)" + dump, stop */
+int core_unhandled(struct vcpu *v);		/* "unhandled VM exit: reason N (NAME)" + dump, stop; failed entries: core_invalid_state */
 int core_triple_fault(struct vcpu *v);		/* VMX TRIPLE_FAULT, SVM SHUTDOWN: report, stop */
 int core_vmm_memory(struct vcpu *v);		/* EPT violation / NPF: "guest touched VMM memory at GPA 0x..." */
 int core_virt_instruction(struct vcpu *v);	/* the guest ran VMX/SVM instructions: report, stop */

@@ -30,8 +30,11 @@ void vcpu_run_loop(struct vcpu *v)
 		uint32_t slot = stats_slot(v->exit.code);
 		struct stats_reason *stats = stats_exit(v, slot);
 
-		exit_handler_t handler = v->exit.entry_failed ? core_invalid_state : handlers[slot];
-		if (handler(v) == EXIT_STOP)
+		/* No test of entry_failed here: a failed entry's code has
+		 * core_invalid_state in the table (VMX's entry-failure
+		 * reasons) or no handler at all (SVM's VMEXIT_INVALID, VMX's
+		 * VMfail*), and core_unhandled hands it over. */
+		if (handlers[slot](v) == EXIT_STOP)
 			return;
 		stats_resume(stats, exit_tsc);
 	}
@@ -50,8 +53,10 @@ void vcpu_dump(struct vcpu *v)
 	struct guest_regs *r = &v->regs;
 
 	printk("guest state after %u exits:\n", stats_trace_next);	/* it counts them all */
-	printk("  rip %016lx  rflags %016lx  exit qualification/EXITINFO1 %016lx  info2 %016lx\n",
-	       vcpu_rip(v), backend->rflags(v), v->exit.qualification, v->exit.info2);
+	/* The exit's other raw fields (VMX guest-physical address, SVM
+	 * EXITINFO2...) are the backend's to print, below (dump_extra). */
+	printk("  rip %016lx  rflags %016lx  exit qualification/EXITINFO1 %016lx\n",
+	       vcpu_rip(v), backend->rflags(v), v->exit.qualification);
 	printk("  rax %016lx  rbx %016lx  rcx %016lx  rdx %016lx\n", r->rax, r->rbx, r->rcx, r->rdx);
 	printk("  rsi %016lx  rdi %016lx  rbp %016lx  rsp %016lx\n", r->rsi, r->rdi, r->rbp, r->rsp);
 	printk("  r8  %016lx  r9  %016lx  r10 %016lx  r11 %016lx\n", r->r8, r->r9, r->r10, r->r11);

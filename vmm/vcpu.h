@@ -28,16 +28,17 @@ enum exit_action {
 	EXIT_STOP = 1,		/* stop the guest (the handler has said why) */
 };
 
-/* The exit, decoded by the backend into neutral terms. The first six fields
- * and entry_failed are set on every exit; io, msr, cr, vector and
- * error_code only on their kind of exit (they keep an older exit's values
- * otherwise: the backends do not clear them, to keep exits cheap). */
+/* The exit, decoded by the backend into neutral terms. code, rip,
+ * qualification and entry_failed are set on every exit; gpa, io, msr, cr,
+ * vector and error_code only on their kind of exit: they keep an older
+ * exit's values otherwise (the backends do not clear them, to keep exits
+ * cheap), so only that kind's handlers may read them. Nor is the exit's
+ * name here: vcpu_exit_name() looks it up for the messages that print it,
+ * which most exits never reach. */
 struct exit_info {
 	uint32_t code;		/* hardware exit reason (VMX) / EXITCODE (SVM) */
-	const char *name;	/* its manual name, e.g. "RDTSC" */
 	uint64_t rip;		/* the guest's RIP at the exit */
 	uint64_t qualification;	/* VMX exit qualification / SVM EXITINFO1 */
-	uint64_t info2;		/* VMX guest-physical address / SVM EXITINFO2 */
 	uint64_t gpa;		/* EPT/NPT faults: the guest-physical address */
 	struct {		/* I/O instruction exits */
 		uint16_t port;
@@ -56,6 +57,9 @@ struct exit_info {
 		int gpr;	/* index into struct guest_regs, or -1 if unknown */
 	} cr;
 	bool entry_failed;	/* VM entry failed: nothing ran */
+	const char *failure;	/* a VM entry that failed without a VM exit (VMX's
+				 * VMfailInvalid/VMfailValid): why, for the report;
+				 * NULL otherwise (the guest stops at the first) */
 	int vector;		/* exception exits: the vector */
 	uint32_t error_code;	/* exception exits: the error code, if any */
 };
@@ -132,6 +136,9 @@ static inline uint64_t vcpu_edx_eax(struct vcpu *v)
 {
 	return (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
 }
+
+/* The exit's manual name, e.g. "RDTSC": for messages. */
+static inline const char *vcpu_exit_name(struct vcpu *v) { return backend->exit_name(v->exit.code); }
 
 /* vmm/vcpu.c */
 void vcpu_run_loop(struct vcpu *v);		/* enter, dispatch, repeat until a handler stops */

@@ -145,19 +145,16 @@ static int svm_create(struct vcpu *v, uint64_t rip16)
 }
 
 /* Decode the #VMEXIT into neutral terms (APM 15.6, appendix C). The fields
- * of one kind of exit (io, msr, cr, vector) are filled in for that kind
- * only: clearing the whole struct on every exit would cost more than all
- * the rest. */
+ * of one kind of exit (gpa, io, msr, cr, vector) are filled in for that
+ * kind only: clearing them on every exit would cost more than all the
+ * rest. */
 static void decode_exit(struct vcpu *v)
 {
 	struct vmcb_control *c = &vmcb->control;
 	struct exit_info *e = &v->exit;
 
 	e->code = (uint32_t)c->exitcode;
-	e->name = svm_exit_name(e->code);
 	e->qualification = c->exitinfo1;
-	e->info2 = c->exitinfo2;
-	e->gpa = 0;
 	e->rip = vmcb->save.rip;
 	e->entry_failed = c->exitcode == (uint64_t)SVM_EXIT_INVALID;
 
@@ -238,7 +235,7 @@ static void svm_advance(struct vcpu *v)
 		vmcb->save.rip += len;
 	} else {
 		printk("cannot tell the length of the instruction behind exit %s at rip 0x%lx: %s\n",
-		       v->exit.name, vmcb->save.rip, why);
+		       svm_exit_name(code), vmcb->save.rip, why);
 		vcpu_dump(v);
 		vmm_stop(false);
 	}

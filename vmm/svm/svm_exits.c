@@ -4,8 +4,7 @@
 #include "svm.h"
 
 /* The numbered names (READ_CR0 ... WRITE_DR15, EXCP0 ... EXCP31) are made
- * once, by svm_exit_names_init, so that naming an exit (on every exit) is
- * a table lookup. */
+ * once, by svm_exit_names_init, so that naming an exit is a table lookup. */
 static char numbered[0x60][16];
 static const char *names[] = {
 	[SVM_EXIT_INTR] = "INTR", [SVM_EXIT_NMI] = "NMI", [SVM_EXIT_SMI] = "SMI",

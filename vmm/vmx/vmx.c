@@ -147,8 +147,8 @@ static int vmx_create(struct vcpu *v, uint64_t rip16)
 
 /* Decode the VM exit into neutral terms (SDM 28.2 "Recording VM-exit
  * information", appendix C for the reasons). The fields of one kind of exit
- * (io, msr, cr, vector) are filled in for that kind only: clearing the whole
- * struct on every exit would cost more than all the rest. */
+ * (gpa, io, msr, cr, vector) are filled in for that kind only: clearing
+ * them on every exit would cost more than all the rest. */
 static void decode_exit(struct vcpu *v)
 {
 	struct exit_info *e = &v->exit;
@@ -156,11 +156,9 @@ static void decode_exit(struct vcpu *v)
 	uint64_t q = vmread(EXIT_QUALIFICATION);
 
 	e->code = reason & 0xffff;		/* the basic exit reason */
-	e->name = vmx_exit_name(e->code);
 	e->entry_failed = reason & VMX_EXIT_REASON_ENTRY_FAILURE;
 	e->qualification = q;
 	e->rip = vmread(GUEST_RIP);
-	e->info2 = e->gpa = 0;
 
 	switch (e->code) {
 	case EXIT_REASON_IO_INSTRUCTION:	/* SDM table 28-5 */
@@ -190,28 +188,31 @@ static void decode_exit(struct vcpu *v)
 	}
 	case EXIT_REASON_EPT_VIOLATION:		/* SDM 28.2.1, table 28-7 */
 	case EXIT_REASON_EPT_MISCONFIG:
-		e->gpa = e->info2 = vmread(GUEST_PHYSICAL_ADDRESS);
+		e->gpa = vmread(GUEST_PHYSICAL_ADDRESS);
 		break;
 	}
 }
 
-/* VMLAUNCH or VMRESUME failed before the guest ran (SDM 31.2, 27.1-27.2). */
-static void entry_failed(struct vcpu *v, int how)
+/* VMLAUNCH or VMRESUME failed before the guest ran (SDM 31.2, 27.1-27.2).
+ * Cold and out of line: inlined, it would make vmx_run keep `how` in a
+ * callee-saved register, a push and a pop on every exit. */
+static __attribute__((cold, noinline)) void entry_failed(struct vcpu *v, int how)
 {
 	struct exit_info *e = &v->exit;
 	static char name[128];
 
 	memset(e, 0, sizeof(*e));
+	e->code = VMX_EXIT_VMFAIL;	/* not 0, EXCEPTION_NMI: that may be the policy's */
 	e->entry_failed = true;
 	e->cr.gpr = -1;
 	if (how == VMX_ENTER_FAIL_INVALID) {
-		e->name = "VMfailInvalid: no current VMCS";
+		e->failure = "VMfailInvalid: no current VMCS";
 		return;
 	}
 	entry_error = vmread(VM_INSTRUCTION_ERROR);
 	snprintf(name, sizeof(name), "%s: VM-instruction error %lu, %s",
 		 launched ? "VMRESUME" : "VMLAUNCH", entry_error, vmx_error_name(entry_error));
-	e->name = name;
+	e->failure = name;
 }
 
 /*

@@ -82,17 +82,14 @@ bool cr_set_guest(int n, uint64_t val);		/* as if the guest wrote CRn; false: #G
 /* ept.c: returns the EPT pointer (SDM 25.6.11). */
 uint64_t ept_build(void);
 
-/* vmx_exits.c: SDM names. */
-extern const char *const vmx_exit_names[VMX_EXIT_NR];
-const char *vmx_error_name(uint64_t error);	/* VM-instruction error numbers */
+/* Not an SDM exit reason: the code of a VMLAUNCH/VMRESUME that failed
+ * without a VM exit (VMfailInvalid, VMfailValid). It is beyond the
+ * exit-handler table, so it reaches core_unhandled, which sees entry_failed
+ * and hands it to core_invalid_state. */
+#define VMX_EXIT_VMFAIL		0xffff
 
-/* Inline: decode_exit names every exit. (__builtin_expect: the compiler
- * keeps the common case on the straight path.) */
-static inline const char *vmx_exit_name(uint32_t reason)
-{
-	if (__builtin_expect(reason < VMX_EXIT_NR, 1))
-		return vmx_exit_names[reason];
-	return "UNKNOWN";
-}
+/* vmx_exits.c: SDM names. */
+const char *vmx_exit_name(uint32_t reason);	/* basic exit reasons */
+const char *vmx_error_name(uint64_t error);	/* VM-instruction error numbers */
 
 #endif

@@ -4,8 +4,8 @@
 #include "vmx.h"
 
 /* Every number has an entry, the reserved ones too, so that looking a name
- * up (on every exit) needs no NULL check. */
-const char *const vmx_exit_names[VMX_EXIT_NR] = {
+ * up needs no NULL check. */
+static const char *const vmx_exit_names[VMX_EXIT_NR] = {
 	[EXIT_REASON_EXCEPTION_NMI] = "EXCEPTION_NMI",
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = "EXTERNAL_INTERRUPT",
 	[EXIT_REASON_TRIPLE_FAULT] = "TRIPLE_FAULT",
@@ -72,6 +72,13 @@ const char *const vmx_exit_names[VMX_EXIT_NR] = {
 	[EXIT_REASON_XSAVES] = "XSAVES",
 	[EXIT_REASON_XRSTORS] = "XRSTORS",
 };
+
+const char *vmx_exit_name(uint32_t reason)
+{
+	if (reason == VMX_EXIT_VMFAIL)
+		return "VMFAIL";
+	return reason < VMX_EXIT_NR ? vmx_exit_names[reason] : "UNKNOWN";
+}
 
 /* VM-instruction error numbers (SDM 31.4, table 31-1). */
 static const char *const errors[] = {
