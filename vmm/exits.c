@@ -55,7 +55,7 @@ int core_virt_instruction(struct vcpu *v)
 int core_init_signal(struct vcpu *v)
 {
 	return vcpu_stop(v, "guest sent INIT (%s): it would reset the CPU, lvisor with it",
-			 v->exit.name);
+			 vcpu_exit_name(v));
 }
 
 int core_invalid_state(struct vcpu *v)
