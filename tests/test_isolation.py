@@ -50,7 +50,7 @@ def test_devices_bare_do_change_the_machine():
     test lvisor, not a probe that does nothing."""
     run = make("qemu-kernel", KERNEL="probe", APPEND="devices")
     lines = probe_lines(run)
-    assert 'fw_cfg signature: "QEMU"' in lines, run
+    assert 'probe: fw_cfg signature: "QEMU"' in run.out, run     # after SeaBIOS' last words
     assert any(l.endswith("(bus master on)") for l in lines), run
     assert any("moved to 0xe001" in l and l.endswith("(moved)") for l in lines), run
     assert any(l.startswith("wrmsr IA32_APIC_BASE moved to 0x0f000000: ran") for l in lines), run

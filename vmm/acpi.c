@@ -5,11 +5,12 @@
  * the guest chooses ("FSB" delivery, IA-PC HPET 1.0a, 2.3.9.2.2), which
  * would let the guest write lvisor's memory without an IOMMU to stop it.
  *
- * So EPT/NPT leave the HPET's page unmapped (gpa_is_withheld(): a guest
- * access is reported and stopped, like one to lvisor's memory), and
- * acpi_hide_hpet() takes the HPET's table out of the firmware's ACPI tables
- * before the guest runs, so that a kernel that reads them (Linux) does not
- * look for it and keeps time with the PIT, the ACPI PM timer and the TSC.
+ * So EPT/NPT map the HPET's page read-only (gpa_is_read_only(): the
+ * firmware's ACPI code reads its capabilities; a write is reported and the
+ * guest stopped), and acpi_hide_hpet() takes the HPET's table out of the
+ * firmware's ACPI tables before the guest runs, so that a kernel that reads
+ * them (Linux) does not use it and keeps time with the PIT, the ACPI PM
+ * timer and the TSC.
  *
  * ACPI 6.0: the RSDP (5.2.5) is found on a 16-byte boundary in the BIOS
  * area 0xe0000-0xfffff; it points to the RSDT (5.2.7, 32-bit entries) and,
@@ -24,9 +25,9 @@
 #define HPET_BASE	0xfed00000ull	/* where QEMU's and Bochs' HPET decode (ACPI HPET table) */
 #define HPET_SIZE	0x1000ull
 
-bool gpa_is_withheld(uint64_t gpa)
+bool gpa_is_read_only(uint64_t gpa)
 {
-	return gpa_is_vmm(gpa) || (gpa >= HPET_BASE && gpa < HPET_BASE + HPET_SIZE);
+	return gpa >= HPET_BASE && gpa < HPET_BASE + HPET_SIZE;
 }
 
 bool gpa_2m_is_split(uint64_t base)
@@ -98,5 +99,5 @@ void acpi_hide_hpet(void)
 	if (xsdt && xsdt < GUEST_PHYS_LIMIT && !gpa_is_vmm(xsdt))
 		dropped += drop_entries((struct acpi_header *)xsdt, 8, "HPET");
 	if (dropped)
-		printk("ACPI: the HPET is lvisor's (it can write memory): taken out of the guest's tables and unmapped\n");
+		printk("ACPI: the HPET is lvisor's (its timers can write memory): out of the guest's tables, read-only\n");
 }

@@ -31,8 +31,8 @@ int core_vmm_memory(struct vcpu *v)
 {
 	if (gpa_is_vmm(v->exit.gpa))
 		return vcpu_stop(v, "guest touched VMM memory at GPA 0x%lx", v->exit.gpa);
-	if (gpa_is_withheld(v->exit.gpa))
-		return vcpu_stop(v, "guest touched the HPET at GPA 0x%lx, which lvisor keeps: "
+	if (gpa_is_read_only(v->exit.gpa))
+		return vcpu_stop(v, "guest wrote to the HPET at GPA 0x%lx, which lvisor keeps: "
 				 "its timers can write memory", v->exit.gpa);
 	return vcpu_stop(v, "guest touched unmapped memory at GPA 0x%lx", v->exit.gpa);
 }

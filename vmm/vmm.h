@@ -23,11 +23,11 @@ void *page_alloc(size_t pages);
 struct multiboot_info;
 void guest_setup(struct multiboot_info *mbi);
 bool gpa_is_vmm(uint64_t gpa);
-/* acpi.c: 4 KiB pages that EPT/NPT leave unmapped: lvisor's memory, and
- * the HPET, which could write memory for the guest; and taking the HPET
- * out of the guest's ACPI tables (before the guest runs). */
-bool gpa_is_withheld(uint64_t gpa);
-bool gpa_2m_is_split(uint64_t base);	/* does this 2 MiB region hold a withheld device page? */
+/* acpi.c: the 4 KiB pages that EPT/NPT map read-only: the HPET, which
+ * could write memory for the guest; and taking the HPET out of the guest's
+ * ACPI tables (before the guest runs). */
+bool gpa_is_read_only(uint64_t gpa);
+bool gpa_2m_is_split(uint64_t base);	/* does this 2 MiB region hold a read-only page? */
 void acpi_hide_hpet(void);
 extern uint64_t guest_ram_end;	/* top of RAM the guest may use, for EPT/NPT */
 /* The RAM ranges of the guest's memory map: [start, end), never lvisor's. */

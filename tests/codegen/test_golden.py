@@ -1,6 +1,8 @@
-"""Golden generated C for every shipped policy, determinism, and the real
-proof that it fits the core: it compiles with the VMM's flags against the
-real headers.
+"""Golden generated C for three shipped policies (the minimum, the RDTSC
+exercise's rule, and a rule with `log` on every event: between them every
+template path a shipped policy takes), determinism, and the real proof that
+every shipped policy's C fits the core: it compiles with the VMM's flags
+against the real headers.
 
 After an intended change to the generator or a policy, regenerate with
     UPDATE_GOLDEN=1 /usr/bin/python3 -m pytest -q tests/codegen/test_golden.py
@@ -16,7 +18,10 @@ from conftest import GCC_FREESTANDING, GEN_FILES, HERE, ROOT, SHIPPED, generate,
 GOLDEN = os.path.join(HERE, "golden")
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+GOLDEN_POLICIES = ["default", "tsc-negate", "trace"]
+
+
+@pytest.mark.parametrize("name", GOLDEN_POLICIES)
 def test_golden(tmp_path, name):
     files = generate(f"policies/{name}.yaml", tmp_path)
     for f, text in files.items():

@@ -1,10 +1,10 @@
 /*
  * Nested paging (APM 15.25): the guest's physical addresses are translated
  * by a second set of page tables that lvisor owns. We map the first 4 GiB
- * one to one with 2 MiB pages, except lvisor's own memory and the HPET's
- * page (gpa_is_withheld), which are left not present: a guest access
- * there exits with #VMEXIT(NPF), which the core reports. The 2 MiB that
- * hold the HPET are mapped with 4 KiB pages around it.
+ * one to one with 2 MiB pages, except lvisor's own memory, which is left
+ * not present: a guest access there exits with #VMEXIT(NPF), which the
+ * core reports. The HPET's page is read-only (gpa_is_read_only): the 2 MiB
+ * that hold it are mapped with 4 KiB pages.
  */
 #include "../vmm.h"
 #include "svm.h"
@@ -15,15 +15,14 @@
 #define NPT_PS		(1ull << 7)	/* 2 MiB page */
 #define NPT_LEAF	(NPT_P | NPT_RW | NPT_US)
 
-/* A 2 MiB region with withheld 4 KiB pages: a page table of its own. */
+/* A 2 MiB region with a read-only 4 KiB page: a page table of its own. */
 static uint64_t small_pages(uint64_t base)
 {
 	uint64_t *pt = page_alloc(1);
 
 	for (int j = 0; j < 512; j++) {
 		uint64_t gpa = base + ((uint64_t)j << 12);
-		if (!gpa_is_withheld(gpa))
-			pt[j] = gpa | NPT_LEAF;
+		pt[j] = gpa | (gpa_is_read_only(gpa) ? NPT_P | NPT_US : NPT_LEAF);
 	}
 	return (uint64_t)pt | NPT_LEAF;
 }

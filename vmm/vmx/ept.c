@@ -2,10 +2,10 @@
  * Extended page tables (SDM 29.3): the guest's physical addresses are
  * translated by a second set of page tables that lvisor owns. We map the
  * first 4 GiB one to one with 2 MiB pages (SDM 29.3.2, table 29-4), except
- * lvisor's own memory and the HPET's page (gpa_is_withheld), which are left
- * not present: a guest access there exits with EPT_VIOLATION, which the
- * core reports. The 2 MiB that hold the HPET are mapped with 4 KiB pages
- * around it. RAM is write-back; everything above the guest's RAM (the APIC,
+ * lvisor's own memory, which is left not present: a guest access there
+ * exits with EPT_VIOLATION, which the core reports. The HPET's page is
+ * read-only (gpa_is_read_only): the 2 MiB that hold it are mapped with
+ * 4 KiB pages. RAM is write-back; everything above the guest's RAM (the APIC,
  * the I/O APIC, PCI holes) is uncacheable, as MMIO must be (SDM 29.3.7).
  */
 #include <asm/vmx.h>
@@ -14,7 +14,7 @@
 
 #define EPT_RWX		(EPT_READ | EPT_WRITE | EPT_EXEC)
 
-/* A 2 MiB region with withheld 4 KiB pages: a page table of its own
+/* A 2 MiB region with a read-only 4 KiB page: a page table of its own
  * (SDM 29.3.2, table 29-6). */
 static uint64_t small_pages(uint64_t base, uint64_t type)
 {
@@ -22,8 +22,7 @@ static uint64_t small_pages(uint64_t base, uint64_t type)
 
 	for (int j = 0; j < 512; j++) {
 		uint64_t gpa = base + ((uint64_t)j << 12);
-		if (!gpa_is_withheld(gpa))
-			pt[j] = gpa | EPT_RWX | type;
+		pt[j] = gpa | (gpa_is_read_only(gpa) ? EPT_READ : EPT_RWX) | type;
 	}
 	return (uint64_t)pt | EPT_RWX;
 }
