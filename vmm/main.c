@@ -69,6 +69,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 
 	guest_setup(mbi);
 	pci_init();
+	apic_init();
 	if (backend->init() || backend->create(&vcpu0, FIRMWARE_ADDR))
 		vmm_stop(false);
 
