@@ -39,6 +39,8 @@
 #define MODE_INIT		5
 #define MODE_STARTUP		6
 #define ICR_LOGICAL		(1u << 11)
+#define ICR_ASSERT		(1u << 14)	/* level: clear only for INIT level de-assert */
+#define ICR_LEVEL_TRIGGERED	(1u << 15)
 #define ICR_SHORTHAND(icr)	((icr) >> 18 & 3)
 #define SHORTHAND_NONE		0
 #define SHORTHAND_SELF		1
@@ -85,9 +87,17 @@ static bool logical_self(uint8_t mda)
  * ICR's high dword, which the guest wrote before (through here) and the
  * real APIC holds; this CPU's IDs are the real APIC's too.
  */
+static bool init_deassert(uint32_t icr)
+{
+	return ICR_MODE(icr) == MODE_INIT && (icr & ICR_LEVEL_TRIGGERED) && !(icr & ICR_ASSERT);
+}
+
 static const char *ipi_refused(uint32_t icr)
 {
-	if (ICR_MODE(icr) == MODE_INIT)
+	/* INIT level de-assert only synchronizes the APICs' arbitration IDs
+	 * (P6 and Pentium; later CPUs ignore it): no reset. xv6 sends one
+	 * to all when it sets up its APIC, and Linux when it starts a CPU. */
+	if (ICR_MODE(icr) == MODE_INIT && !init_deassert(icr))
 		return "guest sent an INIT IPI (ICR 0x%x): it would reset the CPU, lvisor with it";
 	if (ICR_MODE(icr) == MODE_STARTUP)
 		return "guest sent a start-up IPI (ICR 0x%x): lvisor gives the guest one CPU";
