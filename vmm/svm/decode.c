@@ -246,7 +246,7 @@ bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why)
 		i += addr;
 		break;
 	default:
-		*why = "lvisor carries out only MOV stores (89, C7, A3) there";
+		*why = "not a MOV store (89, C7 or A3)";
 		return false;
 	}
 	if (opcode != 0xa3 && (modrm >> 6) == 3) {
