@@ -190,7 +190,10 @@ static unsigned modrm_len(const uint8_t *p, unsigned addr)
 bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why)
 {
 	const struct vmcb *vmcb = v->arch;
-	uint8_t buf[MAX_INSN_LEN + 8] = { 0 };	/* the longest ModRM form may read past 15 */
+	/* Zeroed past what fetch() reads: 15 prefix bytes, the opcode, ModRM,
+	 * SIB, disp32 and imm32 would reach byte 26, which the checks at the
+	 * end refuse. */
+	uint8_t buf[32] = { 0 };
 	unsigned n = fetch(v, code_address(vmcb), buf), i = 0, op, addr;
 	uint8_t rex = 0;
 
@@ -242,8 +245,7 @@ bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why)
 		break;
 	case 0xa3:
 		s->value = v->regs.rax;
-		modrm = 0;		/* (no ModRM: the address follows the opcode) */
-		i += addr;
+		i += addr;		/* no ModRM: the address follows the opcode */
 		break;
 	default:
 		*why = "not a MOV store (89, C7 or A3)";
