@@ -160,8 +160,10 @@ SVM_EXITS = [
              "no nested virtualization"),
     CoreExit(0x86, "SVM_EXIT_SKINIT", "core_virt_instruction", "APM table B-1",
              "no nested virtualization"),
-    CoreExit(0x400, "SVM_EXIT_NPF", "core_vmm_memory", "APM 15.25",
-             "the guest touched memory the nested page tables do not give it (the VMM's)"),
+    CoreExit(0x400, "SVM_EXIT_NPF", "core_npf", "APM 15.25",
+             "a write to the local APIC's read-only page, which the core checks for INIT and "
+             "IPIs to other CPUs and carries out; else the guest touched memory the nested "
+             "page tables do not give it (the VMM's)"),
 ]
 
 # ---- MSRs: deny by default -------------------------------------------------

@@ -13,6 +13,7 @@
 int core_unhandled(struct vcpu *v);		/* "unhandled VM exit: reason N (NAME)" + dump, stop; failed entries: core_invalid_state */
 int core_triple_fault(struct vcpu *v);		/* VMX TRIPLE_FAULT, SVM SHUTDOWN: report, stop */
 int core_vmm_memory(struct vcpu *v);		/* EPT violation / NPF: "guest touched VMM memory at GPA 0x..." */
+int core_npf(struct vcpu *v);			/* NPF: a write to the local APIC, mediated (vmm/apic.c); else core_vmm_memory */
 int core_virt_instruction(struct vcpu *v);	/* the guest ran VMX/SVM instructions: report, stop */
 int core_invalid_state(struct vcpu *v);		/* VM entry failed: report, stop */
 int core_cpuid(struct vcpu *v);			/* CPUID as the hardware answers it, minus VMX/SVM */

@@ -70,6 +70,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	guest_setup(mbi);
 	pci_init();
 	acpi_hide_hpet();
+	apic_init();
 	if (backend->init() || backend->create(&vcpu0, FIRMWARE_ADDR))
 		vmm_stop(false);
 

@@ -24,3 +24,24 @@ void *page_alloc(size_t pages)
 	memset((void *)addr, 0, pages * PAGE_SIZE);
 	return (void *)addr;
 }
+
+#define PTE_PWT		(1ull << 3)	/* with PCD: PAT entry 3, UC at power-on (SDM 12.12.2) */
+#define PTE_PCD		(1ull << 4)
+#define PTE_ADDR	0x000ffffffffff000ull
+
+/*
+ * Make the 2 MiB page of lvisor's own address space that holds pa
+ * uncacheable, for a device's registers that lvisor writes (the local
+ * APIC's page must be UC, SDM 11.4.1). boot/entry.S maps the first 4 GiB
+ * one to one with 2 MiB pages and no cache attributes, leaving the memory
+ * type to the firmware's MTRRs.
+ */
+void mm_uncached(uint64_t pa)
+{
+	uint64_t *pml4 = (uint64_t *)(read_cr3() & PTE_ADDR);
+	uint64_t *pdpt = (uint64_t *)(pml4[pa >> 39 & 511] & PTE_ADDR);
+	uint64_t *pd = (uint64_t *)(pdpt[pa >> 30 & 511] & PTE_ADDR);
+
+	pd[pa >> 21 & 511] |= PTE_PCD | PTE_PWT;
+	__asm__ volatile("invlpg (%0)" : : "r"(pa) : "memory");
+}

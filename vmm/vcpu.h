@@ -40,6 +40,7 @@ struct exit_info {
 	uint64_t rip;		/* the guest's RIP at the exit */
 	uint64_t qualification;	/* VMX exit qualification / SVM EXITINFO1 */
 	uint64_t gpa;		/* EPT/NPT faults: the guest-physical address */
+	bool gpa_write;		/* EPT/NPT faults: the access was a write */
 	struct {		/* I/O instruction exits */
 		uint16_t port;
 		uint8_t size;	/* 1, 2 or 4 */
@@ -81,6 +82,15 @@ struct segment {
 
 typedef int (*exit_handler_t)(struct vcpu *v);
 
+/* A store to memory that faulted (an MMIO page lvisor mediates), decoded
+ * from the guest's instruction by the backend: what the guest meant to
+ * write, and how long its instruction is. */
+struct mmio_store {
+	uint64_t value;
+	unsigned size;		/* bytes: 1, 2, 4 or 8 */
+	unsigned len;		/* the instruction's length */
+};
+
 /*
  * The backend's part. vmm/svm/svm.c and vmm/vmx/vmx.c each define one;
  * vmm/main.c picks one by CPUID and stores it in `backend`.
@@ -112,6 +122,10 @@ struct backend {
 	/* Called from lvisor's NMI handler: give the guest an NMI at the next
 	 * entry if that can be done safely now (true); NULL: never. */
 	bool (*queue_nmi)(struct vcpu *v);
+	/* The store at the guest's CS:RIP that made a nested page fault:
+	 * false with *why set if it is not one the backend decodes. NULL:
+	 * no such faults on this backend (VMX maps the APIC page writable). */
+	bool (*decode_store)(struct vcpu *v, struct mmio_store *s, const char **why);
 };
 
 extern const struct backend *backend;

@@ -18,6 +18,12 @@
 /* mm.c: pages from the VMM's own memory, zeroed. */
 void mm_init(uint64_t free_start);
 void *page_alloc(size_t pages);
+void mm_uncached(uint64_t pa);	/* lvisor's 2 MiB page holding pa: uncacheable */
+
+/* apic.c: the guest's local APIC is the CPU's; on SVM lvisor mediates
+ * writes to its page (vmm/svm/npt.c maps it read-only). */
+void apic_init(void);
+extern uint64_t apic_page;	/* its physical address (IA32_APIC_BASE) */
 
 /* guest.c: the guest's memory map and what it boots. */
 struct multiboot_info;

@@ -26,7 +26,13 @@
  *           machine would wake up in the BIOS
  *   sleep-byte  the same as one byte to the register's high half
  *   init    an INIT IPI to itself through the local APIC's ICR (shorthand
- *           "all including self"): the CPU would reset
+ *           "all including self"): the CPU would reset. gcc stores the
+ *           ICR from EAX (MOV moffs32, EAX: A3)
+ *   init-imm   the same INIT as MOV of an immediate (C7 05 disp32 imm32)
+ *   init-xchg  the same INIT with XCHG (87 05 disp32), which lvisor does
+ *           not carry out on SVM: it must report and stop all the same
+ *   ipi-other  a fixed IPI to APIC ID 15, another CPU: lvisor gives the
+ *           guest one CPU (on SVM; VMX does not look at IPIs)
  *   uart    leave COM1 with the divisor latch selected, in loopback, at
  *           another speed and 7-bit words, then triple-fault: lvisor's
  *           report must still reach the console
@@ -209,6 +215,34 @@ static void init_ipi(void)
 	self_ipi(ICR_INIT);
 }
 
+/* The ICR's low dword written by the instruction `how` names; lvisor on
+ * SVM decodes MOV stores only (vmm/svm/decode.c). */
+static void ipi_insn(const char *how)
+{
+	volatile uint32_t *icr = (volatile uint32_t *)APIC_ICR_LOW;
+	uint32_t val = ICR_INIT | ICR_ASSERT | ICR_ALL_INCLUDING_SELF;
+
+	*(volatile uint32_t *)APIC_SVR |= 0x100;
+	if (!strcmp(how, "ipi-other")) {
+		printk("sending a fixed IPI to APIC ID 15\n");
+		console_flush();
+		*(volatile uint32_t *)APIC_ICR_HIGH = 15u << 24;
+		*icr = 0x40;		/* vector 0x40, fixed, physical, no shorthand */
+	} else if (!strcmp(how, "init-imm")) {
+		printk("sending INIT to itself with MOV of an immediate\n");
+		console_flush();
+		*(volatile uint32_t *)APIC_ICR_HIGH = 0;
+		__asm__ volatile("movl %1, %0" : "=m"(*icr) : "i"(ICR_INIT | ICR_ASSERT | ICR_ALL_INCLUDING_SELF));
+	} else {
+		printk("sending INIT to itself with XCHG\n");
+		console_flush();
+		*(volatile uint32_t *)APIC_ICR_HIGH = 0;
+		__asm__ volatile("xchg %0, %1" : "+r"(val), "+m"(*icr));
+	}
+	for (volatile int i = 0; i < 1000000; i++)
+		;
+}
+
 /* The NMI handler: count, return. */
 volatile uint32_t nmis;
 void nmi_entry(void);
@@ -283,12 +317,15 @@ void kernel_main(uint32_t magic, uint32_t info)
 		ok = a20_off(how[4] == 'k');
 	else if (!strcmp(how, "init"))
 		init_ipi();
+	else if (!strcmp(how, "init-imm") || !strcmp(how, "init-xchg") || !strcmp(how, "ipi-other"))
+		ipi_insn(how);
 	else if (!strcmp(how, "nmi"))
 		ok = nmi();
 	else if (!strcmp(how, "uart"))
 		uart_break();
 	else
-		printk("say how: APPEND=triple, nested, reset-..., sleep, init, uart, pci, a20-92, a20-kbd or nmi\n");
+		printk("say how: APPEND=triple, nested, reset-..., sleep, init, init-imm, init-xchg, ipi-other, "
+		       "uart, pci, a20-92, a20-kbd or nmi\n");
 	printk("still running\n");
 	poweroff(ok);
 }

@@ -156,6 +156,11 @@
 #define SVM_IOIO_SZ32               (1u << 6)
 #define SVM_IOIO_PORT_SHIFT         16
 
+/* EXITINFO1 for NPF (APM 15.25.6): a #PF error code (bit 1 set for a write),
+ * bit 33 set when the fault hit the CPU's walk of the guest's page tables. */
+#define SVM_NPF_WRITE               (1ull << 1)
+#define SVM_NPF_GUEST_WALK          (1ull << 33)
+
 /* EVENTINJ (APM 15.20). */
 #define SVM_EVTINJ_VALID            (1u << 31)
 #define SVM_EVTINJ_VALID_ERR        (1u << 11)

@@ -25,7 +25,7 @@ SVM_CORE_MISC2 = B(0) | B(2) | B(3) | B(4) | B(5) | B(6)   # VMRUN VMLOAD VMSAVE
 SVM_CPUID = B(18)
 SVM_CORE_EXITS = {0x76: "core_invd", 0x7a: "core_virt_instruction", 0x7b: "exit_io", 0x7c: "core_msr",
                   0x7f: "core_triple_fault", 0x63: "core_init_signal",
-                  0x400: "core_vmm_memory",
+                  0x400: "core_npf",
                   **{n: "core_virt_instruction" for n in (0x80, 0x82, 0x83, 0x84, 0x85, 0x86)}}
 
 

@@ -3,8 +3,11 @@
  * by a second set of page tables that lvisor owns. We map the first 4 GiB
  * one to one with 2 MiB pages, except lvisor's own memory, which is left
  * not present: a guest access there exits with #VMEXIT(NPF), which the
- * core reports. The HPET's page is read-only (gpa_is_read_only): the 2 MiB
- * that hold it are mapped with 4 KiB pages.
+ * core reports. The HPET's page is read-only (gpa_is_read_only), and so is
+ * the local APIC's: the guest may read them, and their writes exit with NPF
+ * too, which the core checks (vmm/apic.c: APIC writes are carried out
+ * unless they send INIT or an IPI elsewhere; HPET writes stop the guest).
+ * The 2 MiB that hold each are mapped with 4 KiB pages.
  */
 #include "../vmm.h"
 #include "svm.h"
@@ -27,6 +30,21 @@ static uint64_t small_pages(uint64_t base)
 	return (uint64_t)pt | NPT_LEAF;
 }
 
+/*
+ * The 2 MiB page that holds the local APIC's page, split into 4 KiB pages
+ * (a page table under the PDE, APM 15.25.5 and 5.3.3): all as before,
+ * but the APIC's without RW, so that only writes to it exit.
+ */
+static void apic_read_only(uint64_t *pd)
+{
+	uint64_t *pt = page_alloc(1), big = apic_page & ~0x1fffffull;
+
+	for (int i = 0; i < 512; i++)
+		pt[i] = (big + (uint64_t)i * PAGE_SIZE) | NPT_LEAF;
+	pt[apic_page >> 12 & 511] &= ~NPT_RW;
+	pd[apic_page >> 21] = (uint64_t)pt | NPT_LEAF;
+}
+
 uint64_t npt_build(void)
 {
 	uint64_t *pml4 = page_alloc(1), *pdpt = page_alloc(1), *pd = page_alloc(4);
@@ -40,5 +58,6 @@ uint64_t npt_build(void)
 			continue;
 		pd[i] = !gpa_2m_is_split(gpa) ? gpa | NPT_LEAF | NPT_PS : small_pages(gpa);
 	}
+	apic_read_only(pd);
 	return (uint64_t)pml4;
 }

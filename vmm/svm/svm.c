@@ -170,8 +170,11 @@ static void decode_exit(struct vcpu *v)
 		e->msr.index = (uint32_t)v->regs.rcx;
 		e->msr.write = c->exitinfo1 & 1;
 		break;
-	case SVM_EXIT_NPF:		/* EXITINFO2: the guest-physical address */
-		e->gpa = c->exitinfo2;
+	case SVM_EXIT_NPF:		/* APM 15.25.6: EXITINFO2 the guest-physical */
+		e->gpa = c->exitinfo2;	/* address, EXITINFO1 a #PF error code */
+		/* a write by the instruction, not by the CPU's walk of the
+		 * guest's page tables (accessed and dirty bits) */
+		e->gpa_write = (c->exitinfo1 & SVM_NPF_WRITE) && !(c->exitinfo1 & SVM_NPF_GUEST_WALK);
 		break;
 	default:
 		if (e->code < 0x20) {	/* CR access; the GPR is known with decode assists */
@@ -215,7 +218,10 @@ static void svm_run(struct vcpu *v)
  * next RIP (APM 15.10.2); with nRIP save the CPU tells us where the next
  * instruction starts, for the instruction intercepts; without it (QEMU's
  * TCG), and for #BP and #OF, whose intercepts never save nRIP, we decode
- * the instruction's length (decode.c): the guest may have prefixed it. An
+ * the instruction's length (decode.c): the guest may have prefixed it. So
+ * for a nested page fault on a store that lvisor carried out (the local
+ * APIC's page, vmm/apic.c): nRIP is saved for instruction intercepts
+ * only (APM 15.7.1). An
  * instruction completed this way also ends the interrupt shadow of a
  * preceding STI or MOV SS (APM 15.21.5).
  */
@@ -229,7 +235,8 @@ static void svm_advance(struct vcpu *v)
 	c->interrupt_shadow &= ~1ull;
 	if (code == SVM_EXIT_IOIO) {
 		vmcb->save.rip = c->exitinfo2;
-	} else if (has_nrips && code != SVM_EXIT_EXCP(VEC_BP) && code != SVM_EXIT_EXCP(VEC_OF)) {
+	} else if (has_nrips && code != SVM_EXIT_EXCP(VEC_BP) && code != SVM_EXIT_EXCP(VEC_OF) &&
+		   code != SVM_EXIT_NPF) {
 		vmcb->save.rip = c->next_rip;
 	} else if ((len = svm_insn_length(v, vmcb, &why))) {
 		vmcb->save.rip += len;
@@ -389,4 +396,5 @@ const struct backend svm_backend = {
 	.rflags = svm_rflags,
 	.segment = svm_segment,
 	.dump_extra = svm_dump_extra,
+	.decode_store = svm_decode_store,
 };

@@ -11,5 +11,6 @@ const char *svm_exit_name(uint32_t code);			/* svm_exits.c */
 void svm_exit_names_init(void);					/* once, before the first */
 struct vmcb;
 unsigned svm_insn_length(struct vcpu *v, const struct vmcb *vmcb, const char **why);	/* decode.c */
+bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why);		/* decode.c */
 
 #endif

@@ -189,6 +189,7 @@ static void decode_exit(struct vcpu *v)
 	case EXIT_REASON_EPT_VIOLATION:		/* SDM 28.2.1, table 28-7 */
 	case EXIT_REASON_EPT_MISCONFIG:
 		e->gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+		e->gpa_write = e->code == EXIT_REASON_EPT_VIOLATION && (q & 2);	/* a data write */
 		break;
 	}
 }

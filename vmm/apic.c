@@ -1,0 +1,171 @@
+/*
+ * The guest's writes to its local APIC, on SVM.
+ *
+ * lvisor does not virtualize the local APIC: the guest's is the CPU's own,
+ * and most of what a guest does with it is its own business (EOI, the
+ * timer, the task priority, an interrupt or an NMI to itself). Not so an
+ * INIT IPI: it resets the CPU, and lvisor with it. The INIT intercept
+ * does turn it into a #VMEXIT, but QEMU keeps the INIT pending and
+ * delivers it to the CPU as soon as it runs lvisor, GIF clear or not
+ * (/work/shared/EMULATORS.md): the only place to stop it is the write to
+ * the ICR. So vmm/svm/npt.c maps the APIC's page read-only: every write
+ * there is a nested page fault (APM 15.25.6), which core_npf hands here.
+ * Reads stay direct. The backend decodes the instruction (a MOV store, in
+ * vmm/svm/decode.c); lvisor checks what it would send and carries the
+ * store out on the real APIC, or reports the guest and stops it.
+ *
+ * The cost is one exit per APIC write: mostly the EOI at the end of each
+ * interrupt handler, which xv6 and Linux write on every interrupt.
+ *
+ * On VMX none of this runs: INIT always causes a VM exit in VMX non-root
+ * operation and is blocked in root operation (SDM 26.2, 24.8), where
+ * core_init_signal reports it; EPT maps the APIC's page writable.
+ */
+#include "exits.h"
+#include "vmm.h"
+
+/* Register offsets in the APIC's page (SDM 11.4.1, table 11-1). */
+#define APIC_ID		0x020	/* bits 31:24, the APIC ID */
+#define APIC_LDR	0x0d0	/* logical destination: bits 31:24 */
+#define APIC_DFR	0x0e0	/* destination format: bits 31:28, 1111 flat, 0000 cluster */
+#define APIC_ICR_LOW	0x300	/* a write sends the IPI */
+#define APIC_ICR_HIGH	0x310	/* bits 31:24, the destination */
+#define APIC_LVT_LINT0	0x350
+#define APIC_LVT_LINT1	0x360
+
+/* ICR low fields (SDM 11.6.1, figure 11-12); the LVT's delivery mode is
+ * in the same bits (figure 11-8). */
+#define ICR_MODE(icr)		((icr) >> 8 & 7)
+#define MODE_INIT		5
+#define MODE_STARTUP		6
+#define ICR_LOGICAL		(1u << 11)
+#define ICR_ASSERT		(1u << 14)	/* level: clear only for INIT level de-assert */
+#define ICR_LEVEL_TRIGGERED	(1u << 15)
+#define ICR_SHORTHAND(icr)	((icr) >> 18 & 3)
+#define SHORTHAND_NONE		0
+#define SHORTHAND_SELF		1
+#define SHORTHAND_ALL		2	/* all including self */
+#define SHORTHAND_OTHERS	3	/* all excluding self */
+
+uint64_t apic_page;
+
+static uint32_t apic_read(uint32_t reg)
+{
+	return *(volatile uint32_t *)(apic_page + reg);
+}
+
+/* The APIC's page as lvisor finds it: IA32_APIC_BASE, which the guest may
+ * not change (core_msr), mapped uncacheable in lvisor's address space, as
+ * a device's registers must be (SDM 11.4.1). */
+void apic_init(void)
+{
+	apic_page = rdmsr(MSR_IA32_APICBASE) & APICBASE_ADDRESS;
+	if (apic_page >= GUEST_PHYS_LIMIT || gpa_is_vmm(apic_page))
+		panic("the local APIC's page at 0x%lx is outside what lvisor maps", apic_page);
+	mm_uncached(apic_page);
+}
+
+/*
+ * A logical destination (SDM 11.6.2.2) that selects this CPU and no other
+ * possible one: in the flat model, MDA bits that are all this CPU's; in
+ * the cluster model, this CPU's cluster (not 0xF, all clusters) and bits
+ * that are all this CPU's.
+ */
+static bool logical_self(uint8_t mda)
+{
+	uint8_t ldr = apic_read(APIC_LDR) >> 24;
+
+	if (!mda || (apic_read(APIC_DFR) >> 28) == 0xf)
+		return mda && !(mda & ~ldr);
+	return (mda >> 4) == (ldr >> 4) && (mda >> 4) != 0xf && (mda & 0xf) && !(mda & ~ldr & 0xf);
+}
+
+/*
+ * The IPI that a write of icr to the ICR's low dword sends (SDM 11.6.1),
+ * refused if it could reset or start a CPU, or reach a CPU other than
+ * this one: the report (a format for the ICR), or NULL to send it. The destination field is the
+ * ICR's high dword, which the guest wrote before (through here) and the
+ * real APIC holds; this CPU's IDs are the real APIC's too.
+ */
+static bool init_deassert(uint32_t icr)
+{
+	return ICR_MODE(icr) == MODE_INIT && (icr & ICR_LEVEL_TRIGGERED) && !(icr & ICR_ASSERT);
+}
+
+static const char *ipi_refused(uint32_t icr)
+{
+	/* INIT level de-assert only synchronizes the APICs' arbitration IDs
+	 * (P6 and Pentium; later CPUs ignore it): no reset. xv6 sends one
+	 * to all when it sets up its APIC, and Linux when it starts a CPU. */
+	if (ICR_MODE(icr) == MODE_INIT && !init_deassert(icr))
+		return "guest sent an INIT IPI (ICR 0x%x): it would reset the CPU, lvisor with it";
+	if (ICR_MODE(icr) == MODE_STARTUP)
+		return "guest sent a start-up IPI (ICR 0x%x): lvisor gives the guest one CPU";
+	switch (ICR_SHORTHAND(icr)) {
+	case SHORTHAND_SELF:
+		return NULL;
+	case SHORTHAND_ALL:
+		/* Also reaches every other CPU, which lvisor leaves in
+		 * wait-for-SIPI, where nothing but INIT and start-up IPIs
+		 * (refused above) does anything (SDM 9.4). Refuse it too
+		 * once another CPU runs. */
+		return NULL;
+	case SHORTHAND_OTHERS:
+		return "guest sent an IPI to all other CPUs (ICR 0x%x): lvisor gives the guest one CPU";
+	}
+	uint8_t dest = apic_read(APIC_ICR_HIGH) >> 24;
+	if (icr & ICR_LOGICAL ? logical_self(dest) : dest == apic_read(APIC_ID) >> 24)
+		return NULL;
+	return "guest sent an IPI to another CPU (ICR 0x%x): lvisor gives the guest one CPU";
+}
+
+/* A write to an LVT entry of a local interrupt pin (SDM 11.5.1): with
+ * delivery mode INIT, a signal on LINT0 or LINT1 would reset the CPU. */
+static const char *lvt_refused(uint32_t reg, uint32_t val)
+{
+	if ((reg == APIC_LVT_LINT0 || reg == APIC_LVT_LINT1) && ICR_MODE(val) == MODE_INIT)
+		return reg == APIC_LVT_LINT0
+			? "guest set LINT0 to deliver INIT (LVT 0x%x): a signal there would reset the CPU, lvisor with it"
+			: "guest set LINT1 to deliver INIT (LVT 0x%x): a signal there would reset the CPU, lvisor with it";
+	return NULL;
+}
+
+/*
+ * A write the guest made to its local APIC's page: decode it, check it,
+ * carry it out on the real APIC and step the guest past it. The APIC's
+ * registers are 32 bits wide at 16-byte boundaries and take aligned
+ * 32-bit stores only (SDM 11.4.1): any other store is refused, as lvisor
+ * cannot tell what the APIC would make of it.
+ */
+static int apic_write(struct vcpu *v)
+{
+	uint64_t gpa = v->exit.gpa;
+	uint32_t reg = gpa - apic_page;
+	struct mmio_store s;
+	const char *why = "lvisor does not decode stores on this backend";
+
+	if (!backend->decode_store || !backend->decode_store(v, &s, &why))
+		return vcpu_stop(v, "guest wrote its local APIC at GPA 0x%lx with an instruction "
+				 "lvisor does not carry out: %s", gpa, why);
+	if (s.size != 4 || (gpa & 15))
+		return vcpu_stop(v, "guest wrote %u bytes to its local APIC at GPA 0x%lx: the APIC "
+				 "takes aligned 32-bit stores only", s.size, gpa);
+	const char *refused = reg == APIC_ICR_LOW ? ipi_refused(s.value) : lvt_refused(reg, s.value);
+	if (refused)
+		return vcpu_stop(v, refused, (uint32_t)s.value);
+	*(volatile uint32_t *)gpa = s.value;
+	vcpu_skip(v);
+	return EXIT_RESUME;
+}
+
+/*
+ * A nested page fault (SVM NPF), or an EPT violation (VMX): a write to the
+ * APIC's page, which is mediated (above); else the guest touched memory
+ * the nested page tables do not give it.
+ */
+int core_npf(struct vcpu *v)
+{
+	if (v->exit.gpa_write && (v->exit.gpa & ~(uint64_t)(PAGE_SIZE - 1)) == apic_page)
+		return apic_write(v);
+	return core_vmm_memory(v);
+}
