@@ -3,13 +3,20 @@
 # policy gets its own lvisor binary in $(BUILD)/policy/NAME/, so switching
 # policies rebuilds only the generated files.
 VMM_SRCS = boot/entry.S \
-	vmm/main.c vmm/policy.c vmm/mm.c vmm/guest.c vmm/vcpu.c vmm/stats.c vmm/exits.c vmm/poweroff.c vmm/reset.c vmm/pci.c vmm/acpi.c vmm/selfcheck.c vmm/vectors.S vmm/trap.c vmm/msr_safe.S \
+	vmm/main.c vmm/policy.c vmm/mm.c vmm/guest.c vmm/vcpu.c vmm/stats.c vmm/exits.c vmm/poweroff.c vmm/reset.c vmm/pci.c vmm/acpi.c vmm/selfcheck.c vmm/core_msrs.c vmm/vectors.S vmm/trap.c vmm/msr_safe.S \
 	$(wildcard vmm/actions.c) \
 	vmm/guest_mem.c \
 	vmm/svm/svm.c vmm/svm/svm_enter.S vmm/svm/svm_exits.c vmm/svm/npt.c vmm/svm/decode.c \
 	$(wildcard vmm/vmx/*.c vmm/vmx/*.S)
 VMM_OBJS = $(call obj64,$(VMM_SRCS))
-CFLAGS_vmm = -Ivmm
+CFLAGS_vmm = -Ivmm -I$(CORE_GEN)
+
+# The core's port and MSR numbers come from codegen/core.py through the
+# generated core_ports.h (codegen/codegen.mk), which must exist before a
+# vmm object that includes it compiles, also in a parallel build from a clean
+# tree. Order-only: afterwards the objects' -MMD dependency files name the
+# header, so a change to it rebuilds exactly the objects that include it.
+$(VMM_OBJS): | $(CORE_PORTS_H)
 
 POLICY_DIR = $(BUILD)/policy/$(POLICY_NAME)
 GEN_OBJS = $(GEN_SRCS:.c=.o)
