@@ -25,6 +25,21 @@ $(GEN)/.stamp: $(if $(wildcard $(POLICY_FILE)),$(POLICY_FILE),policy-missing)
 $(GEN_SRCS) $(GEN)/policy_actions.h: $(GEN)/.stamp ;
 -include $(GEN)/policy.d
 
+# core_ports.h: the numbers of the ports and MSRs the core keeps for itself,
+# from codegen/core.py. It is the same for every policy, so it is generated
+# once, into $(BUILD)/gen/; vmm/vmm.mk makes the vmm objects wait for it.
+# Its own stamp and depfile, as above: rewritten only when it changes.
+CORE_GEN = $(BUILD)/gen
+CORE_PORTS_H = $(CORE_GEN)/core_ports.h
+
+$(CORE_GEN)/.stamp:
+	$(NEED_PYTHON)
+	@echo '  GEN      $(CORE_PORTS_H) from codegen/core.py'
+	$(Q)$(LVPOLICY) core-header $(CORE_PORTS_H) --depfile $(CORE_GEN)/core_ports.d \
+		--target $(CORE_GEN)/.stamp && touch $@
+$(CORE_PORTS_H): $(CORE_GEN)/.stamp ;
+-include $(CORE_GEN)/core_ports.d
+
 policy-missing:
 	@echo "policy '$(POLICY)' not found: neither policies/$(POLICY).yaml nor a file $(POLICY) (make policies lists them)" >&2
 	@exit 1

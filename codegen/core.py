@@ -4,6 +4,12 @@ This is the one place that lists the controls and exit-table entries the core
 relies on (vmm/exits.h has the handlers). The encoders merge these with the
 policy's rules; each lands in the generated C marked "required by the core".
 Each entry says why.
+
+It is also the one place for the numbers of the I/O ports and MSRs the core
+keeps for itself (IO, MSRS): `lvpolicy.py core-header` writes them into
+core_ports.h as CORE_PORT_<name> and CORE_MSR_<name>, and the C that
+handles them (vmm/reset.c, poweroff.c, pci.c, exits.c) uses those names, so
+a port or MSR changed here changes in the C too.
 """
 
 from dataclasses import dataclass
@@ -179,21 +185,22 @@ class CoreMsr:
     them is an error, and core_msr handles every access."""
     first: int
     last: int
+    name: str       # C name: CORE_MSR_<name> in core_ports.h (_FIRST/_LAST for a range)
     dirs: tuple     # ("read", "write") or one of them
-    name: str
+    title: str      # what error messages call it
     why: str
 
 
 MSRS = [
-    CoreMsr(0x1B, 0x1B, ("write",), "IA32_APIC_BASE",
+    CoreMsr(0x1B, 0x1B, "IA32_APIC_BASE", ("write",), "IA32_APIC_BASE",
             "moving the local APIC page could put it over lvisor's memory: the core takes "
             "writes that keep the address and gives #GP for the others"),
-    CoreMsr(0x277, 0x277, ("read", "write"), "IA32_PAT",
+    CoreMsr(0x277, 0x277, "IA32_PAT", ("read", "write"), "IA32_PAT",
             "the guest's PAT lives in the VMCS/VMCB (SDM 25.4.1, APM 15.25.8), never in the "
             "CPU's own PAT, which sets the memory types of lvisor's memory"),
-    CoreMsr(0xC0000080, 0xC0000080, ("read", "write"), "EFER",
+    CoreMsr(0xC0000080, 0xC0000080, "EFER", ("read", "write"), "EFER",
             "on SVM the guest must keep EFER.SVME set and not see it (APM 15.4)"),
-    CoreMsr(0xC0010114, 0xC0010118, ("read", "write"), "SVM's MSRs, VM_CR to the SVM lock key",
+    CoreMsr(0xC0010114, 0xC0010118, "SVM", ("read", "write"), "SVM's MSRs, VM_CR to the SVM lock key",
             "#GP, as without SVM; VM_HSAVE_PA is lvisor's (APM 15.30)"),
 ]
 
@@ -228,6 +235,7 @@ class CoreIo:
     carries the other direction out as the hardware would."""
     first: int
     last: int
+    name: str       # C name: CORE_PORT_<name> in core_ports.h (_FIRST/_LAST for a range)
     handler: str    # vmm/exits.h function
     ref: str
     why: str
@@ -256,26 +264,29 @@ class CoreIo:
 # policy's to grant; a port it does not grant is absent hardware
 # (vmm/exits.c).
 IO = [
-    CoreIo(0x60, 0x60, "core_reset_io", "8042 keyboard controller",
+    CoreIo(0x60, 0x60, "KBC_DATA", "core_reset_io", "8042 keyboard controller",
            "reset: the data byte after command 0xD1 is the output port (bit 0 clear resets, bit 1 is A20)"),
-    CoreIo(0x64, 0x64, "core_reset_io", "8042 keyboard controller",
+    CoreIo(0x64, 0x64, "KBC_CMD", "core_reset_io", "8042 keyboard controller",
            "reset: a command to port 0x64 that pulses the reset line (0xF0-0xFF, bit 0 clear)"),
-    CoreIo(0x92, 0x92, "core_reset_io", "PS/2 system control port A",
+    CoreIo(0x92, 0x92, "SYSTEM_CONTROL_A", "core_reset_io", "PS/2 system control port A",
            "reset: bit 0 of port 0x92 (fast reset); bit 1 (A20) stays on"),
-    CoreIo(0xCF8, 0xCF8, "core_pci_io", "PCI Local Bus 3.0 3.2.2.3.2",
+    CoreIo(0xCF8, 0xCF8, "PCI_CONFIG_ADDRESS", "core_pci_io", "PCI Local Bus 3.0 3.2.2.3.2",
            "PCI configuration: CONFIG_ADDRESS, a dword at 0xcf8"),
-    CoreIo(0xCF9, 0xCF9, "core_reset_io", "PIIX3/4 reset control register",
+    CoreIo(0xCF9, 0xCF9, "PIIX_RESET_CONTROL", "core_reset_io", "PIIX3/4 reset control register",
            "reset: port 0xcf9 with bit 2 (RST_CPU) set"),
-    CoreIo(0xCFA, 0xCFF, "core_pci_io", "PCI Local Bus 3.0 3.2.2.3.2",
-           "PCI configuration: CONFIG_DATA at 0xcfc; writes that would let a device write "
+    CoreIo(0xCFA, 0xCFB, "PCI_CONFIG_ADDRESS_HI", "core_pci_io", "PCI Local Bus 3.0 3.2.2.3.2",
+           "PCI configuration: the high bytes of CONFIG_ADDRESS, which only a dword at 0xcf8 "
+           "reaches: alone they are absent hardware"),
+    CoreIo(0xCFC, 0xCFF, "PCI_CONFIG_DATA", "core_pci_io", "PCI Local Bus 3.0 3.2.2.3.2",
+           "PCI configuration: CONFIG_DATA; writes that would let a device write "
            "memory (bus mastering, BARs, MSI) are dropped"),
-    CoreIo(0xF4, 0xF7, "core_poweroff_io", "boot/qemu.sh",
+    CoreIo(0xF4, 0xF7, "QEMU_DEBUG_EXIT", "core_poweroff_io", "boot/qemu.sh",
            "power-off: QEMU's isa-debug-exit (iobase=0xf4, iosize=4): any OUT ends QEMU"),
-    CoreIo(0x604, 0x605, "core_poweroff_io", "ACPI 6.0 4.8.3.2.1",
+    CoreIo(0x604, 0x605, "QEMU_PM1A_CNT", "core_poweroff_io", "ACPI 6.0 4.8.3.2.1",
            "power-off: ACPI PM1a_CNT on QEMU's i440fx (PIIX4 PM at 0x600): SLP_EN (bit 13)"),
-    CoreIo(0x8900, 0x8900, "core_poweroff_io", "boot/bochs.sh",
+    CoreIo(0x8900, 0x8900, "BOCHS_SHUTDOWN", "core_poweroff_io", "boot/bochs.sh",
            "power-off: Bochs' shutdown port: the bytes \"Shutdown\""),
-    CoreIo(0xB004, 0xB005, "core_poweroff_io", "ACPI 6.0 4.8.3.2.1",
+    CoreIo(0xB004, 0xB005, "BOCHS_PM1A_CNT", "core_poweroff_io", "ACPI 6.0 4.8.3.2.1",
            "power-off: ACPI PM1a_CNT on Bochs (PM base 0xb000): SLP_EN (bit 13)"),
 ]
 

@@ -4,6 +4,9 @@
   lvpolicy.py generate POLICY.yaml OUTDIR [--depfile FILE [--target NAME]]
       writes OUTDIR/policy_vmx.c, policy_svm.c, policy_actions.c and
       policy_actions.h; the depfile lists what they were made from.
+  lvpolicy.py core-header OUTFILE [--depfile FILE [--target NAME]]
+      writes core_ports.h, the numbers of the ports and MSRs the core keeps
+      for itself (codegen/core.py); it does not depend on any policy.
   lvpolicy.py list [DIR]
       prints "name  description" for each policy in DIR (default policies/).
 
@@ -33,6 +36,15 @@ def generate(args):
         render.write_if_changed(args.depfile, render.depfile(targets, pol.files + render.sources()))
 
 
+def core_header(args):
+    outdir = os.path.dirname(args.outfile)
+    if outdir:
+        os.makedirs(outdir, exist_ok=True)
+    render.write_if_changed(args.outfile, render.core_header())
+    if args.depfile:
+        render.write_if_changed(args.depfile, render.depfile(args.target or args.outfile, render.sources()))
+
+
 def list_policies(args):
     # By policy name: "bench" before "bench-rdtsc" (file names would sort the other way).
     names = sorted((f for f in os.listdir(args.dir) if f.endswith(".yaml")), key=lambda f: f[:-5])
@@ -51,6 +63,11 @@ def main(argv=None):
     g.add_argument("--depfile", help="write a make depfile listing the inputs")
     g.add_argument("--target", help="the depfile's target (default: the generated files)")
     g.set_defaults(run=generate)
+    h = sub.add_parser("core-header", help="write core_ports.h, the core's port and MSR numbers")
+    h.add_argument("outfile")
+    h.add_argument("--depfile", help="write a make depfile listing the inputs")
+    h.add_argument("--target", help="the depfile's target (default: OUTFILE)")
+    h.set_defaults(run=core_header)
     ls = sub.add_parser("list", help="list policies with their descriptions")
     ls.add_argument("dir", nargs="?", default="policies")
     ls.set_defaults(run=list_policies)

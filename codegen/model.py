@@ -330,7 +330,7 @@ def _check_msr(src, first, last, d, rule):
     for c in core.MSRS:
         if d in c.dirs and first <= c.last and c.first <= last:
             what = "" if len(c.dirs) == 2 else f"{d}s of "
-            raise PolicyError(src, f"{what}MSR {_range_text(c.first, c.last)} ({c.name}) "
+            raise PolicyError(src, f"{what}MSR {_range_text(c.first, c.last)} ({c.title}) "
                                    f"{'are' if what else 'is'} handled by the core: {c.why}; "
                                    f"a policy may not override it")
     if d != "write" or not _grants(rule):

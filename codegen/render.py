@@ -11,6 +11,7 @@ import tempfile
 
 import jinja2
 
+import core
 import events as ev
 import handlers
 import model
@@ -21,6 +22,7 @@ from yamlsrc import Lit
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATES = os.path.join(HERE, "templates")
 OUTPUTS = ("policy_actions.h", "policy_actions.c", "policy_vmx.c", "policy_svm.c")
+CORE_HEADER = "core_ports.h"    # the same for every policy: lvpolicy.py core-header
 
 
 def c_num(n):
@@ -134,6 +136,39 @@ def render(pol):
                io_grants=io_grants(pol), msr_grants=msr_grants(pol))
     env = environment()
     return {name: env.get_template(name + ".j2").render(ctx) for name in OUTPUTS}
+
+
+def core_defines(prefix, entries, comment):
+    """#define lines for core.IO or core.MSRS: (macro, value, comment) dicts,
+    by number; a range gets PREFIX_NAME_FIRST and _LAST, one number
+    PREFIX_NAME. A bad name is the generator's bug, so it is an assert."""
+    names = [e.name for e in entries]
+    assert len(set(names)) == len(names), f"{prefix}: a name twice in {names}"
+    out = []
+    for e in sorted(entries, key=lambda e: (e.first, e.last)):
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*", e.name), f"{prefix}{e.name}: not a C name"
+        assert e.first <= e.last, f"{prefix}{e.name}: first after last"
+        if e.first == e.last:
+            out.append((prefix + e.name, e.first, comment(e)))
+        else:
+            out += [(f"{prefix}{e.name}_FIRST", e.first, comment(e)),
+                    (f"{prefix}{e.name}_LAST", e.last, "")]
+    width = max(len(m) for m, _, _ in out) + 1
+    vwidth = max(len(c_num(v)) for _, v, _ in out) + 1
+    return [dict(macro=m.ljust(width), value=c_num(v).ljust(vwidth) if c else c_num(v), comment=c)
+            for m, v, c in out]
+
+
+def _msr_comment(m):
+    dirs = "reads and writes" if len(m.dirs) == 2 else f"{m.dirs[0]}s"
+    return f"{m.title}, {dirs}: {m.why}"
+
+
+def core_header():
+    """core_ports.h: the numbers of the ports and MSRs core.py declares."""
+    ports = core_defines("CORE_PORT_", core.IO, lambda p: f"{p.handler}: {p.why} -- {p.ref}")
+    msrs = core_defines("CORE_MSR_", core.MSRS, _msr_comment)
+    return environment().get_template(CORE_HEADER + ".j2").render(ports=ports, msrs=msrs)
 
 
 def write_if_changed(path, text):

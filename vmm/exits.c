@@ -7,6 +7,7 @@
 #include <asm/vmx.h>
 #include <asm/x86.h>
 #include "actions.h"
+#include "core_ports.h"	/* the core's ports and MSRs, from codegen/core.py */
 #include "exits.h"
 #include "vmm.h"
 
@@ -142,7 +143,7 @@ static bool efer_write_ok(struct vcpu *v, uint64_t val)
  * area's address among them. The guest sees a CPU without SVM. */
 static bool svm_msr(uint32_t msr)
 {
-	return msr >= MSR_VM_CR && msr <= MSR_SVM_KEY;
+	return msr >= CORE_MSR_SVM_FIRST && msr <= CORE_MSR_SVM_LAST;
 }
 
 /* WRMSR to IA32_APIC_BASE (SDM 11.4.4): the guest may enable or disable
@@ -177,7 +178,7 @@ static bool core_own_msr(struct vcpu *v, uint32_t msr, bool *fault)
 
 	*fault = false;
 	switch (msr) {
-	case MSR_EFER:
+	case CORE_MSR_EFER:
 		if (!write)
 			vcpu_set_edx_eax(v, backend->efer(v) & ~(uint64_t)EFER_SVME);
 		else if (efer_write_ok(v, val))
@@ -185,7 +186,7 @@ static bool core_own_msr(struct vcpu *v, uint32_t msr, bool *fault)
 		else
 			*fault = true;
 		return true;
-	case MSR_PAT:		/* the guest's lives in the VMCS/VMCB, never in the CPU's */
+	case CORE_MSR_IA32_PAT:	/* the guest's lives in the VMCS/VMCB, never in the CPU's */
 		if (!write)
 			vcpu_set_edx_eax(v, backend->pat(v));
 		else if (pat_ok(val))
@@ -193,7 +194,7 @@ static bool core_own_msr(struct vcpu *v, uint32_t msr, bool *fault)
 		else
 			*fault = true;
 		return true;
-	case MSR_IA32_APICBASE:
+	case CORE_MSR_IA32_APIC_BASE:
 		if (!write)
 			return false;	/* reads are the policy's */
 		*fault = !apic_base_write_ok(val) || wrmsr_safe(msr, val);

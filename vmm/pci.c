@@ -1,7 +1,14 @@
 /*
  * PCI configuration space, through CONFIG_ADDRESS (0xcf8) and CONFIG_DATA
  * (0xcfc-0xcff), configuration mechanism #1 (PCI Local Bus 3.0, 3.2.2.3.2):
- * core_pci_io, exits.h.
+ * core_pci_io, exits.h. The ports are declared once, in codegen/core.py
+ * (its IO list), which writes their numbers into core_ports.h:
+ *
+ *   0xcf8          CORE_PORT_PCI_CONFIG_ADDRESS: a dword selects a register
+ *   0xcf9          CORE_PORT_PIIX_RESET_CONTROL: not PCI's (vmm/reset.c)
+ *   0xcfa-0xcfb    CORE_PORT_PCI_CONFIG_ADDRESS_HI: only a dword at 0xcf8
+ *                  reaches them; alone they are absent hardware
+ *   0xcfc-0xcff    CORE_PORT_PCI_CONFIG_DATA: the selected register
  *
  * With no IOMMU, a device the guest can configure can be made to write
  * any physical memory, lvisor's included: bus mastering lets it DMA, a BAR
@@ -30,11 +37,10 @@
 #include <asm/x86.h>
 #include <lib/printk.h>
 #include "actions.h"
+#include "core_ports.h"
 #include "exits.h"
 #include "vmm.h"
 
-#define PCI_CONFIG_ADDRESS	0xcf8
-#define PCI_CONFIG_DATA		0xcfc
 #define PCI_ENABLE		(1u << 31)
 #define PCI_COMMAND		0x04
 #define PCI_COMMAND_MASTER	(1u << 2)
@@ -54,14 +60,14 @@ static unsigned function_count;
 
 static uint32_t config_read(uint32_t bdf, uint8_t reg)
 {
-	outl(PCI_CONFIG_ADDRESS, PCI_ENABLE | bdf | reg);
-	return inl(PCI_CONFIG_DATA);
+	outl(CORE_PORT_PCI_CONFIG_ADDRESS, PCI_ENABLE | bdf | reg);
+	return inl(CORE_PORT_PCI_CONFIG_DATA_FIRST);
 }
 
 static void config_write(uint32_t bdf, uint8_t reg, uint32_t val)
 {
-	outl(PCI_CONFIG_ADDRESS, PCI_ENABLE | bdf | reg);
-	outl(PCI_CONFIG_DATA, val);
+	outl(CORE_PORT_PCI_CONFIG_ADDRESS, PCI_ENABLE | bdf | reg);
+	outl(CORE_PORT_PCI_CONFIG_DATA_FIRST, val);
 }
 
 static void record_function(uint32_t bdf)
@@ -125,7 +131,7 @@ static int config_data_write(struct vcpu *v, uint32_t address)
 {
 	static struct act_ratelimit dropped;
 	uint32_t bdf = address & 0xffff00;
-	uint8_t reg = (address & 0xfc) + (v->exit.io.port - PCI_CONFIG_DATA);
+	uint8_t reg = (address & 0xfc) + (v->exit.io.port - CORE_PORT_PCI_CONFIG_DATA_FIRST);
 	uint32_t val = act_io_value(v), out = 0;
 
 	if (!(address & PCI_ENABLE))		/* configuration cycles off: no effect */
@@ -163,14 +169,14 @@ int core_pci_io(struct vcpu *v)
 
 	if (v->exit.io.string)
 		return vcpu_stop(v, "string I/O to PCI configuration port 0x%x is not emulated", port);
-	if (port == PCI_CONFIG_ADDRESS && v->exit.io.size == 4)
+	if (port == CORE_PORT_PCI_CONFIG_ADDRESS && v->exit.io.size == 4)
 		return act_io_emulate(v);	/* CONFIG_ADDRESS itself: nothing happens yet */
-	if (port <= 0xcf9 && last >= 0xcf9)
+	if (port <= CORE_PORT_PIIX_RESET_CONTROL && last >= CORE_PORT_PIIX_RESET_CONTROL)
 		return core_reset_io(v);	/* the PIIX reset control register */
-	if (port >= PCI_CONFIG_DATA && last <= PCI_CONFIG_DATA + 3) {
+	if (port >= CORE_PORT_PCI_CONFIG_DATA_FIRST && last <= CORE_PORT_PCI_CONFIG_DATA_LAST) {
 		if (v->exit.io.in)
 			return act_io_emulate(v);
-		return config_data_write(v, inl(PCI_CONFIG_ADDRESS));
+		return config_data_write(v, inl(CORE_PORT_PCI_CONFIG_ADDRESS));
 	}
 	return core_absent_io(v);	/* bytes of CONFIG_ADDRESS, or straddling CONFIG_DATA */
 }

@@ -3,16 +3,22 @@
  *
  * QEMU and Bochs stop when a guest writes to one of a few I/O ports, and
  * then lvisor never sees its guest stop. So the core intercepts OUT to
- * exactly these ports (codegen/core.py, the IO list, puts them into
- * policy_io[]), prints the exit statistics when the write is one that ends
- * the machine, and then does the guest's OUT itself: the emulator stops
- * the way the guest asked, with the guest's exit status. A write that puts
- * the machine to sleep instead is reported and the guest stopped.
+ * exactly these ports, prints the exit statistics when the write is one
+ * that ends the machine, and then does the guest's OUT itself: the
+ * emulator stops the way the guest asked, with the guest's exit status. A
+ * write that puts the machine to sleep instead is reported and the guest
+ * stopped. The ports are declared once, in codegen/core.py (its IO list),
+ * which writes their numbers into core_ports.h as CORE_PORT_<name>, the
+ * names the code below uses (the table is a reminder):
  *
- *   0xf4-0xf7      QEMU's isa-debug-exit (boot/qemu.sh): any write ends QEMU
- *   0x604-0x605    ACPI PM1a_CNT on QEMU's i440fx machine (PIIX4 PM at 0x600)
- *   0x8900         Bochs' shutdown port: the bytes "Shutdown", one by one
- *   0xb004-0xb005  ACPI PM1a_CNT on Bochs (its BIOS puts the PM base at 0xb000)
+ *   0xf4-0xf7      QEMU_DEBUG_EXIT: QEMU's isa-debug-exit (boot/qemu.sh):
+ *                  any write ends QEMU
+ *   0x604-0x605    QEMU_PM1A_CNT: ACPI PM1a_CNT on QEMU's i440fx machine
+ *                  (PIIX4 PM at 0x600)
+ *   0x8900         BOCHS_SHUTDOWN: Bochs' shutdown port: the bytes
+ *                  "Shutdown", one by one
+ *   0xb004-0xb005  BOCHS_PM1A_CNT: ACPI PM1a_CNT on Bochs (its BIOS puts the
+ *                  PM base at 0xb000)
  *
  * A PM1a_CNT write with SLP_EN (bit 13) set enters the sleep state that
  * SLP_TYP (bits 10-12) names (ACPI 6.0 4.8.3.2.1). Both bits live in the
@@ -38,10 +44,12 @@
 #include <lib/console.h>
 #include <lib/printk.h>
 #include "actions.h"
+#include "core_ports.h"
 #include "exits.h"
 #include "selfcheck.h"
 #include "stats.h"
 
+#define PM1_CNT_HI(first)	((first) + 1)	/* the 16-bit register's high byte */
 #define ACPI_PM1_CNT_SLP_EN_HI	(1u << 5)	/* bit 13, in the high byte */
 #define ACPI_SLP_TYP_HI(b)	(((b) >> 2) & 7)	/* bits 10-12, in the high byte */
 #define ACPI_SLP_TYP_S5		0
@@ -63,20 +71,29 @@ static bool bochs_shutdown_byte(uint8_t c)
 	return true;
 }
 
+/* Is port one of first-last (a range of core_ports.h)? */
+static bool within(uint16_t port, uint16_t first, uint16_t last)
+{
+	return port >= first && port <= last;
+}
+
 bool poweroff_port(uint16_t port)
 {
-	return (port >= 0xf4 && port <= 0xf7) || port == 0x8900 ||
-	       (port & ~1) == 0x604 || (port & ~1) == 0xb004;
+	return within(port, CORE_PORT_QEMU_DEBUG_EXIT_FIRST, CORE_PORT_QEMU_DEBUG_EXIT_LAST) ||
+	       within(port, CORE_PORT_QEMU_PM1A_CNT_FIRST, CORE_PORT_QEMU_PM1A_CNT_LAST) ||
+	       port == CORE_PORT_BOCHS_SHUTDOWN ||
+	       within(port, CORE_PORT_BOCHS_PM1A_CNT_FIRST, CORE_PORT_BOCHS_PM1A_CNT_LAST);
 }
 
 /* What one byte of an OUT does to the machine. */
 enum power poweroff_byte(uint16_t port, uint8_t val)
 {
-	if (port >= 0xf4 && port <= 0xf7)
+	if (within(port, CORE_PORT_QEMU_DEBUG_EXIT_FIRST, CORE_PORT_QEMU_DEBUG_EXIT_LAST))
 		return POWER_OFF;
-	if (port == 0x8900)
+	if (port == CORE_PORT_BOCHS_SHUTDOWN)
 		return bochs_shutdown_byte(val) ? POWER_OFF : POWER_NONE;
-	if ((port == 0x605 || port == 0xb005) && (val & ACPI_PM1_CNT_SLP_EN_HI))
+	if ((port == PM1_CNT_HI(CORE_PORT_QEMU_PM1A_CNT_FIRST) ||
+	     port == PM1_CNT_HI(CORE_PORT_BOCHS_PM1A_CNT_FIRST)) && (val & ACPI_PM1_CNT_SLP_EN_HI))
 		return ACPI_SLP_TYP_HI(val) == ACPI_SLP_TYP_S5 ? POWER_OFF : POWER_SLEEP;
 	return POWER_NONE;
 }

@@ -4,21 +4,25 @@
  *
  * A reset would restart the whole emulated machine, lvisor included, with no
  * word of what happened to the guest. So the core intercepts the ports that
- * reset a PC (codegen/core.py puts them into policy_io[]), reports a reset
- * request with the guest's state and stops the guest; every other access to
- * these ports is carried out as the guest asked:
+ * reset a PC, reports a reset request with the guest's state and stops the
+ * guest; every other access to these ports is carried out as the guest
+ * asked. The ports are declared once, in codegen/core.py (its IO list): the
+ * generator keeps policies off them and writes their numbers into
+ * core_ports.h, whose names the code below uses (the table is a reminder):
  *
- *   0x64   the 8042 keyboard controller's command port: commands 0xF0-0xFF
- *          pulse its output lines for a moment, and bit 0 low pulses the
- *          CPU's reset line (0xFE, the classic way to reboot a PC); command
- *          0xD1 makes the next byte written to port 0x60 the controller's
- *          output port, whose bit 0 is the CPU's reset line (low: reset)
- *          and bit 1 the A20 gate
- *   0x60   the 8042's data port: the byte after command 0xD1
- *   0x92   system control port A: bit 0 is a fast reset, bit 1 the A20 gate
- *   0xcf9  PIIX reset control: a write with bit 2 (RST_CPU) set resets; it is
- *          also the ACPI reset register of QEMU's and Bochs' tables, which
- *          Linux tries first when it reboots
+ *   0x64   CORE_PORT_KBC_CMD: the 8042 keyboard controller's command port:
+ *          commands 0xF0-0xFF pulse its output lines for a moment, and bit
+ *          0 low pulses the CPU's reset line (0xFE, the classic way to
+ *          reboot a PC); command 0xD1 makes the next byte written to port
+ *          0x60 the controller's output port, whose bit 0 is the CPU's
+ *          reset line (low: reset) and bit 1 the A20 gate
+ *   0x60   CORE_PORT_KBC_DATA: the 8042's data port, the byte after 0xD1
+ *   0x92   CORE_PORT_SYSTEM_CONTROL_A: system control port A: bit 0 is a
+ *          fast reset, bit 1 the A20 gate
+ *   0xcf9  CORE_PORT_PIIX_RESET_CONTROL: PIIX reset control: a write with
+ *          bit 2 (RST_CPU) set resets; it is also the ACPI reset register
+ *          of QEMU's and Bochs' tables, which Linux tries first when it
+ *          reboots
  *
  * What counts is the byte that lands on each port, whatever the width of
  * the access: OUTW to 0x91 writes its high byte to 0x92, OUTL to 0x63 its
@@ -39,21 +43,18 @@
 #include <stdbool.h>
 #include <lib/printk.h>
 #include "actions.h"
+#include "core_ports.h"
 #include "exits.h"
 #include "stats.h"
 
-#define KBC_DATA		0x60
-#define KBC_CMD			0x64
+/* The bits of what the guest writes there (the port numbers: core_ports.h). */
 #define KBC_CMD_WRITE_OUTPUT	0xd1	/* the next data byte is the output port */
 #define KBC_CMD_A20_OFF		0xdd	/* some controllers (QEMU's): A20 off */
 #define KBC_CMD_A20_ON		0xdf
 #define KBC_OUT_RESET		0x01	/* output port bit 0: low resets the CPU */
 #define KBC_OUT_A20		0x02	/* output port bit 1: the A20 gate */
-#define PORT_A			0x92
 #define PORT_A_RESET		0x01
 #define PORT_A_A20		0x02
-#define PCI_CONFIG_ADDRESS	0xcf8
-#define PIIX_RESET_CONTROL	0xcf9
 #define PIIX_RST_CPU		0x04
 
 /* The keyboard controller is the machine's, one for all vCPUs: whether
@@ -114,11 +115,11 @@ static bool kbc_data(struct io_byte *b)
 static bool reset_byte(struct vcpu *v, struct io_byte *b)
 {
 	switch (b->port) {
-	case KBC_CMD:
+	case CORE_PORT_KBC_CMD:
 		return kbc_command(b);
-	case KBC_DATA:
+	case CORE_PORT_KBC_DATA:
 		return kbc_data(b);
-	case PORT_A:
+	case CORE_PORT_SYSTEM_CONTROL_A:
 		if (b->val & PORT_A_RESET)
 			return false;
 		if (!(b->val & PORT_A_A20)) {
@@ -126,8 +127,8 @@ static bool reset_byte(struct vcpu *v, struct io_byte *b)
 			a20_kept_on(b->port);
 		}
 		return true;
-	case PIIX_RESET_CONTROL:
-		if (v->exit.io.port == PCI_CONFIG_ADDRESS && v->exit.io.size == 4)
+	case CORE_PORT_PIIX_RESET_CONTROL:
+		if (v->exit.io.port == CORE_PORT_PCI_CONFIG_ADDRESS && v->exit.io.size == 4)
 			return true;		/* CONFIG_ADDRESS, a dword */
 		return !(b->val & PIIX_RST_CPU);
 	default:
@@ -137,7 +138,8 @@ static bool reset_byte(struct vcpu *v, struct io_byte *b)
 
 static bool guarded(uint16_t port)
 {
-	return port == KBC_DATA || port == KBC_CMD || port == PORT_A || port == PIIX_RESET_CONTROL ||
+	return port == CORE_PORT_KBC_DATA || port == CORE_PORT_KBC_CMD ||
+	       port == CORE_PORT_SYSTEM_CONTROL_A || port == CORE_PORT_PIIX_RESET_CONTROL ||
 	       poweroff_port(port);
 }
 
@@ -175,7 +177,7 @@ int core_io_out(struct vcpu *v, uint32_t *val)
 		struct io_byte b = { (uint16_t)(v->exit.io.port + i), (uint8_t)(*val >> 8 * i) };
 
 		if (!reset_byte(v, &b))
-			return stop_out(v, b.port == KBC_DATA ? "resets the machine through the keyboard "
+			return stop_out(v, b.port == CORE_PORT_KBC_DATA ? "resets the machine through the keyboard "
 					"controller's output port (command 0xd1, then bit 0 clear)" :
 					"resets the machine", *val, &b);
 		switch (poweroff_byte(b.port, b.val)) {

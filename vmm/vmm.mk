@@ -9,7 +9,14 @@ VMM_SRCS = boot/entry.S \
 	vmm/svm/svm.c vmm/svm/svm_enter.S vmm/svm/svm_exits.c vmm/svm/npt.c vmm/svm/decode.c \
 	$(wildcard vmm/vmx/*.c vmm/vmx/*.S)
 VMM_OBJS = $(call obj64,$(VMM_SRCS))
-CFLAGS_vmm = -Ivmm
+CFLAGS_vmm = -Ivmm -I$(CORE_GEN)
+
+# The core's port and MSR numbers come from codegen/core.py through the
+# generated core_ports.h (codegen/codegen.mk), which must exist before a
+# vmm object that includes it compiles, also in a parallel build from a clean
+# tree. Order-only: afterwards the objects' -MMD dependency files name the
+# header, so a change to it rebuilds exactly the objects that include it.
+$(VMM_OBJS): | $(CORE_PORTS_H)
 
 POLICY_DIR = $(BUILD)/policy/$(POLICY_NAME)
 GEN_OBJS = $(GEN_SRCS:.c=.o)

@@ -97,7 +97,9 @@ int exit_io(struct vcpu *v)
 		return core_pci_io(v);
 	if (port <= 0xcf9 && last >= 0xcf9)	/* required by the core: reset: port 0xcf9 with bit 2 (RST_CPU) set -- PIIX3/4 reset control register */
 		return core_reset_io(v);
-	if (port <= 0xcff && last >= 0xcfa)	/* required by the core: PCI configuration: CONFIG_DATA at 0xcfc; writes that would let a device write memory (bus mastering, BARs, MSI) are dropped -- PCI Local Bus 3.0 3.2.2.3.2 */
+	if (port <= 0xcfb && last >= 0xcfa)	/* required by the core: PCI configuration: the high bytes of CONFIG_ADDRESS, which only a dword at 0xcf8 reaches: alone they are absent hardware -- PCI Local Bus 3.0 3.2.2.3.2 */
+		return core_pci_io(v);
+	if (port <= 0xcff && last >= 0xcfc)	/* required by the core: PCI configuration: CONFIG_DATA; writes that would let a device write memory (bus mastering, BARs, MSI) are dropped -- PCI Local Bus 3.0 3.2.2.3.2 */
 		return core_pci_io(v);
 	if (port <= 0x8900 && last >= 0x8900)	/* required by the core: power-off: Bochs' shutdown port: the bytes "Shutdown" -- boot/bochs.sh */
 		return core_poweroff_io(v);
