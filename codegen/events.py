@@ -54,6 +54,7 @@ ACTIONS = {
                     "raise an exception in the guest instead of running the instruction"),
     "unhandled":   ({}, "exit with no handler: the VMM prints the exit reason and stops"),
     "stats":       ({}, "the VMM prints its exit statistics table (vmm/stats.c); RAX = 0"),
+    "absent":      ({}, "denied: a port reads all ones and drops writes, an MSR raises #GP"),
 }
 
 # Extra keys of `cpuid: {action: emulate, ...}`.
@@ -216,4 +217,8 @@ MSR_RANGES_VMX = ((0x0, 0x1FFF), (0xC0000000, 0xC0001FFF))
 MSR_RANGES_SVM = MSR_RANGES_VMX + ((0xC0010000, 0xC0011FFF),)
 
 # Every key allowed under `exits:`.
-EVENT_NAMES = tuple(SIMPLE) + CR_NAMES + ("exception", "io", "msr")
+# `denied`: what a port or MSR that no rule names does (deny by default).
+# Its one action is absent hardware; `log: true` prints each access.
+DENIED_ACTIONS = ("absent",)
+
+EVENT_NAMES = tuple(SIMPLE) + CR_NAMES + ("exception", "io", "msr", "denied")

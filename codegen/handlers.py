@@ -20,6 +20,7 @@ class Handler:
     rule: Rule = None       # simple events
     cases: list = field(default_factory=list)   # dispatchers: (key, Rule) in order
     note: str = None        # why an implied handler exists
+    denied: Rule = None     # exit_io/exit_msr: the `denied` rule (absent, maybe logged)
 
 
 def _emulate_natively(rule, event, note):
@@ -64,10 +65,11 @@ def handlers(pol):
            if pol.rule(("exception", name)) and pol.rule(("exception", name)).exits]
     if exc:
         out.append(Handler("exit_exception", "exception", cases=exc))
-    out.append(Handler("exit_io", "io", cases=io_cases(pol)))
+    denied = pol.rule("denied")
+    out.append(Handler("exit_io", "io", cases=io_cases(pol), denied=denied))
     msr = msr_cases(pol)
-    if msr:
-        out.append(Handler("exit_msr", "msr", cases=msr))
+    if msr or (denied and denied.log):
+        out.append(Handler("exit_msr", "msr", cases=msr, denied=denied))
     return out
 
 

@@ -469,6 +469,8 @@ def _parse_exits(exits, node, pol):
             raise unknown(src, "event", name, ev.EVENT_NAMES)
         if name in ev.SIMPLE:
             pol.rules[name] = parse_rule(value, name, ev.SIMPLE[name].actions, src)
+        elif name == "denied":
+            pol.rules[name] = parse_rule(value, name, ev.DENIED_ACTIONS, src)
         elif name in ev.CR_NAMES:
             m = _mapping(value, name)
             _check_keys(value, ("read", "write"), name)

@@ -55,3 +55,14 @@ def test_devices_bare_do_change_the_machine():
     assert any("moved to 0xe001" in l and l.endswith("(moved)") for l in lines), run
     assert any(l.startswith("wrmsr IA32_APIC_BASE moved to 0x0f000000: ran") for l in lines), run
     assert any(l.startswith("wrmsr IA32_MTRR_DEF_TYPE") and l.endswith("(changed)") for l in lines), run
+
+
+def test_denied_accesses_can_be_logged():
+    """`denied: {action: absent, log: true}`: every access to a port or MSR
+    that no rule names is printed, and still finds absent hardware."""
+    run = make("qemu", POLICY="tests/policies/denied.yaml", KERNEL="probe", APPEND="devices")
+    assert run.status == 0, run
+    log = [l for l in run.lines("lvisor: tests/policies/denied.yaml:7: denied: absent (log): ")]
+    assert any(l.endswith(": out port 0x518 size 4: absent") for l in log), run
+    assert any(l.endswith(": wrmsr 0x10: #GP") for l in log), run
+    assert 'probe: fw_cfg signature: "...."' in run.out, run

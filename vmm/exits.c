@@ -169,6 +169,12 @@ static bool pat_ok(uint64_t val)
 	return true;
 }
 
+bool core_msr_is_own(uint32_t msr, bool write)
+{
+	return msr == CORE_MSR_EFER || msr == CORE_MSR_IA32_PAT || svm_msr(msr) ||
+	       (msr == CORE_MSR_IA32_APIC_BASE && write);
+}
+
 /* The MSRs the core keeps for itself (codegen/core.py, MSRS): true when
  * handled, with *fault set when the guest gets #GP. */
 static bool core_own_msr(struct vcpu *v, uint32_t msr, bool *fault)

@@ -21,6 +21,8 @@ int core_xsetbv(struct vcpu *v);		/* XSETBV exits unconditionally on VMX (SDM 26
 int core_invd(struct vcpu *v);			/* INVD exits unconditionally on VMX (SDM 26.1.2) */
 int core_hypercall_ud(struct vcpu *v);		/* VMCALL with no policy rule: #UD, as on a CPU without VMX */
 int core_msr(struct vcpu *v);			/* RDMSR/WRMSR no policy rule takes: the core's MSRs, else #GP */
+#include <stdbool.h>
+bool core_msr_is_own(uint32_t msr, bool write);	/* is this access one of the core's MSRs? */
 int core_absent_io(struct vcpu *v);		/* IN/OUT on a port the policy does not grant: absent hardware */
 int core_pci_io(struct vcpu *v);		/* PCI configuration space: writes filtered (vmm/pci.c) */
 int core_cr_access(struct vcpu *v);		/* VMX: CR0/CR4 writes touching host-owned bits (vmm/vmx/) */

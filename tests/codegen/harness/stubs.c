@@ -47,6 +47,12 @@ CORE(core_absent_io)
 CORE(core_pci_io)
 CORE(core_init_signal)
 
+bool core_msr_is_own(uint32_t msr, bool write)
+{
+	(void)write;
+	return msr == 0xc0000080;
+}
+
 /* MSR 0x10 reads as 0x123456789, MSR 0x11 does not exist; writes to MSRs
  * below 0x100 are taken. */
 int rdmsr_safe(uint32_t msr, uint64_t *val)
