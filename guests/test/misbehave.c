@@ -33,6 +33,9 @@
  *           not carry out on SVM: it must report and stop all the same
  *   ipi-other  a fixed IPI to APIC ID 15, another CPU: lvisor gives the
  *           guest one CPU (on SVM; VMX does not look at IPIs)
+ *   hpet    read the HPET's capabilities (allowed), then write its timer 0
+ *           configuration with FSB delivery on: its interrupt would become a
+ *           memory write of the guest's choosing (IA-PC HPET 1.0a, 2.3.9.2.2)
  *   uart    leave COM1 with the divisor latch selected, in loopback, at
  *           another speed and 7-bit words, then triple-fault: lvisor's
  *           report must still reach the console
@@ -284,6 +287,18 @@ static void uart_break(void)
 	triple_fault();
 }
 
+#define HPET_BASE		0xfed00000u	/* QEMU's and Bochs' (their ACPI HPET table) */
+#define HPET_TIMER0_CONFIG	0x100
+#define HPET_TN_FSB_EN		(1u << 14)
+
+static void hpet_fsb(void)
+{
+	volatile uint32_t *hpet = (volatile uint32_t *)HPET_BASE;
+
+	printk("HPET capabilities 0x%08x; timer 0: FSB delivery on\n", hpet[0]);
+	hpet[HPET_TIMER0_CONFIG / 4] |= HPET_TN_FSB_EN;
+}
+
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
@@ -323,9 +338,11 @@ void kernel_main(uint32_t magic, uint32_t info)
 		ok = nmi();
 	else if (!strcmp(how, "uart"))
 		uart_break();
+	else if (!strcmp(how, "hpet"))
+		hpet_fsb();
 	else
 		printk("say how: APPEND=triple, nested, reset-..., sleep, init, init-imm, init-xchg, ipi-other, "
-		       "uart, pci, a20-92, a20-kbd or nmi\n");
+		       "uart, hpet, pci, a20-92, a20-kbd or nmi\n");
 	printk("still running\n");
 	poweroff(ok);
 }
