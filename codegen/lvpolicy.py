@@ -33,7 +33,7 @@ def generate(args):
         render.write_if_changed(os.path.join(args.outdir, name), text)
     if args.depfile:
         targets = args.target or " ".join(os.path.join(args.outdir, n) for n in render.OUTPUTS)
-        render.write_if_changed(args.depfile, render.depfile(targets, pol.files + render.sources()))
+        render.write_if_changed(args.depfile, render.depfile(targets, pol.files + sorted(set(pol.dirs)) + render.sources()))
 
 
 def core_header(args):

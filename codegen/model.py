@@ -70,6 +70,7 @@ class Policy:
     io: list = field(default_factory=list)      # RangeRule, highest precedence first
     msr: list = field(default_factory=list)
     files: list = field(default_factory=list)   # every policy file read (for the depfile)
+    dirs: list = field(default_factory=list)    # directories an include looked in first, in vain
 
     def rule(self, key):
         return self.rules.get(key)
@@ -415,9 +416,10 @@ def load_policy(path, _stack=()):
     name = os.path.splitext(os.path.basename(path))[0]
     pol = Policy(name, desc, path, files=[path])
     if "include" in top:
-        base = _include(top["include"], path, _stack + (real,))
+        base = _include(top["include"], path, _stack + (real,), pol)
         pol.rules.update(base.rules)
         pol.io, pol.msr, pol.files = list(base.io), list(base.msr), pol.files + base.files
+        pol.dirs += base.dirs
     has_exits = "exits" in top and top["exits"].value is not None   # `exits:` alone: none
     exits = _mapping(top["exits"], "exits") if has_exits else {}
     _parse_exits(exits, top.get("exits"), pol)
@@ -447,16 +449,47 @@ def _check_cr8_constant(m, name):
                                     f"Registers)")
 
 
-def _include(node, path, stack):
-    inc = _str(node, "include")
+# The shipped policies: `include: default` finds them from anywhere.
+SHIPPED_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                            "policies"))
+
+
+def shown(path):
+    """A path as messages and the generated C cite it: relative to the
+    current directory (the checkout, where make runs) when it lies within
+    it, else absolute."""
+    rel = os.path.relpath(path)
+    return path if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
+
+
+def include_candidates(inc, path):
+    """Where `include: inc` in the policy at path may be, in lookup order:
+    beside the including file, then among the shipped policies. The
+    including file itself is skipped: `include: default` in a student's own
+    default.yaml means the shipped one."""
     if not inc.endswith(".yaml"):
         inc += ".yaml"
-    ipath = os.path.normpath(os.path.join(os.path.dirname(path), inc))
+    out = []
+    for d in (os.path.dirname(path), shown(SHIPPED_DIR)):
+        c = os.path.normpath(os.path.join(d, inc))
+        if c not in out and os.path.realpath(c) != os.path.realpath(path):
+            out.append(c)
+    return out
+
+
+def _include(node, path, stack, pol):
+    inc = _str(node, "include")
+    tried = include_candidates(inc, path)
+    ipath = next((c for c in tried if os.path.isfile(c)), None)
+    if ipath is None:
+        raise PolicyError(node.src, f"included policy {inc} not found "
+                                    f"(looked in {', '.join(tried)})")
+    # A file created later where the lookup looked first would change the
+    # result: make regenerates when one of those directories changes.
+    pol.dirs += [os.path.dirname(c) or "." for c in tried[:tried.index(ipath)]]
     if os.path.realpath(ipath) in stack:
         raise PolicyError(node.src, f"include cycle: {path} includes {ipath}, "
                                     f"which includes {path} again")
-    if not os.path.exists(ipath):
-        raise PolicyError(node.src, f"included policy {ipath} does not exist")
     return load_policy(ipath, stack)
 
 
