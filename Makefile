@@ -52,9 +52,19 @@ $(BUILD)/32/%.o: %.S
 obj64 = $(patsubst %,$(BUILD)/64/%.o,$(basename $(1)))
 obj32 = $(patsubst %,$(BUILD)/32/%.o,$(basename $(1)))
 
-# The policy: a name in policies/ or a path.
-POLICY_FILE := $(if $(wildcard policies/$(POLICY).yaml),policies/$(POLICY).yaml,$(POLICY))
+# The policy: a name in policies/ or a path to any .yaml file. A path is
+# written relative to the checkout when it lies within it (else absolute), so
+# that every spelling of one file names it the same way in the generated C.
+policy_file = $(if $(wildcard policies/$(1).yaml),policies/$(1).yaml,$(patsubst $(CURDIR)/%,%,$(abspath $(1))))
+# Its build directory, $(BUILD)/policy/ID/: a shipped policy's ID is its
+# name, any other file's its name and a short hash of its path (and of the
+# file a symlink points to). Two files never share generated C or objects,
+# whatever their names.
+policy_id = $(basename $(notdir $(1)))$(if $(filter $(1),$(wildcard policies/*.yaml)),,-$(shell \
+	printf '%s\n' '$(abspath $(1)) $(realpath $(1))' | sha1sum | cut -c1-8))
+POLICY_FILE := $(call policy_file,$(POLICY))
 POLICY_NAME := $(basename $(notdir $(POLICY_FILE)))
+POLICY_ID := $(call policy_id,$(POLICY_FILE))
 
 include lib/lib.mk
 -include codegen/codegen.mk

@@ -1,7 +1,7 @@
 # codegen/codegen.mk: the generated policy C, and the policy make targets.
 #
 # The including Makefile defines PYTHON, BUILD, POLICY, POLICY_FILE,
-# POLICY_NAME and Q. The generator rewrites only files whose contents
+# POLICY_NAME, POLICY_ID, policy_file, policy_id and Q. The generator rewrites only files whose contents
 # change, and a stamp records each run; the depfile it writes lists the
 # policy, the policies it includes, the templates and the generator's own
 # sources, so make reruns it exactly when one of them changes.
@@ -9,7 +9,7 @@
 LVPOLICY = $(PYTHON) codegen/lvpolicy.py
 # The generator needs Debian's Python with PyYAML and Jinja2.
 NEED_PYTHON = $(Q)boot/need.sh $(PYTHON):python3 python:yaml:python3-yaml python:jinja2:python3-jinja2
-GEN = $(BUILD)/policy/$(POLICY_NAME)/gen
+GEN = $(BUILD)/policy/$(POLICY_ID)/gen
 GEN_SRCS = $(GEN)/policy_svm.c $(GEN)/policy_vmx.c $(GEN)/policy_actions.c
 
 # $(call lvpolicy_generate,POLICY_FILE,DIR): generate into DIR, then stamp it.
@@ -55,9 +55,8 @@ policy: $(GEN)/.stamp
 	@ls $(GEN_SRCS) $(GEN)/policy_actions.h
 
 # policy-diff A=x B=y: names in policies/ or paths; each is generated into
-# its own $(BUILD)/policy/NAME/gen/.
-policy_file = $(if $(wildcard policies/$(1).yaml),policies/$(1).yaml,$(1))
-policy_gen = $(BUILD)/policy/$(basename $(notdir $(call policy_file,$(1))))/gen
+# its own $(BUILD)/policy/ID/gen/, as for POLICY.
+policy_gen = $(BUILD)/policy/$(call policy_id,$(call policy_file,$(1)))/gen
 GEN_FILES = policy_vmx.c policy_svm.c policy_actions.h policy_actions.c
 
 ## policy-diff    A=x B=y: unified diff of the C generated from two policies

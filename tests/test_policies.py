@@ -450,3 +450,54 @@ def test_io_rule_for_one_direction(backend):
     assert "unhandled VM exit" not in run.out, run
     assert run.status == 0 and "probe: done" in run.out, run
     assert probe(run, "scratch register (port 0x3ff): ")[0].endswith(": not written"), run
+
+
+# ---- a student's copy of a policy, with the same file name ----------------------
+
+@SVM
+def test_same_file_name_elsewhere_is_another_policy(backend, tmp_path):
+    """A copy of tsc-negate.yaml in another directory, edited to scale by 10,
+    is a policy of its own: built one after the other, each runs its own
+    handler, and the banner and `make policy` name the file really compiled."""
+    shipped = "policies/tsc-negate.yaml"
+    mine = tmp_path / "tsc-negate.yaml"
+    text = (ROOT / shipped).read_text()
+    assert "  rdtsc: negate\n" in text
+    mine.write_text(text.replace("description: RDTSC returns minus the real TSC",
+                                 "description: my copy, RDTSC times 10")
+                        .replace("  rdtsc: negate\n", "  rdtsc: {action: scale, factor: 10}\n"))
+
+    def generated(policy):
+        run = make("policy", POLICY=policy)
+        assert run.status == 0, run
+        line = run.lines("policy tsc-negate (")
+        assert len(line) == 1, run
+        return line[0]
+
+    mine_line, shipped_line = generated(str(mine)), generated("tsc-negate")
+    assert re.fullmatch(rf"policy tsc-negate \({re.escape(str(mine))}\): generated C in "
+                        r"build/policy/tsc-negate-[0-9a-f]{8}/gen/", mine_line), mine_line
+    assert shipped_line == ("policy tsc-negate (policies/tsc-negate.yaml): generated C in "
+                            "build/policy/tsc-negate/gen/"), shipped_line
+
+    # The student's first, then the shipped one: each boots its own C.
+    def banner(run):
+        """lvisor's first line (which follows SeaBIOS' last words on theirs)."""
+        found = re.findall(r"lvisor: lvisor, a minimal hypervisor for learning; (.*)", run.out)
+        assert len(found) == 1, run
+        return found[0]
+
+    run = make(backend["target"], POLICY=str(mine), KERNEL="lv6")
+    assert run.status == 0 and "bye 451" in run.out, run
+    assert banner(run) == f'policy "tsc-negate" ({mine}): my copy, RDTSC times 10', run
+    guest, how = mhz(run, "lv6")
+    assert how == "PIT" and 3 < guest / mhz(run, "lvisor")[0] < 30, run    # about ten times
+
+    run = make(backend["target"], POLICY="tsc-negate", KERNEL="lv6")
+    assert run.status == 0 and "bye 451" in run.out, run
+    assert banner(run) == ('policy "tsc-negate" (policies/tsc-negate.yaml): '
+                           'RDTSC returns minus the real TSC'), run
+    guest, how = mhz(run, "lv6")
+    assert how == "PIT" and guest > 1e9, run     # -(ticks): about 2^64 Hz
+    hey = the(timestamps(run, "hey 481"), run)
+    assert hey == the(timestamps(run, "bye 451"), run) >= 1.0, run

@@ -50,8 +50,8 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	selfcheck_init();	/* first: nothing has run that could change the image */
 	console_init("lvisor: ", COLOR_VMM);
 	trap_init();
-	printk("lvisor, a minimal hypervisor for learning; policy \"%s\": %s\n",
-	       policy_name, policy_description);
+	printk("lvisor, a minimal hypervisor for learning; policy \"%s\" (%s): %s\n",
+	       policy_name, policy_file, policy_description);
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
 		panic("not started by a multiboot loader (EAX=0x%x)", magic);
 	tsc_init();

@@ -17,6 +17,7 @@
 #include "vcpu.h"
 
 extern const char policy_name[];		/* "tsc-negate" */
+extern const char policy_file[];		/* "policies/tsc-negate.yaml": the file it was generated from */
 extern const char policy_description[];		/* the policy's description line */
 
 /* AMD SVM: the VMCB intercept vectors (APM appendix B, table B-1). */

@@ -1,7 +1,8 @@
 # vmm/: the hypervisor core, its two backends (vmm/svm/, vmm/vmx/) and its
 # entry code (boot/), linked with the C generated from the policy. Each
-# policy gets its own lvisor binary in $(BUILD)/policy/NAME/, so switching
-# policies rebuilds only the generated files.
+# policy file gets its own lvisor binary in $(BUILD)/policy/ID/ (ID: see
+# POLICY_ID in the Makefile), so switching policies rebuilds only the
+# generated files.
 VMM_SRCS = boot/entry.S \
 	vmm/main.c vmm/policy.c vmm/mm.c vmm/guest.c vmm/vcpu.c vmm/stats.c vmm/exits.c vmm/poweroff.c vmm/reset.c vmm/pci.c vmm/acpi.c vmm/apic.c vmm/selfcheck.c vmm/vectors.S vmm/trap.c vmm/msr_safe.S \
 	$(wildcard vmm/actions.c) \
@@ -18,7 +19,7 @@ CFLAGS_vmm = -Ivmm -I$(CORE_GEN)
 # header, so a change to it rebuilds exactly the objects that include it.
 $(VMM_OBJS): | $(CORE_PORTS_H)
 
-POLICY_DIR = $(BUILD)/policy/$(POLICY_NAME)
+POLICY_DIR = $(BUILD)/policy/$(POLICY_ID)
 GEN_OBJS = $(GEN_SRCS:.c=.o)
 LVISOR = $(POLICY_DIR)/lvisor
 

@@ -19,6 +19,7 @@
 #include "policy_actions.h"
 
 const char policy_name[] = "default";
+const char policy_file[] = "policies/default.yaml";
 const char policy_description[] = "grants the ports and MSRs that lv6, xv6 and Linux use; RDTSC passes through";
 
 /* policies/default.yaml:32: cpuid: emulate */

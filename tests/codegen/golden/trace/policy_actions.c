@@ -19,6 +19,7 @@
 #include "policy_actions.h"
 
 const char policy_name[] = "trace";
+const char policy_file[] = "policies/trace.yaml";
 const char policy_description[] = "logs CPUID, RDTSC, HLT, the PIT, CMOS and some MSRs as the guest uses them";
 
 /* policies/trace.yaml:17: rdtsc: emulate (log) */

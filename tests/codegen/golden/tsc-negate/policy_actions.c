@@ -19,6 +19,7 @@
 #include "policy_actions.h"
 
 const char policy_name[] = "tsc-negate";
+const char policy_file[] = "policies/tsc-negate.yaml";
 const char policy_description[] = "RDTSC returns minus the real TSC";
 
 /* policies/tsc-negate.yaml:14: rdtsc: negate */
