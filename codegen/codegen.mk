@@ -57,23 +57,25 @@ policy: $(GEN)/.stamp
 # policy-diff A=x B=y: names in policies/ or paths; each is generated into
 # its own $(BUILD)/policy/ID/gen/, as for POLICY.
 policy_gen = $(BUILD)/policy/$(call policy_id,$(call policy_file,$(1)))/gen
-GEN_FILES = policy_vmx.c policy_svm.c policy_actions.h policy_actions.c
+# policy-diff-short (or SHORT=1): the same diff without the citations (policy
+# file and line) that every comment carries, so that a policy outside
+# policies/ diffs against a shipped one in the lines its rules change.
+DIFF_SHORT = $(if $(or $(filter policy-diff-short,$@),$(filter 1,$(SHORT))),--short)
 
 ## policy-diff    A=x B=y: unified diff of the C generated from two policies
-policy-diff:
+## policy-diff-short A=x B=y: the same without the policy file:line citations (also SHORT=1)
+policy-diff policy-diff-short:
 	@if [ -z '$(A)' ] || [ -z '$(B)' ]; then \
-		echo "usage: make policy-diff A=policy B=policy (names from 'make policies', or paths)" >&2; exit 1; fi
+		echo "usage: make $@ A=policy B=policy (names from 'make policies', or paths)" >&2; exit 1; fi
 	@for p in '$(call policy_file,$(A))' '$(call policy_file,$(B))'; do \
-		[ -f "$$p" ] || { echo "policy-diff: policy '$$p' not found (make policies lists them)" >&2; exit 1; }; done
+		[ -f "$$p" ] || { echo "$@: policy '$$p' not found (make policies lists them)" >&2; exit 1; }; done
+	$(NEED_PYTHON)
 	$(Q)$(call lvpolicy_generate,$(call policy_file,$(A)),$(call policy_gen,$(A)))
 	$(Q)$(call lvpolicy_generate,$(call policy_file,$(B)),$(call policy_gen,$(B)))
-	$(Q)for f in $(GEN_FILES); do \
-		diff -u --label $(call policy_gen,$(A))/$$f --label $(call policy_gen,$(B))/$$f \
-			$(call policy_gen,$(A))/$$f $(call policy_gen,$(B))/$$f; \
-	done; true
+	$(Q)$(LVPOLICY) diff $(DIFF_SHORT) $(call policy_gen,$(A)) $(call policy_gen,$(B))
 
 ## check-codegen  run the policy generator's unit tests
 check-codegen:
 	$(Q)$(PYTHON) -m pytest -q tests/codegen
 
-.PHONY: policies policy policy-diff check-codegen policy-missing
+.PHONY: policies policy policy-diff policy-diff-short check-codegen policy-missing

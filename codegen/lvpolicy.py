@@ -7,6 +7,10 @@
   lvpolicy.py core-header OUTFILE [--depfile FILE [--target NAME]]
       writes core_ports.h, the numbers of the ports and MSRs the core keeps
       for itself (codegen/core.py); it does not depend on any policy.
+  lvpolicy.py diff [--short] DIR_A DIR_B
+      prints the unified diff of the C generated into two directories;
+      --short leaves out the citations (policy file and line), so that only
+      what the rules change shows.
   lvpolicy.py list [DIR]
       prints "name  description" for each policy in DIR (default policies/).
 
@@ -45,6 +49,10 @@ def core_header(args):
         render.write_if_changed(args.depfile, render.depfile(args.target or args.outfile, render.sources()))
 
 
+def diff(args):
+    sys.stdout.write(render.diff(args.dir_a, args.dir_b, args.short))
+
+
 def list_policies(args):
     # By policy name: "bench" before "bench-rdtsc" (file names would sort the other way).
     names = sorted((f for f in os.listdir(args.dir) if f.endswith(".yaml")), key=lambda f: f[:-5])
@@ -68,6 +76,11 @@ def main(argv=None):
     h.add_argument("--depfile", help="write a make depfile listing the inputs")
     h.add_argument("--target", help="the depfile's target (default: OUTFILE)")
     h.set_defaults(run=core_header)
+    d = sub.add_parser("diff", help="diff the C generated into two directories")
+    d.add_argument("--short", action="store_true", help="leave out the policy file and line citations")
+    d.add_argument("dir_a")
+    d.add_argument("dir_b")
+    d.set_defaults(run=diff)
     ls = sub.add_parser("list", help="list policies with their descriptions")
     ls.add_argument("dir", nargs="?", default="policies")
     ls.set_defaults(run=list_policies)

@@ -5,6 +5,7 @@ only if its contents changed, so a failed run leaves nothing half-written and
 an unchanged policy does not make make rebuild anything.
 """
 
+import difflib
 import os
 import re
 import tempfile
@@ -194,6 +195,36 @@ def sources():
     py = sorted(os.path.join(HERE, f) for f in os.listdir(HERE) if f.endswith(".py"))
     tpl = sorted(os.path.join(TEMPLATES, f) for f in os.listdir(TEMPLATES) if f.endswith(".j2"))
     return [os.path.relpath(p) for p in py + tpl]
+
+
+# A policy file's path, and a citation of one of its lines: "x.yaml:14", or
+# "x.yaml:40,41" and "x.yaml:40, y.yaml:41" for the two directions of a port.
+_PATH = r'[^\s"(]+\.yaml'
+_CITATION = re.compile(rf"{_PATH}:\d+(?:,\d+)*(?:, {_PATH}:\d+(?:,\d+)*)*(?:: )?")
+_FILE = re.compile(_PATH)
+DIFF_ORDER = ("policy_vmx.c", "policy_svm.c", "policy_actions.h", "policy_actions.c")
+
+
+def uncite(text):
+    """Generated C without its citations, for the short diff: `/* x.yaml:14:
+    rdtsc: negate */` becomes `/* rdtsc: negate */`, and a file named on its
+    own (the header, policy_file) becomes `<policy>`. Only what a rule does
+    is left to differ, not where it is written."""
+    return _FILE.sub("<policy>", _CITATION.sub("", text))
+
+
+def diff(dir_a, dir_b, short=False):
+    """The unified diff of the C generated into two directories."""
+    out = []
+    for name in DIFF_ORDER:
+        a, b = (os.path.join(d, name) for d in (dir_a, dir_b))
+        texts = []
+        for path in (a, b):
+            with open(path, encoding="utf-8") as f:
+                texts.append(uncite(f.read()) if short else f.read())
+        out += difflib.unified_diff(texts[0].splitlines(keepends=True),
+                                    texts[1].splitlines(keepends=True), a, b)
+    return "".join(out)
 
 
 def depfile(target, deps):
