@@ -7,7 +7,7 @@
  * INIT IPI: it resets the CPU, and lvisor with it. The INIT intercept
  * does turn it into a #VMEXIT, but QEMU keeps the INIT pending and
  * delivers it to the CPU as soon as it runs lvisor, GIF clear or not
- * (/work/shared/EMULATORS.md): the only place to stop it is the write to
+ * (measured on QEMU 7.2): the only place to stop it is the write to
  * the ICR. So vmm/svm/npt.c maps the APIC's page read-only: every write
  * there is a nested page fault (APM 15.25.6), which core_npf hands here.
  * Reads stay direct. The backend decodes the instruction (a MOV store, in
