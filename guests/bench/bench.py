@@ -119,7 +119,8 @@ def make(target, timeout=900, **variables):
 
 FIGURE = re.compile(r"^bench: (\S+) cycles=\d+ total=(\d+) iterations=(\d+)", re.M)
 STATS = re.compile(r"^lvisor: exit statistics: (\d+) exits$", re.M)
-STATS_ROW = re.compile(r"^lvisor:\s+(\S+) (\S+)\s+(\d+)\s+(\d+)\s+(\d+)$")
+# reason, name, count, cycles, cycles/exit, min ("-": only the exit being handled)
+STATS_ROW = re.compile(r"^lvisor:\s+(\S+) (\S+)\s+(\d+)\s+(\d+)\s+(\d+|-)\s+(\d+|-)$")
 LV6_END = re.compile(r"^\[\s*(\d+)\.(\d{6})\] lv6: user space exited", re.M)
 LINUX_UPTIME = r"lvisor-linux: uptime (\d+\.\d+)"     # guests/linux/init, just before:
 LINUX_READY = "lvisor-linux: ready"
