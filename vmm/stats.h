@@ -16,7 +16,8 @@
 
 /* min: the cheapest exit of the reason. The first exits of a reason cost
  * more than the rest (cold caches; on QEMU, TCG translating lvisor's code
- * on its first run), which the mean, cycles / count, carries for long. */
+ * on its first run), and the mean, cycles / count, keeps their cost long
+ * after; min does not. */
 struct stats_reason {
 	uint64_t count, cycles;
 	uint32_t min, unused[3];	/* 32 bytes: the index is a shift */
