@@ -15,6 +15,12 @@ static void print_reason(uint32_t code)
 		printk("  %5u %-18s", code, backend->exit_name(code));
 }
 
+void stats_init(void)
+{
+	for (unsigned i = 0; i < STATS_REASONS; i++)
+		stats_reasons[i].min = UINT32_MAX;
+}
+
 void stats_print(void)
 {
 	uint64_t total = 0;
@@ -27,17 +33,29 @@ void stats_print(void)
 		       vmm_nmis, vmm_nmis_to_guest);
 	if (!total)
 		return;
-	printk("  reason                  count        cycles  cycles/exit\n");
+	/* The table is printed while an exit is handled (a power-off, a stop,
+	 * a hypercall): that exit is counted, but its cycles are not in yet. */
+	uint32_t handling = stats_slot(stats_trace[(stats_trace_next - 1) % TRACE_SIZE].code);
+
+	printk("  reason                  count        cycles  cycles/exit         min\n");
 	for (unsigned i = 0; i < STATS_REASONS; i++) {
 		struct stats_reason *r = &stats_reasons[i];
+		uint64_t timed = r->count - (i == handling);
+
 		if (!r->count)
 			continue;
 		if (i == STATS_REASONS - 1)
 			printk("  other                     ");
 		else
 			print_reason(i);
-		printk(" %10lu %13lu %12lu\n", r->count, r->cycles, r->cycles / r->count);
+		printk(" %10lu %13lu", r->count, r->cycles);
+		if (!timed || r->min == UINT32_MAX)	/* only the exit being handled */
+			printk("            -           -\n");
+		else
+			printk(" %12lu %11u\n", r->cycles / timed, r->min);
 	}
+	printk("  cycles: TSC ticks from the exit to the next entry. A reason's first exits\n"
+	       "  cost more (cold caches; on QEMU, TCG translating lvisor's code): see min.\n");
 }
 
 void trace_print(void)

@@ -23,6 +23,7 @@ void vcpu_run_loop(struct vcpu *v)
 {
 	for (uint32_t i = 0; i < STATS_REASONS; i++)
 		handlers[i] = i < backend->nexits && backend->exits[i] ? backend->exits[i] : core_unhandled;
+	stats_init();
 	vcpu_current = v;	/* from now on an NMI in lvisor is the guest's (vmm/trap.c) */
 	for (;;) {
 		backend->run(v);

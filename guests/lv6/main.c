@@ -1,8 +1,9 @@
 /*
  * lv6's kernel: set up the console, the clock, the descriptor tables and
- * SYSCALL, then drop to user space (user.S), whose two system calls print
- * "hey 481" and "bye 451". Every line carries the time since boot, read
- * with RDTSC: that is what a policy's RDTSC rules change.
+ * SYSCALL, then drop to user space (user.S), whose three system calls print
+ * "hey 481" and "bye 451" and power the machine off (exit). Every line
+ * carries the time since boot, read with RDTSC: that is what a policy's
+ * RDTSC rules change.
  */
 #include <asm/x86.h>
 #include <lib/console.h>

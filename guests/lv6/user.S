@@ -1,5 +1,5 @@
-/* lv6's user space: two system calls, then exit. Runs at CPL 3; a system
- * call takes its number in RAX and its argument in RDI. */
+/* lv6's user space: three system calls, hey, bye and exit. Runs at CPL 3;
+ * a system call takes its number in RAX and its argument in RDI. */
 #include "lv6.h"
 
 	.text
