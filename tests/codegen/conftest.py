@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LVPOLICY = os.path.join(ROOT, "codegen", "lvpolicy.py")
 SHIPPED = sorted(f[:-5] for f in os.listdir(os.path.join(ROOT, "policies")) if f.endswith(".yaml"))
 GEN_FILES = ("policy_actions.h", "policy_actions.c", "policy_vmx.c", "policy_svm.c")
-# The exact command the VMM's generated C must compile with (issue 3).
+# The exact command the VMM's generated C must compile with, so the tests compile what make builds.
 GCC_FREESTANDING = ["gcc", "-std=gnu11", "-ffreestanding", "-fno-pic", "-mno-red-zone",
                     "-mgeneral-regs-only", "-O2", "-Wall", "-Wextra", "-Werror",
                     "-Iinclude", "-Ivmm", "-c"]
