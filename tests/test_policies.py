@@ -210,8 +210,8 @@ def test_tsc_emulate_behaves_as_before(backend):
         ratio = timestamp(backend, "tsc-emulate", attempt) / timestamp(backend, "default", attempt)
         if backend["noisy"]:
             assert 0.25 <= ratio <= 4, (ratio, r)
-        else:       # Bochs: later only by the exits' instructions
-            assert 1 < ratio < 1.02, (ratio, r)
+        else:       # Bochs: the exits' instructions shift the calibration and the lines alike
+            assert 0.98 < ratio < 1.02, (ratio, r)
     measured(backend, check)
 
 
