@@ -72,7 +72,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	pci_init();
 	acpi_hide_hpet();
 	apic_init();
-	if (backend->init() || backend->create(&vcpu0, FIRMWARE_ADDR))
+	if (backend->init() || vcpu_create(&vcpu0, backend->exits, FIRMWARE_ADDR))
 		vmm_stop(false);
 
 	printk("entering the guest in real mode at 0000:%04x\n", FIRMWARE_ADDR);
