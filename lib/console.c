@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <asm/x86.h>
 #include <lib/console.h>
+#include <lib/spinlock.h>
 
 #define COM1		0x3f8
 #define UART_THR	0	/* transmit holding register */
@@ -28,6 +29,34 @@ static const char *guest_color;	/* restored after each of our lines, once the gu
 static bool line_start = true;
 void (*console_line_hook)(void);
 
+/*
+ * Once console_shared() is called (lvisor does, before any second CPU could
+ * print), what one call writes goes out whole under `lock`: one printk is
+ * one call, and lvisor prints each line with one printk, so two CPUs' lines
+ * do not mix. Without it no lock is taken: the firmware and lv6 print from
+ * one CPU, and lv6's line hook prints from inside console_write, which would
+ * wait forever for the lock its own CPU holds.
+ */
+static spinlock_t lock;
+static bool shared;
+
+void console_shared(void)
+{
+	shared = true;
+}
+
+static void console_lock(void)
+{
+	if (shared)
+		spin_lock(&lock);
+}
+
+static void console_unlock(void)
+{
+	if (shared)
+		spin_unlock(&lock);
+}
+
 void console_flush(void)
 {
 	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_TEMT); i++)
@@ -44,6 +73,7 @@ void console_flush(void)
  */
 void console_reset(void)
 {
+	console_lock();
 	console_flush();		/* let whoever used the UART before us finish */
 	outb(COM1 + UART_IER, 0x00);	/* no interrupts: we poll */
 	outb(COM1 + UART_LCR, 0x80);	/* DLAB on to set the speed */
@@ -52,6 +82,7 @@ void console_reset(void)
 	outb(COM1 + UART_LCR, 0x03);	/* 8 bits, no parity, one stop bit */
 	outb(COM1 + UART_FCR, 0x07);	/* enable and clear the FIFOs */
 	outb(COM1 + UART_MCR, 0x03);	/* DTR, RTS; no loopback */
+	console_unlock();
 }
 
 void console_init(const char *p, const char *c)
@@ -76,30 +107,38 @@ static void uart_putc(char c)
 	outb(COM1 + UART_THR, (uint8_t)c);
 }
 
-void console_raw(const char *s)
+static void raw(const char *s)
 {
 	while (*s)
 		uart_putc(*s++);
 }
 
-void console_putc(char c)
+void console_raw(const char *s)
+{
+	console_lock();
+	raw(s);
+	console_unlock();
+}
+
+/* One character of a line; the caller holds the lock, if any. */
+static void put(char c)
 {
 	if (line_start && c != '\n') {
 		if (color)
-			console_raw(color);
-		console_raw(prefix);
+			raw(color);
+		raw(prefix);
 		line_start = false;
 		if (console_line_hook)
 			console_line_hook();
 	}
 	if (c == '\n') {
 		if (color)
-			console_raw(COLOR_RESET);
+			raw(COLOR_RESET);
 		uart_putc('\r');
 		uart_putc('\n');
 		line_start = true;
 		if (guest_color)	/* back to the guest's color until our next line */
-			console_raw(guest_color);
+			raw(guest_color);
 		return;
 	}
 	uart_putc(c);
@@ -107,6 +146,13 @@ void console_putc(char c)
 
 void console_write(const char *s, unsigned long n)
 {
+	console_lock();
 	while (n--)
-		console_putc(*s++);
+		put(*s++);
+	console_unlock();
+}
+
+void console_putc(char c)
+{
+	console_write(&c, 1);
 }

@@ -33,14 +33,14 @@ void vmm_stop(bool ok)
 
 void panic(const char *fmt, ...)
 {
+	char buf[504];	/* with "panic: " and the newline: printk's 512 bytes */
 	va_list ap;
 
-	console_reset();
-	printk("panic: ");
 	va_start(ap, fmt);
-	vprintk(fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	printk("\n");
+	console_reset();
+	printk("panic: %s\n", buf);	/* one printk: one line, whole (console_shared) */
 	trace_print();
 	vmm_stop(false);
 }
@@ -49,6 +49,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 {
 	selfcheck_init();	/* first: nothing has run that could change the image */
 	console_init("lvisor: ", COLOR_VMM);
+	console_shared();	/* every CPU's lvisor prints here */
 	trap_init();
 	printk("lvisor, a minimal hypervisor for learning; policy \"%s\" (%s): %s\n",
 	       policy_name, policy_file, policy_description);
@@ -71,7 +72,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	pci_init();
 	acpi_hide_hpet();
 	apic_init();
-	if (backend->init() || backend->create(&vcpu0, FIRMWARE_ADDR))
+	if (backend->init() || vcpu_create(&vcpu0, backend->exits, FIRMWARE_ADDR))
 		vmm_stop(false);
 
 	printk("entering the guest in real mode at 0000:%04x\n", FIRMWARE_ADDR);

@@ -2,11 +2,15 @@
  * Page allocation for the VMM's own structures (page tables for EPT/NPT,
  * VMCS/VMCB, bitmaps): a bump allocator over the VMM's memory, after its
  * image and the boot modules. Nothing is ever freed: lvisor runs one guest.
+ * The CPUs share it: `lock` makes taking pages one step, so that two CPUs
+ * creating their vCPUs at once never get the same page.
  */
 #include <lib/printk.h>
+#include <lib/spinlock.h>
 #include <lib/string.h>
 #include "vmm.h"
 
+static spinlock_t lock;
 static uint64_t next_free;
 
 void mm_init(uint64_t free_start)
@@ -16,12 +20,15 @@ void mm_init(uint64_t free_start)
 
 void *page_alloc(size_t pages)
 {
+	spin_lock(&lock);
 	uint64_t addr = next_free;
-
-	if (addr + pages * PAGE_SIZE > VMM_END)
+	if (addr + pages * PAGE_SIZE > VMM_END) {
+		spin_unlock(&lock);
 		panic("out of VMM memory allocating %zu pages", pages);
+	}
 	next_free += pages * PAGE_SIZE;
-	memset((void *)addr, 0, pages * PAGE_SIZE);
+	spin_unlock(&lock);
+	memset((void *)addr, 0, pages * PAGE_SIZE);	/* the pages are ours alone now */
 	return (void *)addr;
 }
 

@@ -14,15 +14,18 @@
 const struct backend *backend;
 struct vcpu *vcpu_current;
 
-/* The policy's table with its gaps filled with core_unhandled, by slot
- * (stats_slot: every code beyond the table shares the last one), so that
- * finding an exit's handler is one load. */
-static exit_handler_t handlers[STATS_REASONS];
+/* v->handlers[] is indexed by stats_slot(). */
+_Static_assert(VCPU_EXIT_SLOTS == STATS_REASONS, "the handler table's slots are the statistics'");
+
+int vcpu_create(struct vcpu *v, const exit_handler_t *exits, uint64_t rip16)
+{
+	for (uint32_t i = 0; i < VCPU_EXIT_SLOTS; i++)
+		v->handlers[i] = i < backend->nexits && exits[i] ? exits[i] : core_unhandled;
+	return backend->create(v, rip16);
+}
 
 void vcpu_run_loop(struct vcpu *v)
 {
-	for (uint32_t i = 0; i < STATS_REASONS; i++)
-		handlers[i] = i < backend->nexits && backend->exits[i] ? backend->exits[i] : core_unhandled;
 	stats_init();
 	vcpu_current = v;	/* from now on an NMI in lvisor is the guest's (vmm/trap.c) */
 	for (;;) {
@@ -35,7 +38,7 @@ void vcpu_run_loop(struct vcpu *v)
 		 * core_invalid_state in the table (VMX's entry-failure
 		 * reasons) or no handler at all (SVM's VMEXIT_INVALID, VMX's
 		 * VMfail*), and core_unhandled hands it over. */
-		if (handlers[slot](v) == EXIT_STOP)
+		if (v->handlers[slot](v) == EXIT_STOP)
 			return;
 		stats_resume(stats, exit_tsc);
 	}

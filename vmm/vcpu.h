@@ -65,10 +65,28 @@ struct exit_info {
 	uint32_t error_code;	/* exception exits: the error code, if any */
 };
 
+struct vcpu;
+typedef int (*exit_handler_t)(struct vcpu *v);
+
+/* Exit codes as slots of a handler table: every code from 0 to
+ * VCPU_EXIT_SLOTS - 2 has its own, the codes beyond (VMX's VMfail, none of
+ * the policy's) share the last. The same slots as the statistics'
+ * (stats_slot in stats.h; vcpu.c checks that the two agree). */
+#define VCPU_EXIT_SLOTS	0x402	/* SVM's largest table, plus one for the rest */
+
+/*
+ * One virtual CPU: everything that belongs to this guest's CPU and not to
+ * the physical CPU or to lvisor as a whole, so that two of them could run
+ * at once, one per CPU, each with its own policy.
+ */
 struct vcpu {
 	struct guest_regs regs;
 	struct exit_info exit;
-	void *arch;		/* the backend's state (VMCB or VMCS region) */
+	void *arch;		/* the backend's: struct svm_vcpu (svm.h), struct vmx_vcpu (vmx.h) */
+	/* The policy's handlers, by slot (stats_slot), its gaps filled with
+	 * core_unhandled (vcpu_create): finding an exit's handler is one
+	 * load, from the vCPU's own table, so each vCPU runs its own policy. */
+	exit_handler_t handlers[VCPU_EXIT_SLOTS];
 };
 
 /* Segment registers, for the state dump. */
@@ -79,8 +97,6 @@ struct segment {
 	uint64_t base;
 	uint32_t attrib;	/* in the backend's own encoding, printed raw */
 };
-
-typedef int (*exit_handler_t)(struct vcpu *v);
 
 /* A store to memory that faulted (an MMIO page lvisor mediates), decoded
  * from the guest's instruction by the backend: what the guest meant to
@@ -97,12 +113,14 @@ struct mmio_store {
  */
 struct backend {
 	const char *name;				/* "SVM" or "VMX" */
-	const exit_handler_t *exits;			/* the policy's table, by hardware exit code */
+	const exit_handler_t *exits;			/* the policy's table, by hardware exit code (one policy today) */
 	uint32_t nexits;
 	bool hex_reasons;				/* print exit codes in hex, as the manual does */
 	bool (*detect)(void);				/* CPUID says the CPU has it */
 	int (*init)(void);				/* enable; 0 on success */
-	int (*create)(struct vcpu *v, uint64_t rip16);	/* guest starts in real mode at 0:rip16 */
+	/* The vCPU's backend state, v->arch; guest starts in real mode at
+	 * 0:rip16. On the CPU that will run it. */
+	int (*create)(struct vcpu *v, uint64_t rip16);
 	void (*run)(struct vcpu *v);			/* enter the guest; returns at the next exit with v->exit filled */
 	const char *(*exit_name)(uint32_t code);
 	/* accessors */
@@ -129,7 +147,7 @@ struct backend {
 };
 
 extern const struct backend *backend;
-extern struct vcpu *vcpu_current;		/* the vCPU in the run loop, NULL before */
+extern struct vcpu *vcpu_current;		/* the vCPU in the run loop, NULL before (one CPU today) */
 
 static inline uint64_t vcpu_rip(struct vcpu *v) { return backend->rip(v); }
 static inline void vcpu_skip(struct vcpu *v) { backend->skip(v); }
@@ -155,6 +173,9 @@ static inline uint64_t vcpu_edx_eax(struct vcpu *v)
 static inline const char *vcpu_exit_name(struct vcpu *v) { return backend->exit_name(v->exit.code); }
 
 /* vmm/vcpu.c */
+/* Create v on this CPU, to run the policy whose table (by the backend's
+ * exit codes) is `exits`; 0 on success. */
+int vcpu_create(struct vcpu *v, const exit_handler_t *exits, uint64_t rip16);
 void vcpu_run_loop(struct vcpu *v);		/* enter, dispatch, repeat until a handler stops */
 void vcpu_dump(struct vcpu *v);			/* print the guest state */
 int vcpu_stop(struct vcpu *v, const char *fmt, ...);	/* print why + dump; returns EXIT_STOP */

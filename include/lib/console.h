@@ -28,5 +28,9 @@ extern void (*console_line_hook)(void);
 void console_flush(void);
 /* Emit raw bytes without prefix/color handling (e.g. to set the guest's color). */
 void console_raw(const char *s);
+/* More than one CPU may print from now on: each console_write (one printk)
+ * and console_raw goes out whole, under a spinlock. Not with a line hook
+ * that prints (lv6's): that would wait for its own lock. */
+void console_shared(void);
 
 #endif

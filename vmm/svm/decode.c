@@ -19,7 +19,6 @@
 #include "../guest_mem.h"
 #include "../vmm.h"
 #include "svm.h"
-#include "vmcb.h"
 
 #define MAX_INSN_LEN	15	/* longer is #GP (SDM 2.3.11, APM Vol. 3 1.1) */
 #define VMCB_ATTR_L	(1u << 9)	/* descriptor bit 53, packed (APM B.2) */
@@ -189,7 +188,7 @@ static unsigned modrm_len(const uint8_t *p, unsigned addr)
  */
 bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why)
 {
-	const struct vmcb *vmcb = v->arch;
+	const struct vmcb *vmcb = svm_vmcb(v);
 	/* Zeroed past what fetch() reads: 15 prefix bytes, the opcode, ModRM,
 	 * SIB, disp32 and imm32 would reach byte 26, which the checks at the
 	 * end refuse. */

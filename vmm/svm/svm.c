@@ -10,9 +10,9 @@
 #include "../policy.h"
 #include "../vmm.h"
 #include "svm.h"
-#include "vmcb.h"
 
-static struct vmcb *vmcb;
+/* The CPU's, not a guest's: the same for every vCPU on it (and on every
+ * CPU of the machine). Each vCPU's state is its struct svm_vcpu (svm.h). */
 static bool has_nrips;	/* CPUID Fn8000_000A EDX[3]: VMCB.next_rip is filled */
 
 static bool svm_detect(void)
@@ -22,7 +22,8 @@ static bool svm_detect(void)
 }
 
 /* APM 15.4 "Enabling SVM": VM_CR.SVMDIS clear, then EFER.SVME; and a host
- * save area for VMRUN to keep our state in (APM 15.30.4, VM_HSAVE_PA). */
+ * save area for VMRUN to keep our state in (APM 15.30.4, VM_HSAVE_PA).
+ * Both are the CPU's own: a second CPU would do this too. */
 static int svm_init(void)
 {
 	uint32_t features = cpuid(0x8000000a, 0).edx;
@@ -106,8 +107,10 @@ static void real_mode_segment(struct vmcb_seg *s, uint16_t attrib)
  * 0000:rip16 as after a reset (APM 14.1.3), nested paging on. */
 static int svm_create(struct vcpu *v, uint64_t rip16)
 {
-	vmcb = page_alloc(1);
-	v->arch = vmcb;
+	struct svm_vcpu *svm = page_alloc((sizeof(struct svm_vcpu) + PAGE_SIZE - 1) / PAGE_SIZE);
+	struct vmcb *vmcb = &svm->vmcb;
+
+	v->arch = svm;
 
 	struct vmcb_control *c = &vmcb->control;
 	c->intercept_cr = policy_svm.intercept_cr;
@@ -150,6 +153,7 @@ static int svm_create(struct vcpu *v, uint64_t rip16)
  * rest. */
 static void decode_exit(struct vcpu *v)
 {
+	struct vmcb *vmcb = svm_vmcb(v);
 	struct vmcb_control *c = &vmcb->control;
 	struct exit_info *e = &v->exit;
 
@@ -190,6 +194,7 @@ static void decode_exit(struct vcpu *v)
 
 static void svm_run(struct vcpu *v)
 {
+	struct vmcb *vmcb = svm_vmcb(v);
 	struct vmcb_control *c = &vmcb->control;
 
 	/* An exit that interrupted the delivery of an event (EXITINTINFO, APM
@@ -227,6 +232,7 @@ static void svm_run(struct vcpu *v)
  */
 static void svm_advance(struct vcpu *v)
 {
+	struct vmcb *vmcb = svm_vmcb(v);
 	struct vmcb_control *c = &vmcb->control;
 	uint32_t code = v->exit.code;
 	const char *why;
@@ -257,6 +263,7 @@ static void svm_advance(struct vcpu *v)
  */
 static void svm_skip(struct vcpu *v)
 {
+	struct vmcb *vmcb = svm_vmcb(v);
 	uint64_t debugctl;
 
 	svm_advance(v);
@@ -274,6 +281,8 @@ static void svm_skip(struct vcpu *v)
  * (SDM 6.13). */
 static void svm_inject(struct vcpu *v, int vector, bool has_error, uint32_t error)
 {
+	struct vmcb *vmcb = svm_vmcb(v);
+
 	if (vector == VEC_BP || vector == VEC_OF)
 		svm_advance(v);		/* INT3 and INTO clear TF: no single step */
 	if (!(vmcb->save.cr0 & CR0_PE))
@@ -282,28 +291,30 @@ static void svm_inject(struct vcpu *v, int vector, bool has_error, uint32_t erro
 				 (has_error ? SVM_EVTINJ_VALID_ERR | (uint64_t)error << 32 : 0);
 }
 
-static uint64_t svm_rip(struct vcpu *v) { (void)v; return vmcb->save.rip; }
-static void svm_set_rip(struct vcpu *v, uint64_t rip) { (void)v; vmcb->save.rip = rip; }
-static uint64_t svm_rflags(struct vcpu *v) { (void)v; return vmcb->save.rflags; }
-static uint64_t svm_efer(struct vcpu *v) { (void)v; return vmcb->save.efer; }
+static uint64_t svm_rip(struct vcpu *v) { return svm_vmcb(v)->save.rip; }
+static void svm_set_rip(struct vcpu *v, uint64_t rip) { svm_vmcb(v)->save.rip = rip; }
+static uint64_t svm_rflags(struct vcpu *v) { return svm_vmcb(v)->save.rflags; }
+static uint64_t svm_efer(struct vcpu *v) { return svm_vmcb(v)->save.efer; }
 
 /* WRMSR to EFER: LMA is the CPU's to change, with CR0.PG (APM 3.1.7); SVME
  * stays set for VMRUN (APM 15.5.1). */
 static void svm_set_efer(struct vcpu *v, uint64_t val)
 {
-	(void)v;
+	struct vmcb *vmcb = svm_vmcb(v);
+
 	vmcb->save.efer = (val & ~(uint64_t)EFER_LMA) | (vmcb->save.efer & EFER_LMA) | EFER_SVME;
 }
 
 /* With nested paging the guest's PAT is the VMCB's G_PAT, which the CPU
  * uses for the guest's page tables (APM 15.25.8); the PAT MSR itself stays
  * lvisor's, so the guest's RDMSR/WRMSR of it are intercepted. */
-static uint64_t svm_pat(struct vcpu *v) { (void)v; return vmcb->save.g_pat; }
-static void svm_set_pat(struct vcpu *v, uint64_t val) { (void)v; vmcb->save.g_pat = val; }
+static uint64_t svm_pat(struct vcpu *v) { return svm_vmcb(v)->save.g_pat; }
+static void svm_set_pat(struct vcpu *v, uint64_t val) { svm_vmcb(v)->save.g_pat = val; }
 
 static uint64_t svm_cr(struct vcpu *v, int n)
 {
-	(void)v;
+	struct vmcb *vmcb = svm_vmcb(v);
+
 	switch (n) {
 	case 0: return vmcb->save.cr0;
 	case 2: return vmcb->save.cr2;
@@ -321,7 +332,8 @@ static uint64_t svm_cr(struct vcpu *v, int n)
  * 15.5.1): cr0_write_faults(), and long mode without PAE in CR4. */
 static bool svm_set_cr(struct vcpu *v, int n, uint64_t val)
 {
-	(void)v;
+	struct vmcb *vmcb = svm_vmcb(v);
+
 	switch (n) {
 	case 0:
 		if (cr0_write_faults(val, vmcb->save.cr4, vmcb->save.efer))
@@ -360,14 +372,15 @@ static void svm_segment(struct vcpu *v, enum seg s, struct segment *out)
 		[SEG_FS] = offsetof(struct vmcb_save, fs), [SEG_GS] = offsetof(struct vmcb_save, gs),
 		[SEG_LDTR] = offsetof(struct vmcb_save, ldtr), [SEG_TR] = offsetof(struct vmcb_save, tr),
 	};
-	const struct vmcb_seg *seg = (const void *)((const char *)&vmcb->save + offsets[s]);
-	(void)v;
+	const struct vmcb_seg *seg = (const void *)((const char *)&svm_vmcb(v)->save + offsets[s]);
+
 	*out = (struct segment){ seg->selector, seg->limit, seg->base, seg->attrib };
 }
 
 static void svm_dump_extra(struct vcpu *v)
 {
-	(void)v;
+	struct vmcb *vmcb = svm_vmcb(v);
+
 	printk("  SVM: exitcode 0x%lx exitinfo1 0x%lx exitinfo2 0x%lx exitintinfo 0x%lx cpl %u\n",
 	       vmcb->control.exitcode, vmcb->control.exitinfo1, vmcb->control.exitinfo2,
 	       vmcb->control.exitintinfo, vmcb->save.cpl);

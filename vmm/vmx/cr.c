@@ -27,6 +27,7 @@
 #define CR0_TS		(1u << 3)
 #define CR4_PSE_PAE_PGE	(CR4_PSE | CR4_PAE | CR4_PGE)
 
+/* The CPU's (capability MSRs), the same for every vCPU: not per vCPU. */
 static uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 
 /* The real register for the value the guest wants. */

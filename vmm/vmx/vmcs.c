@@ -131,6 +131,8 @@ static int setup_controls(void)
  * must not be 0 (SDM 27.2.3), but lvisor itself never needed a TSS. So we
  * make one: an empty 64-bit TSS (SDM 8.7), described in a copy of the boot
  * GDT (boot/entry.S) with one more entry, selector 0x18 (SDM 8.2.3).
+ * The CPU's, not a guest's; a second CPU needs its own, as LTR marks the
+ * TSS busy and refuses a busy one (SDM Vol. 2A, LTR).
  */
 #define HOST_TR		0x18
 extern const uint64_t gdt[3];
@@ -234,18 +236,16 @@ static void setup_guest(uint64_t rip16)
 
 /* SDM 25.11.3 "Initializing a VMCS": a region with the revision id, VMCLEAR
  * (launch state "clear"), VMPTRLD (current), then VMWRITE every field. */
-void *vmcs_create(uint64_t rip16)
+int vmcs_create(void *vmcs, uint64_t rip16)
 {
-	uint32_t *vmcs = page_alloc(1);
-
-	vmcs[0] = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK;
+	*(uint32_t *)vmcs = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK;
 	if (!vmclear((uint64_t)vmcs) || !vmptrld((uint64_t)vmcs)) {
 		printk("VMX: VMCLEAR/VMPTRLD of the VMCS failed\n");
-		return NULL;
+		return -1;
 	}
 	if (setup_controls())
-		return NULL;
+		return -1;
 	setup_host();
 	setup_guest(rip16);
-	return vmcs;
+	return 0;
 }

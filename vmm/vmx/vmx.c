@@ -12,9 +12,6 @@
 #include "../vmm.h"
 #include "vmx.h"
 
-static bool launched;		/* VMLAUNCH done: VMRESUME from now on (SDM 25.11.3) */
-static uint64_t entry_error;	/* VM_INSTRUCTION_ERROR of a failed VM entry */
-
 void vmx_field_failed(const char *insn, uint32_t field)
 {
 	uint64_t error = 0;
@@ -139,10 +136,11 @@ static int vmx_init(void)
 
 static int vmx_create(struct vcpu *v, uint64_t rip16)
 {
+	struct vmx_vcpu *vmx = page_alloc((sizeof(struct vmx_vcpu) + PAGE_SIZE - 1) / PAGE_SIZE);
+
 	memset(&v->regs, 0, sizeof(v->regs));
-	launched = false;
-	v->arch = vmcs_create(rip16);	/* and current: VMREAD/VMWRITE use it */
-	return v->arch ? 0 : -1;
+	v->arch = vmx;				/* not launched, no entry error */
+	return vmcs_create(vmx->vmcs, rip16);	/* and current: VMREAD/VMWRITE use it */
 }
 
 /* Decode the VM exit into neutral terms (SDM 28.2 "Recording VM-exit
@@ -199,20 +197,24 @@ static void decode_exit(struct vcpu *v)
  * callee-saved register, a push and a pop on every exit. */
 static __attribute__((cold, noinline)) void entry_failed(struct vcpu *v, int how)
 {
+	struct vmx_vcpu *vmx = v->arch;
 	struct exit_info *e = &v->exit;
 	static char name[128];
+	bool resume = how & VMX_ENTER_RESUME;
 
+	if (!resume)
+		vmx->launched = false;	/* VMLAUNCH failed: the VMCS is still clear (first_entry) */
 	memset(e, 0, sizeof(*e));
 	e->code = VMX_EXIT_VMFAIL;	/* not 0, EXCEPTION_NMI: that may be the policy's */
 	e->entry_failed = true;
 	e->cr.gpr = -1;
-	if (how == VMX_ENTER_FAIL_INVALID) {
+	if ((how & ~VMX_ENTER_RESUME) == VMX_ENTER_FAIL_INVALID) {
 		e->failure = "VMfailInvalid: no current VMCS";
 		return;
 	}
-	entry_error = vmread(VM_INSTRUCTION_ERROR);
+	vmx->entry_error = vmread(VM_INSTRUCTION_ERROR);
 	snprintf(name, sizeof(name), "%s: VM-instruction error %lu, %s",
-		 launched ? "VMRESUME" : "VMLAUNCH", entry_error, vmx_error_name(entry_error));
+		 resume ? "VMRESUME" : "VMLAUNCH", vmx->entry_error, vmx_error_name(vmx->entry_error));
 	e->failure = name;
 }
 
@@ -234,16 +236,34 @@ static void reinject_interrupted_event(void)
 	vmwrite(VM_ENTRY_INTR_INFO_FIELD, info & ~(1u << 12));	/* bit 12 is undefined here */
 }
 
+/*
+ * The vCPU starts running on this CPU: its VMCS must be the current one
+ * (struct vmx_vcpu's rule, vmx.h). It counts as launched from here on:
+ * set after the VMLAUNCH, it would cost every exit a store, or a register
+ * kept across vmx_enter; a VMLAUNCH that fails sets it back (entry_failed).
+ * Cold: once per vCPU.
+ */
+static __attribute__((cold, noinline)) void first_entry(struct vmx_vcpu *vmx)
+{
+	if (!vmptrld((uint64_t)vmx->vmcs))
+		panic("VMPTRLD of the vCPU's VMCS failed");
+	vmx->launched = true;
+}
+
 static void vmx_run(struct vcpu *v)
 {
+	struct vmx_vcpu *vmx = v->arch;
+	bool launched = vmx->launched;
+
 	if (__builtin_expect(launched, 1))	/* the straight path: every entry but the first */
 		reinject_interrupted_event();
+	else
+		first_entry(vmx);
 	int how = vmx_enter(&v->regs, launched);	/* RSP too: it goes through GUEST_RSP */
 	if (__builtin_expect(how != VMX_ENTER_EXITED, 0)) {	/* rare: off the straight path */
 		entry_failed(v, how);
 		return;
 	}
-	launched = true;
 	decode_exit(v);
 }
 
@@ -315,15 +335,15 @@ static void vmx_inject(struct vcpu *v, int vector, bool has_error, uint32_t erro
  * interrupted the delivery of one (reinject_interrupted_event() will put
  * it there), nor while the guest blocks NMIs or sits in a MOV SS or STI
  * shadow, where VM entry would refuse an NMI (SDM 27.3.1.5). The VMCS is
- * current: vmcs_create() made it so and nothing loads another.
+ * v's: it is current on its CPU (struct vmx_vcpu's rule, vmx.h).
  */
 static bool vmx_queue_nmi(struct vcpu *v)
 {
+	struct vmx_vcpu *vmx = v->arch;
 	uint64_t blocking = vmread(GUEST_INTERRUPTIBILITY_INFO);
 
-	(void)v;
 	if ((vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID) ||
-	    (launched && (vmread(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID)) ||
+	    (vmx->launched && (vmread(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID)) ||
 	    (blocking & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)))
 		return false;
 	vmwrite(VM_ENTRY_INTR_INFO_FIELD, VEC_NMI | INTR_TYPE_NMI | INTR_INFO_VALID);
@@ -361,7 +381,8 @@ static void vmx_segment(struct vcpu *v, enum seg s, struct segment *out)
 
 static void vmx_dump_extra(struct vcpu *v)
 {
-	(void)v;
+	struct vmx_vcpu *vmx = v->arch;
+
 	printk("  VMX: exit reason 0x%lx qualification 0x%lx guest-physical 0x%lx\n",
 	       vmread(VM_EXIT_REASON), vmread(EXIT_QUALIFICATION), vmread(GUEST_PHYSICAL_ADDRESS));
 	printk("  VMX: interruption info 0x%lx error 0x%lx, IDT vectoring 0x%lx, instruction length %lu\n",
@@ -371,8 +392,8 @@ static void vmx_dump_extra(struct vcpu *v)
 	       vmread(GUEST_CR0), vmread(CR0_READ_SHADOW), vmread(CR0_GUEST_HOST_MASK),
 	       vmread(GUEST_CR4), vmread(CR4_READ_SHADOW), vmread(CR4_GUEST_HOST_MASK),
 	       vmread(VM_ENTRY_CONTROLS));
-	if (entry_error)
-		printk("  VMX: VM-instruction error %lu (%s)\n", entry_error, vmx_error_name(entry_error));
+	if (vmx->entry_error)
+		printk("  VMX: VM-instruction error %lu (%s)\n", vmx->entry_error, vmx_error_name(vmx->entry_error));
 }
 
 const struct backend vmx_backend = {

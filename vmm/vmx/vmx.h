@@ -64,15 +64,40 @@ fail: __attribute__((cold));
 
 /* vmx_enter.S: load the guest's registers, VMLAUNCH (first time) or
  * VMRESUME, and save them at the VM exit. Returns 0 after a VM exit,
- * 1 for VMfailInvalid, 2 for VMfailValid. */
+ * 1 for VMfailInvalid, 2 for VMfailValid, either with VMX_ENTER_RESUME
+ * added if it was VMRESUME that failed. */
 #define VMX_ENTER_EXITED	0
 #define VMX_ENTER_FAIL_INVALID	1
 #define VMX_ENTER_FAIL_VALID	2
+#define VMX_ENTER_RESUME	4
 int vmx_enter(struct guest_regs *regs, bool launched);
 void vmx_exit(void);	/* HOST_RIP: where every VM exit lands (not callable) */
 
-/* vmcs.c: make a new VMCS current and fill it in; NULL on failure. */
-void *vmcs_create(uint64_t rip16);
+/*
+ * The backend's state for one vCPU, v->arch: what belongs to the guest's
+ * CPU. What describes the physical CPU (VMX operation, its capability
+ * MSRs, the host state a VM exit loads) stays per CPU, in vmx.c, cr.c and
+ * vmcs.c. The VMCS region comes first, so the structure's address is the
+ * region's (page-aligned, SDM 25.2).
+ *
+ * The accessors name no VMCS: VMREAD and VMWRITE act on the CPU's current
+ * VMCS (SDM 25.11.1), which keeps them one instruction each on every
+ * exit's path. The rule that makes that right: a vCPU's VMCS is current on
+ * the CPU that runs it whenever lvisor touches the vCPU there. It is made
+ * current by vmcs_create(), on the CPU that will run the vCPU, and again
+ * as the vCPU starts running (vmx_run, first entry); nothing else loads a
+ * VMCS, so one CPU runs one vCPU, and a vCPU never moves to another CPU
+ * (that would take VMCLEAR on the old CPU, then VMPTRLD and a new
+ * VMLAUNCH on the new one, SDM 25.11.1, 25.11.3).
+ */
+struct vmx_vcpu {
+	uint8_t vmcs[4096];	/* at most 4 KiB (IA32_VMX_BASIC, SDM A.1) */
+	bool launched;		/* VMLAUNCH done: VMRESUME from now on (SDM 25.11.3) */
+	uint64_t entry_error;	/* VM_INSTRUCTION_ERROR of a failed VM entry */
+};
+
+/* vmcs.c: make the region a VMCS, current, and fill it in; 0 on success. */
+int vmcs_create(void *vmcs, uint64_t rip16);
 
 /* cr.c: the guest's control registers (who owns which CR0/CR4 bits). */
 void cr_setup(void);				/* masks, shadows, the reset values */

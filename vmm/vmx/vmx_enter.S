@@ -14,7 +14,9 @@
  * is written once, before VMLAUNCH.
  *
  * Returns 0 after a VM exit, 1 if VMLAUNCH/VMRESUME failed with
- * VMfailInvalid (CF=1), 2 with VMfailValid (ZF=1: see VM_INSTRUCTION_ERROR).
+ * VMfailInvalid (CF=1), 2 with VMfailValid (ZF=1: see VM_INSTRUCTION_ERROR),
+ * plus 4 if it was VMRESUME that failed: the caller need not keep what it
+ * passed as `launched` across the call to know.
  */
 #define R(n)		(8 * n)(%rax)	/* struct guest_regs, in SDM register order */
 #define HOST_RSP	0x6c14		/* VMCS field encodings (SDM appendix B) */
@@ -57,14 +59,17 @@ vmx_enter:
 	mov	R(0), %rax		/* last: RAX was the base */
 	jz	1f
 	vmresume
+	mov	$4, %edx		/* still here: VMRESUME failed (MOV keeps the flags) */
 	jmp	2f
 1:	vmlaunch
+	mov	$0, %edx		/* still here: VMLAUNCH failed */
 
-	/* Still here: the entry failed and the guest never ran. */
+	/* The entry failed and the guest never ran. */
 2:	mov	$1, %eax		/* VMfailInvalid (CF=1) */
 	jc	3f
 	mov	$2, %eax		/* VMfailValid (ZF=1) */
-3:	pop	%rdi
+3:	or	%edx, %eax
+	pop	%rdi
 	jmp	vmx_return
 
 	/* HOST_RIP: the VM exit. RSP = HOST_RSP, the regs pointer on top. */
