@@ -216,7 +216,11 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 {
 	printk("CPU %u started (APIC ID %u)\n", cpu, lapic_id());
 	__atomic_store_n(&ap_started, 1, __ATOMIC_RELEASE);	/* after the line */
-	halt_forever();		/* parked: interrupts off (an NMI would wake it) */
+	/* Parked, interrupts off. An NMI still wakes it (a guest's NMI to
+	 * all CPUs), into trap.c's handler, which hands NMIs to the boot
+	 * CPU's guest (vcpu_current): one more thing that becomes per CPU
+	 * when this CPU runs a guest of its own. */
+	halt_forever();
 }
 
 /* Copy the trampoline to its low page, fill in its words, start the AP and
