@@ -57,6 +57,7 @@ usage: $prog [options] OUTDIR KERNEL [MODULE...]
 options:
   --cmdline "..."   kernel command line (default: empty)
   --cpu MODEL       Bochs CPU model (default: broadwell_ult; see bochs --help cpu)
+  --cpus N          CPUs of the machine (default: 1)
   --megs N          guest memory in MiB (default: 512)
   --ips N           emulated instructions per emulated second (default: 10000000)
   --halt-wait S     seconds of silence after "cli; hlt" before ending Bochs
@@ -70,13 +71,13 @@ EOF
 die() { echo "$prog: $*" >&2; exit 1; }
 
 # --- Options -----------------------------------------------------------------
-cmdline='' cpu=broadwell_ult megs=512 ips=10000000 halt_wait=3 debugger=0
+cmdline='' cpu=broadwell_ult cpus=1 megs=512 ips=10000000 halt_wait=3 debugger=0
 while [ $# -gt 0 ]; do
 	case $1 in
-	--cmdline|--cpu|--megs|--ips|--halt-wait)
+	--cmdline|--cpu|--cpus|--megs|--ips|--halt-wait)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		opt=${1#--}; val=$2; shift 2 ;;
-	--cmdline=*|--cpu=*|--megs=*|--ips=*|--halt-wait=*)
+	--cmdline=*|--cpu=*|--cpus=*|--megs=*|--ips=*|--halt-wait=*)
 		opt=${1%%=*}; opt=${opt#--}; val=${1#*=}; shift ;;
 	--debugger|--gdb)
 		[ "$1" = --gdb ] &&
@@ -90,12 +91,14 @@ while [ $# -gt 0 ]; do
 	case $opt in
 	cmdline) cmdline=$val ;;
 	cpu) cpu=$val ;;
+	cpus) cpus=$val ;;
 	megs) megs=$val ;;
 	ips) ips=$val ;;
 	halt-wait) halt_wait=$val ;;
 	esac
 done
 [ $# -ge 2 ] || { usage >&2; exit 1; }
+case $cpus in ''|0|*[!0-9]*) die "--cpus wants a number of CPUs, not '$cpus'" ;; esac
 outdir=$1 kernel=$2
 shift 2
 
@@ -205,7 +208,7 @@ fi
 
 # --- The Bochs configuration -------------------------------------------------
 log=$outdir/bochs.log
-sed -e "s|@CPU@|$cpu|" -e "s|@IPS@|$ips|" -e "s|@MEGS@|$megs|" \
+sed -e "s|@CPU@|$cpu|" -e "s|@CPUS@|$cpus|" -e "s|@IPS@|$ips|" -e "s|@MEGS@|$megs|" \
     -e "s|@ISO@|$iso|" -e "s|@COM1@|$com1|" -e "s|@LOG@|$log|" \
     "$here/bochsrc.in" >"$outdir/bochsrc"
 echo c >"$outdir/bochs.rc"
@@ -221,6 +224,9 @@ export BXSHARE=/usr/share/bochs
 # hypervisor a guest's own "cli; hlt" logs the same warning before its VM
 # exit, hence the wait for silence: no new log line, no serial output.
 # In interactive mode the serial output cannot be seen here: log only.)
+# Only the first CPU's halt counts: with --cpus 2, lvisor parks the second
+# one in "cli; hlt" for good (vmm/smp.c), and Bochs logs that as
+# "[CPU1  ] ... HLT instruction with IF=0" while the guest runs on CPU0.
 watch_halt() {
 	local last='' now quiet=0 nap=''
 	trap 'kill $nap 2>/dev/null; wait $nap; exit' TERM	# the sleep too
@@ -229,7 +235,8 @@ watch_halt() {
 		wait $nap
 		now=$(stat -c %s "$log" "$serial")
 		if [ "$now" = "$last" ] &&
-		   tail -n 1 "$log" | grep -q 'HLT instruction with IF=0'; then
+		   tail -n 20 "$log" | grep -v '\[CPU[1-9][0-9]* *\].*HLT instruction with IF=0' |
+		   tail -n 1 | grep -q 'HLT instruction with IF=0'; then
 			quiet=$((quiet + 1))
 		else
 			quiet=0

@@ -22,7 +22,7 @@ endif
 # A missing kernel is reported before any emulator starts.
 CHECK_KERNEL = $(Q)test -f "$(KERNEL_FILE)" || { echo "lvisor: KERNEL=$(KERNEL): $(KERNEL_FILE): no such file" >&2; exit 1; }
 
-QEMU_ENV = QEMU="$(QEMU)" QEMU_CPU="$(QEMU_CPU)" QEMU_MEM="$(QEMU_MEM)" QEMU_EXTRA="$(QEMU_EXTRA)"
+QEMU_ENV = CPUS="$(CPUS)" QEMU="$(QEMU)" QEMU_CPU="$(QEMU_CPU)" QEMU_MEM="$(QEMU_MEM)" QEMU_EXTRA="$(QEMU_EXTRA)"
 NEED_QEMU = $(Q)boot/need.sh $(QEMU):qemu-system-x86
 
 ## qemu           boot lvisor in QEMU (SVM backend) with KERNEL as its guest
@@ -57,10 +57,11 @@ gdb:
 
 # Bochs: boot/bochs.sh builds a GRUB rescue ISO (Bochs cannot load a kernel
 # itself) and runs Bochs headless with COM1 on this terminal.
-BOCHS_ENV = boot/bochs.sh --cpu $(BOCHS_CPU) --megs $(BOCHS_MEM)
+BOCHS_ENV = boot/bochs.sh --cpu $(BOCHS_CPU) --cpus $(CPUS) --megs $(BOCHS_MEM)
 # Its ISO, configuration and logs: one directory per policy and guest, so
-# that runs of different guests can go on side by side.
-BOCHS_DIR = $(BUILD)/bochs/$(POLICY_ID)-$(notdir $(KERNEL_FILE))
+# that runs of different guests can go on side by side (and of CPUS other
+# than 1: -cpusN).
+BOCHS_DIR = $(BUILD)/bochs/$(POLICY_ID)-$(notdir $(KERNEL_FILE))$(if $(filter-out 1,$(CPUS)),-cpus$(CPUS))
 NEED_BOCHS = $(Q)boot/need.sh bochs:bochs /usr/share/bochs/BIOS-bochs-latest:bochsbios \
 	/usr/share/vgabios/vgabios.bin:vgabios grub-mkrescue:grub-common \
 	/usr/lib/grub/i386-pc:grub-pc-bin xorriso:xorriso mformat:mtools

@@ -31,6 +31,12 @@ def test_lv6_runs_under_lvisor(lv6, backend):
     assert "hey 481" in lv6.out and "bye 451" in lv6.out, lv6
 
 
+def test_one_cpu_by_default(lv6):
+    # CPUS=1: no second CPU to start, and nothing said about one
+    # (tests/test_smp.py boots with CPUS=2).
+    assert "CPUs (ACPI MADT)" not in lv6.out and "lvisor: CPU 1 " not in lv6.out, lv6
+
+
 def test_three_voices(lv6):
     # lvisor's and the firmware's lines carry prefixes and their own colors;
     # the guest's lines come through in the guest's color.

@@ -12,6 +12,7 @@
 #include <lvisor/multiboot.h>
 #include "policy.h"
 #include "selfcheck.h"
+#include "smp.h"
 #include "stats.h"
 #include "vcpu.h"
 #include "vmm.h"
@@ -72,6 +73,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	pci_init();
 	acpi_hide_hpet();
 	apic_init();
+	smp_init();	/* a second CPU, if the machine has one: started and parked */
 	if (backend->init() || vcpu_create(&vcpu0, backend->exits, FIRMWARE_ADDR))
 		vmm_stop(false);
 

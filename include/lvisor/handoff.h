@@ -15,6 +15,13 @@
 #define HANDOFF_ADDR	0x7000		/* struct handoff; the firmware's stack grows down below it */
 #define FIRMWARE_ADDR	0x8000		/* firmware image, entered at 0000:8000 in real mode */
 #define FIRMWARE_MAX	0x18000		/* ... up to 0x20000 */
+/* The page where a second CPU starts (vmm/smp.c, boot/trampoline.S): its
+ * start-up IPI's vector is this address >> 12. It is the firmware's stack
+ * page (guests/firmware/firmware.h), which the firmware overwrites later;
+ * lvisor copies its trampoline there after guest_setup(), waits until the
+ * CPU has left it for lvisor's own memory, and zeroes it before the guest
+ * runs. */
+#define AP_TRAMPOLINE_ADDR	0x6000
 #define STAGING_ADDR	0x08000000	/* kernel file, then modules, page-aligned */
 #define HANDOFF_MAGIC	0x6f686c76	/* "lvho" */
 

@@ -1,0 +1,272 @@
+/*
+ * A second CPU: found in the ACPI MADT, started with INIT-SIPI-SIPI, parked.
+ *
+ * lvisor has run on one CPU, the boot CPU (the BSP), and one guest. The
+ * emulators can give us two (make qemu CPUS=2, make bochs CPUS=2); the
+ * BIOS has already woken every other CPU (an AP) once to count it and put
+ * it back to sleep. This is the first step toward a guest on each CPU:
+ * smp_init() finds the AP's local APIC ID in the MADT, starts it (SDM Vol.
+ * 3A 9.4.4.1 "Typical BSP Initialization Sequence", 8.4.4.1 in editions
+ * before 2023; MP spec B.4) through
+ * the real-mode trampoline of boot/trampoline.S, waits until the AP runs
+ * in lvisor's own memory and has said so, and returns; the boot CPU then
+ * runs the guest as with one CPU. The AP, in ap_main(), prints one line
+ * and parks in a cli; hlt loop, with lvisor's page tables, GDT and IDT.
+ *
+ * With one CPU in the MADT (the default), or no MADT, nothing happens and
+ * nothing is printed. A third CPU and beyond stay where the BIOS left them.
+ *
+ * What the parked AP does not have yet: it is in neither VMX nor SVM
+ * operation, so an INIT IPI resets it and a start-up IPI starts it
+ * anywhere, with no hypervisor around it. On SVM lvisor refuses the
+ * guest's INIT and start-up IPIs (vmm/apic.c); on VMX the guest's APIC
+ * writes are not checked, so CPUS=2 is for lvisor's bring-up and guests
+ * that use one CPU (lv6, the test kernels) until the next step runs a
+ * guest on the AP too. The guest also still finds the AP in its MADT.
+ */
+#include <asm/x86.h>
+#include <lib/printk.h>
+#include <lib/string.h>
+#include <lib/tsc.h>
+#include <lvisor/handoff.h>
+#include "smp.h"
+#include "vmm.h"
+
+/* --- Finding the AP: the ACPI MADT (ACPI 6.x 5.2.12) ----------------------- */
+
+struct acpi_sdt {
+	char sig[4];
+	uint32_t length;
+	uint8_t revision, checksum;
+	char oem[6], oem_table[8];
+	uint32_t oem_revision, creator, creator_revision;
+} __attribute__((packed));
+
+#define MADT_ENTRIES		44	/* after the header, the APIC address and flags */
+#define MADT_LOCAL_APIC		0	/* entry type: one CPU's local APIC */
+#define MADT_LAPIC_ENABLED	1	/* its flags: the CPU can be used */
+
+static uint8_t acpi_sum(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint8_t s = 0;
+
+	while (n--)
+		s += *b++;
+	return s;
+}
+
+/* A table that the BIOS put in RAM below 4 GiB, never in ours, with a
+ * good checksum (ACPI 5.2.6). */
+static const struct acpi_sdt *acpi_table(uint64_t addr, const char *sig)
+{
+	const struct acpi_sdt *t = (const void *)addr;
+
+	if (!addr || addr >= GUEST_PHYS_LIMIT || gpa_is_vmm(addr) || memcmp(t->sig, sig, 4))
+		return NULL;
+	return acpi_sum(t, t->length) ? NULL : t;
+}
+
+/* The RSDP is on a 16-byte boundary in the BIOS's area (ACPI 5.2.5.1);
+ * QEMU's SeaBIOS and Bochs' BIOS both put it there (vmm/acpi.c looks in
+ * the same place). Then the XSDT (64-bit entries) or the RSDT (32-bit). */
+static const struct acpi_sdt *find_madt(void)
+{
+	const uint8_t *rsdp = NULL;
+
+	for (uint64_t a = 0xe0000; a < 0x100000 && !rsdp; a += 16)
+		if (!memcmp((const void *)a, "RSD PTR ", 8) && !acpi_sum((const void *)a, 20))
+			rsdp = (const uint8_t *)a;
+	if (!rsdp)
+		return NULL;
+
+	uint32_t rsdt_addr;
+	uint64_t xsdt_addr = 0;
+	memcpy(&rsdt_addr, rsdp + 16, 4);
+	if (rsdp[15] >= 2)
+		memcpy(&xsdt_addr, rsdp + 24, 8);
+	const struct acpi_sdt *root = acpi_table(xsdt_addr, "XSDT");
+	unsigned entry_size = 8;
+	if (!root) {
+		root = acpi_table(rsdt_addr, "RSDT");
+		entry_size = 4;
+	}
+	if (!root)
+		return NULL;
+
+	const uint8_t *entries = (const uint8_t *)(root + 1);
+	for (unsigned i = 0; i < (root->length - sizeof(*root)) / entry_size; i++) {
+		uint64_t addr = 0;
+		memcpy(&addr, entries + i * entry_size, entry_size);
+		const struct acpi_sdt *madt = acpi_table(addr, "APIC");
+		if (madt)
+			return madt;
+	}
+	return NULL;
+}
+
+/* The APIC ID of the first enabled CPU in the MADT other than ours, or -1;
+ * *count: how many enabled CPUs it lists. */
+static int madt_find_ap(uint8_t bsp_id, unsigned *count)
+{
+	const struct acpi_sdt *madt = find_madt();
+	int ap = -1;
+
+	*count = 0;
+	if (!madt)
+		return -1;
+	const uint8_t *p = (const uint8_t *)madt + MADT_ENTRIES, *end = (const uint8_t *)madt + madt->length;
+	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
+		/* Processor Local APIC: type, length, ACPI UID, APIC ID, flags */
+		if (p[0] == MADT_LOCAL_APIC && p[1] >= 8 && (p[4] & MADT_LAPIC_ENABLED)) {
+			++*count;
+			if (p[3] != bsp_id && ap < 0)
+				ap = p[3];
+		}
+		p += p[1];
+	}
+	return ap;
+}
+
+/* --- The local APIC's interrupt command register (SDM 11.6.1) --------------- */
+
+#define APIC_ID		0x020	/* bits 31:24 */
+#define APIC_ICR_LOW	0x300	/* a write sends the IPI */
+#define APIC_ICR_HIGH	0x310	/* bits 31:24: the destination's APIC ID */
+#define ICR_INIT	(5u << 8)	/* delivery modes */
+#define ICR_STARTUP	(6u << 8)
+#define ICR_PENDING	(1u << 12)	/* delivery status: not yet accepted */
+#define ICR_ASSERT	(1u << 14)
+
+static uint32_t lapic_read(uint32_t reg)
+{
+	return *(volatile uint32_t *)(apic_page + reg);
+}
+
+static void lapic_write(uint32_t reg, uint32_t val)
+{
+	*(volatile uint32_t *)(apic_page + reg) = val;
+}
+
+static uint8_t lapic_id(void)
+{
+	return lapic_read(APIC_ID) >> 24;
+}
+
+static void udelay(uint64_t us)
+{
+	uint64_t start = rdtsc();
+
+	while (rdtsc() - start < us * tsc_hz / 1000000)
+		cpu_relax();
+}
+
+/* Send one IPI to the CPU with this APIC ID, physical destination mode,
+ * and wait until the APIC has sent it (SDM 11.6.1: the delivery status
+ * goes back to idle). */
+static void send_ipi(uint8_t apic_id, uint32_t icr)
+{
+	lapic_write(APIC_ICR_HIGH, (uint32_t)apic_id << 24);
+	lapic_write(APIC_ICR_LOW, icr);
+	for (int i = 0; i < 100000 && (lapic_read(APIC_ICR_LOW) & ICR_PENDING); i++)
+		cpu_relax();
+}
+
+/*
+ * INIT, then two start-up IPIs (SDM 9.4.4.1; MP spec B.4): INIT resets the
+ * AP to wait-for-SIPI, wherever the BIOS had parked it; after 10 ms a
+ * start-up IPI starts it in real mode at vector * 4 KiB; a second one,
+ * 200 us later, is the specification's guard against a lost first one
+ * (an AP that already runs ignores it: it is no longer waiting for one).
+ * The MP spec's INIT level de-assert is for the discrete 82489DX APIC;
+ * integrated APICs ignore it, and the SDM's sequence has none.
+ */
+static void init_sipi_sipi(uint8_t apic_id, uint32_t page)
+{
+	send_ipi(apic_id, ICR_INIT | ICR_ASSERT);
+	udelay(10000);
+	for (int i = 0; i < 2; i++) {
+		send_ipi(apic_id, ICR_STARTUP | ICR_ASSERT | (page >> 12));
+		udelay(200);
+	}
+}
+
+/* --- The AP ------------------------------------------------------------------ */
+
+#define AP_STACK_PAGES	4
+
+extern const char ap_trampoline[], ap_trampoline_end[];
+extern char ap_param_cr3[], ap_param_stack[], ap_param_cpu[], ap_param_idtr[];
+
+/* Where one of the trampoline's words is in the copy that the AP runs. */
+#define IN_COPY(sym)	((void *)(uint64_t)(AP_TRAMPOLINE_ADDR + ((sym) - ap_trampoline)))
+
+/* Set by the AP once it runs on its own stack in lvisor's memory and has
+ * printed its line: until then the boot CPU only waits. */
+static volatile unsigned ap_started;
+
+/*
+ * The AP, in lvisor's image, with lvisor's page tables, GDT and IDT
+ * (boot/trampoline.S). It prints while the boot CPU spins in
+ * smp_start_ap() waiting for ap_started and prints nothing, so the
+ * console needs no lock yet; a second CPU that prints while the other
+ * runs a guest will need one.
+ */
+void __attribute__((noreturn)) ap_main(unsigned cpu)
+{
+	printk("CPU %u started (APIC ID %u)\n", cpu, lapic_id());
+	__atomic_store_n(&ap_started, 1, __ATOMIC_RELEASE);	/* after the line */
+	/* Parked, interrupts off. An NMI still wakes it (a guest's NMI to
+	 * all CPUs), into trap.c's handler, which hands NMIs to the boot
+	 * CPU's guest (vcpu_current): one more thing that becomes per CPU
+	 * when this CPU runs a guest of its own. */
+	halt_forever();
+}
+
+/* Copy the trampoline to its low page, fill in its words, start the AP and
+ * wait for it: true when it came. */
+static bool smp_start_ap(unsigned cpu, uint8_t apic_id)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+	size_t size = ap_trampoline_end - ap_trampoline;
+	uint8_t *stack = page_alloc(AP_STACK_PAGES);
+
+	memcpy((void *)AP_TRAMPOLINE_ADDR, ap_trampoline, size);
+	__asm__ volatile("sidt %0" : "=m"(idtr));	/* trap_init's table */
+	*(uint64_t *)IN_COPY(ap_param_cr3) = read_cr3();
+	*(uint64_t *)IN_COPY(ap_param_stack) = (uint64_t)stack + AP_STACK_PAGES * PAGE_SIZE;
+	*(uint64_t *)IN_COPY(ap_param_cpu) = cpu;
+	memcpy(IN_COPY(ap_param_idtr), &idtr, sizeof(idtr));
+
+	init_sipi_sipi(apic_id, AP_TRAMPOLINE_ADDR);
+	uint64_t start = rdtsc();
+	while (!__atomic_load_n(&ap_started, __ATOMIC_ACQUIRE) && rdtsc() - start < tsc_hz)
+		cpu_relax();
+	if (!ap_started) {
+		/* Back to wait-for-SIPI, off the page before the guest gets it. */
+		send_ipi(apic_id, ICR_INIT | ICR_ASSERT);
+		udelay(10000);
+	}
+	/* The AP has left the page (or was reset): the guest finds zeros. */
+	memset((void *)AP_TRAMPOLINE_ADDR, 0, PAGE_SIZE);
+	return ap_started;
+}
+
+void smp_init(void)
+{
+	uint8_t bsp_id = lapic_id();
+	unsigned count;
+	int ap = madt_find_ap(bsp_id, &count);
+
+	if (ap < 0)
+		return;		/* one CPU: as ever */
+	/* The APIC's registers in memory: xAPIC mode, not x2APIC (SDM 11.12). */
+	if (rdmsr(MSR_IA32_APICBASE) & (1u << 10)) {
+		printk("%u CPUs (ACPI MADT), but the local APIC is in x2APIC mode: lvisor uses one\n", count);
+		return;
+	}
+	printk("%u CPUs (ACPI MADT); this one's APIC ID is %u: starting CPU 1 (APIC ID %d) "
+	       "at 0x%x with INIT-SIPI-SIPI\n", count, bsp_id, ap, AP_TRAMPOLINE_ADDR);
+	if (!smp_start_ap(1, ap))
+		printk("CPU 1 (APIC ID %d) did not start within a second: reset, lvisor uses one CPU\n", ap);
+}

@@ -1,0 +1,11 @@
+/* smp.c: a second CPU, started and parked (the first step toward a guest
+ * on each CPU). */
+#ifndef VMM_SMP_H
+#define VMM_SMP_H
+
+/* Find a second CPU in the ACPI MADT and start it; it prints one line and
+ * parks. Returns once it runs in lvisor's memory (or did not start). Needs
+ * page_alloc (after guest_setup) and the local APIC's mapping (apic_init). */
+void smp_init(void);
+
+#endif
