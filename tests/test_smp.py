@@ -45,3 +45,16 @@ def test_guest_runs_as_with_one_cpu(two_cpus):
     assert [l for l in said if not l.startswith("tsc: ")] == LV6, run
     assert "lvisor: the guest powers the machine off (out 0x10 to port 0xf4)" in run.out, run
     assert_lvisor_lived_on(run, stopped=False)
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_guest_nmi_to_all_leaves_the_parked_cpu_alone(backend):
+    """The guest's NMI to all CPUs (misbehave `nmi`: ICR shorthand "all
+    including self") reaches the parked CPU too, in lvisor's NMI handler:
+    it counts it and leaves the boot CPU's guest alone, which gets its own
+    NMI once, and the run ends as with one CPU."""
+    run = make(BACKENDS[backend], CPUS=2, KERNEL="misbehave", APPEND="nmi")
+    assert run.status == 0, run
+    assert len([m for m in map(AP_LINE.match, run.lines("lvisor: ")) if m]) == 1, run
+    assert "misbehave: NMIs seen by the guest's handler: 1" in run.out, run
+    assert_lvisor_lived_on(run, stopped=False)

@@ -30,6 +30,7 @@
 #include <lib/tsc.h>
 #include <lvisor/handoff.h>
 #include "smp.h"
+#include "vcpu.h"
 #include "vmm.h"
 
 /* --- Finding the AP: the ACPI MADT (ACPI 6.x 5.2.12) ----------------------- */
@@ -204,6 +205,12 @@ extern char ap_param_cr3[], ap_param_stack[], ap_param_cpu[], ap_param_idtr[];
 /* Set by the AP once it runs on its own stack in lvisor's memory and has
  * printed its line: until then the boot CPU only waits. */
 static volatile unsigned ap_started;
+static uint8_t boot_apic_id;
+
+bool smp_on_boot_cpu(void)
+{
+	return !ap_started || lapic_id() == boot_apic_id;
+}
 
 /*
  * The AP, in lvisor's image, with lvisor's page tables, GDT and IDT
@@ -215,11 +222,16 @@ static volatile unsigned ap_started;
 void __attribute__((noreturn)) ap_main(unsigned cpu)
 {
 	printk("CPU %u started (APIC ID %u)\n", cpu, lapic_id());
-	__atomic_store_n(&ap_started, 1, __ATOMIC_RELEASE);	/* after the line */
+	/* In VMX root operation INIT is blocked (SDM 24.8): a guest's INIT
+	 * IPI to this CPU, which on VMX nothing intercepts, cannot reset it
+	 * and start guest code here outside lvisor. (On SVM vmm/apic.c
+	 * refuses the guest's IPIs to other CPUs.) */
+	if (backend->init())
+		printk("CPU %u: %s could not be enabled\n", cpu, backend->name);
+	__atomic_store_n(&ap_started, 1, __ATOMIC_RELEASE);	/* after the lines */
 	/* Parked, interrupts off. An NMI still wakes it (a guest's NMI to
-	 * all CPUs), into trap.c's handler, which hands NMIs to the boot
-	 * CPU's guest (vcpu_current): one more thing that becomes per CPU
-	 * when this CPU runs a guest of its own. */
+	 * all CPUs), into trap.c's handler, which counts it and leaves the
+	 * boot CPU's guest alone (smp_on_boot_cpu). */
 	halt_forever();
 }
 
@@ -254,7 +266,7 @@ static bool smp_start_ap(unsigned cpu, uint8_t apic_id)
 
 void smp_init(void)
 {
-	uint8_t bsp_id = lapic_id();
+	uint8_t bsp_id = boot_apic_id = lapic_id();
 	unsigned count;
 	int ap = madt_find_ap(bsp_id, &count);
 

@@ -7,5 +7,8 @@
  * parks. Returns once it runs in lvisor's memory (or did not start). Needs
  * page_alloc (after guest_setup) and the local APIC's mapping (apic_init). */
 void smp_init(void);
+/* Is this the boot CPU, whose guest lvisor runs? (true with one CPU) */
+#include <stdbool.h>
+bool smp_on_boot_cpu(void);
 
 #endif

@@ -3,6 +3,7 @@
 #include <asm/x86.h>
 #include <lib/console.h>
 #include <lib/printk.h>
+#include "smp.h"
 #include "stats.h"
 #include "vcpu.h"
 #include "vmm.h"
@@ -48,7 +49,7 @@ unsigned vmm_nmis, vmm_nmis_to_guest;
 static void vmm_nmi(void)
 {
 	vmm_nmis++;
-	if (vcpu_current && backend->queue_nmi && backend->queue_nmi(vcpu_current))
+	if (vcpu_current && smp_on_boot_cpu() && backend->queue_nmi && backend->queue_nmi(vcpu_current))
 		vmm_nmis_to_guest++;
 }
 
