@@ -10,7 +10,10 @@ LVPOLICY = $(PYTHON) codegen/lvpolicy.py
 # The generator needs Debian's Python with PyYAML and Jinja2.
 NEED_PYTHON = $(Q)boot/need.sh $(PYTHON):python3 python:yaml:python3-yaml python:jinja2:python3-jinja2
 GEN = $(BUILD)/policy/$(POLICY_ID)/gen
-GEN_SRCS = $(GEN)/policy_svm.c $(GEN)/policy_vmx.c $(GEN)/policy_actions.c
+# policy.c is the one file to compile: it includes the other three, so that
+# everything in them can be static (one exported name, `policy`).
+GEN_SRCS = $(GEN)/policy.c
+GEN_PARTS = $(GEN)/policy_svm.c $(GEN)/policy_vmx.c $(GEN)/policy_actions.c $(GEN)/policy_actions.h
 
 # $(call lvpolicy_generate,POLICY_FILE,DIR): generate into DIR, then stamp it.
 define lvpolicy_generate
@@ -22,7 +25,7 @@ $(GEN)/.stamp: $(if $(wildcard $(POLICY_FILE)),$(POLICY_FILE),policy-missing)
 	@echo '  GEN      $(GEN)/ from $(POLICY_FILE)'
 	$(Q)$(call lvpolicy_generate,$(POLICY_FILE),$(GEN))
 # The generated files change only when the stamp's rule rewrites them.
-$(GEN_SRCS) $(GEN)/policy_actions.h: $(GEN)/.stamp ;
+$(GEN_SRCS) $(GEN_PARTS): $(GEN)/.stamp ;
 -include $(GEN)/policy.d
 
 # core_ports.h: the numbers of the ports and MSRs the core keeps for itself,
@@ -52,7 +55,7 @@ policies:
 ## policy         generate the C of POLICY without booting; prints where it is
 policy: $(GEN)/.stamp
 	@echo "policy $(POLICY_NAME) ($(POLICY_FILE)): generated C in $(GEN)/"
-	@ls $(GEN_SRCS) $(GEN)/policy_actions.h
+	@ls $(GEN_SRCS) $(GEN_PARTS)
 
 # policy-diff A=x B=y: names in policies/ or paths; each is generated into
 # its own $(BUILD)/policy/ID/gen/, as for POLICY.
