@@ -63,7 +63,8 @@ struct policy_msr_grant {
 
 /*
  * Every control the policy sets, with the rule that asked for it, so that the
- * core can name the rule when the CPU lacks the control (checked at boot).
+ * core can name the rule when the CPU lacks the control (checked by the
+ * backend as it creates a vCPU with the policy).
  */
 enum policy_field {
 	FIELD_VMX_PIN, FIELD_VMX_PROC, FIELD_VMX_PROC2, FIELD_VMX_EXIT, FIELD_VMX_ENTRY,
