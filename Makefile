@@ -65,6 +65,10 @@ policy_id = $(basename $(notdir $(1)))$(if $(filter $(1),$(wildcard policies/*.y
 POLICY_FILE := $(call policy_file,$(POLICY))
 POLICY_NAME := $(basename $(notdir $(POLICY_FILE)))
 POLICY_ID := $(call policy_id,$(POLICY_FILE))
+# POLICY2: a second policy linked into the same lvisor, for a second guest.
+# The pair gets its own build directory, $(BUILD)/policy/ID+ID2/.
+POLICY2_FILE := $(if $(POLICY2),$(call policy_file,$(POLICY2)))
+POLICY2_ID := $(if $(POLICY2),$(call policy_id,$(POLICY2_FILE)))
 
 include lib/lib.mk
 -include codegen/codegen.mk

@@ -61,7 +61,7 @@ BOCHS_ENV = boot/bochs.sh --cpu $(BOCHS_CPU) --cpus $(CPUS) --megs $(BOCHS_MEM)
 # Its ISO, configuration and logs: one directory per policy and guest, so
 # that runs of different guests can go on side by side (and of CPUS other
 # than 1: -cpusN).
-BOCHS_DIR = $(BUILD)/bochs/$(POLICY_ID)-$(notdir $(KERNEL_FILE))$(if $(filter-out 1,$(CPUS)),-cpus$(CPUS))
+BOCHS_DIR = $(BUILD)/bochs/$(notdir $(POLICY_DIR))-$(notdir $(KERNEL_FILE))$(if $(filter-out 1,$(CPUS)),-cpus$(CPUS))
 NEED_BOCHS = $(Q)boot/need.sh bochs:bochs /usr/share/bochs/BIOS-bochs-latest:bochsbios \
 	/usr/share/vgabios/vgabios.bin:vgabios grub-mkrescue:grub-common \
 	/usr/lib/grub/i386-pc:grub-pc-bin xorriso:xorriso mformat:mtools

@@ -39,9 +39,9 @@ class CoreExit:
 
 VMX_CONTROLS = [
     CoreControl("proc_based", "CPU_BASED_USE_IO_BITMAPS", "SDM 25.6.2",
-                "every port exits but those in policy_io_grants[] (deny by default)"),
+                "every port exits but those in io_grants[] (deny by default)"),
     CoreControl("proc_based", "CPU_BASED_USE_MSR_BITMAPS", "SDM 25.6.2",
-                "every MSR exits but those in policy_msr_grants[] (deny by default)"),
+                "every MSR exits but those in msr_grants[] (deny by default)"),
     CoreControl("proc_based", "CPU_BASED_ACTIVATE_SECONDARY", "SDM 25.6.2",
                 "EPT and unrestricted guest are secondary controls"),
     CoreControl("proc_based2", "SECONDARY_ENABLE_EPT", "SDM 25.6.2",
@@ -118,7 +118,7 @@ SVM_CONTROLS = [
     CoreControl("intercept_misc1", "SVM_INTERCEPT_INVLPGA", "APM table B-1",
                 "INVLPGA would flush the VMM's ASID: no nested virtualization"),
     CoreControl("intercept_misc1", "SVM_INTERCEPT_MSR_PROT", "APM 15.11",
-                "every MSR but those in policy_msr_grants[] exits (deny by default)"),
+                "every MSR but those in msr_grants[] exits (deny by default)"),
     CoreControl("intercept_misc1", "SVM_INTERCEPT_INIT", "APM table B-1",
                 "an INIT would reset the CPU under lvisor: report and stop"),
     CoreControl("intercept_misc1", "SVM_INTERCEPT_SHUTDOWN", "APM table B-1",

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """lvpolicy: turn an lvisor policy (policies/*.yaml) into C.
 
-  lvpolicy.py generate POLICY.yaml OUTDIR [--depfile FILE [--target NAME]]
-      writes OUTDIR/policy_vmx.c, policy_svm.c, policy_actions.c and
-      policy_actions.h; the depfile lists what they were made from.
+  lvpolicy.py generate POLICY.yaml OUTDIR [--symbol NAME] [--depfile FILE [--target NAME]]
+      writes OUTDIR/policy.c, which includes policy_vmx.c, policy_svm.c and
+      policy_actions.c (and policy_actions.h) and exports one
+      `const struct policy NAME` (default: policy); the depfile lists what
+      they were made from.
   lvpolicy.py core-header OUTFILE [--depfile FILE [--target NAME]]
       writes core_ports.h, the numbers of the ports and MSRs the core keeps
       for itself (codegen/core.py); it does not depend on any policy.
@@ -20,6 +22,7 @@ exit status 1.
 
 import argparse
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +34,10 @@ import render  # noqa: E402
 
 def generate(args):
     pol = model.load_policy(args.policy)
-    files = render.render(pol)          # everything is checked before anything is written
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.symbol):
+        print(f"lvpolicy.py: --symbol {args.symbol}: not a C name", file=sys.stderr)
+        sys.exit(2)
+    files = render.render(pol, args.symbol)          # everything is checked before anything is written
     os.makedirs(args.outdir, exist_ok=True)
     for name, text in files.items():
         render.write_if_changed(os.path.join(args.outdir, name), text)
@@ -68,6 +74,8 @@ def main(argv=None):
     g = sub.add_parser("generate", help="generate the C of one policy")
     g.add_argument("policy")
     g.add_argument("outdir")
+    g.add_argument("--symbol", default=render.DEFAULT_SYMBOL,
+                   help="the exported struct policy's name (default: %(default)s)")
     g.add_argument("--depfile", help="write a make depfile listing the inputs")
     g.add_argument("--target", help="the depfile's target (default: the generated files)")
     g.set_defaults(run=generate)

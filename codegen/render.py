@@ -22,7 +22,12 @@ from yamlsrc import Lit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATES = os.path.join(HERE, "templates")
-OUTPUTS = ("policy_actions.h", "policy_actions.c", "policy_vmx.c", "policy_svm.c")
+# policy.c is the one file to compile: it includes the other three (see its comment).
+OUTPUTS = ("policy_actions.h", "policy_actions.c", "policy_vmx.c", "policy_svm.c", "policy.c")
+# The name of the struct policy that policy.c exports: `policy` for the
+# first guest's; the build gives a second policy linked into the same lvisor
+# another (lvpolicy.py generate --symbol).
+DEFAULT_SYMBOL = "policy"
 CORE_HEADER = "core_ports.h"    # the same for every policy: lvpolicy.py core-header
 
 
@@ -87,7 +92,7 @@ def le32(text):
 
 
 def msr_grants(pol):
-    """policy_msr_grants[]: the MSRs the policy passes through, by direction
+    """msr_grants[] (policy_actions.c): the MSRs the policy passes through, by direction
     (MSRs outside a backend's MSR bitmap exit there anyway: exit_msr)."""
     out = []
     for f, l, d, r in pol.msr_entries():
@@ -102,7 +107,7 @@ def msr_grants(pol):
 
 
 def io_grants(pol):
-    """policy_io_grants[]: the ports the policy passes through both ways."""
+    """io_grants[] (policy_actions.c): the ports the policy passes through both ways."""
     out = []
     for f, l, rin, rout in model.io_grants(pol.io_entries()):
         rule = rin.src.short
@@ -130,10 +135,11 @@ def environment():
     return env
 
 
-def render(pol):
+def render(pol, symbol=DEFAULT_SYMBOL):
     """All generated files of a policy: name -> text. Raises PolicyError when
     a backend cannot implement a rule, before anything is written."""
-    ctx = dict(pol=pol, handlers=handlers.handlers(pol), vmx=vmx.encode(pol), svm=svm.encode(pol),
+    assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", symbol), f"{symbol}: not a C name"
+    ctx = dict(pol=pol, symbol=symbol, handlers=handlers.handlers(pol), vmx=vmx.encode(pol), svm=svm.encode(pol),
                io_grants=io_grants(pol), msr_grants=msr_grants(pol))
     env = environment()
     return {name: env.get_template(name + ".j2").render(ctx) for name in OUTPUTS}
@@ -202,7 +208,7 @@ def sources():
 _PATH = r'[^\s"(]+\.yaml'
 _CITATION = re.compile(rf"{_PATH}:\d+(?:,\d+)*(?:, {_PATH}:\d+(?:,\d+)*)*(?:: )?")
 _FILE = re.compile(_PATH)
-DIFF_ORDER = ("policy_vmx.c", "policy_svm.c", "policy_actions.h", "policy_actions.c")
+DIFF_ORDER = ("policy_vmx.c", "policy_svm.c", "policy_actions.h", "policy_actions.c", "policy.c")
 
 
 def uncite(text):

@@ -58,7 +58,7 @@ def encode(pol):
 
     # I/O: always: every port the policy does not grant exits (deny by default).
     enc.set_bit("intercept_misc1", "SVM_INTERCEPT_IOIO_PROT",
-                by_core("every port but those in policy_io_grants[] exits (deny by default)",
+                by_core("every port but those in io_grants[] exits (deny by default)",
                              "APM 15.10"))
     enc.set_entry(0x7b, "SVM_EXIT_IOIO", "exit_io",
                   by_core("every port the policy does not grant: the core's ports, then "

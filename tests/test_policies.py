@@ -534,3 +534,39 @@ def test_same_file_name_elsewhere_is_another_policy(backend, tmp_path):
     assert how == "PIT" and guest > 1e9, run     # -(ticks): about 2^64 Hz
     hey = the(timestamps(run, "hey 481"), run)
     assert hey == the(timestamps(run, "bye 451"), run) >= 1.0, run
+
+
+# ---- POLICY2: a second policy linked in, for a second guest ------------------
+
+def without_timing(run):
+    """A run's lines from lvisor's banner on (not make's, nor the BIOS's),
+    without what varies from boot to boot: lv6's timestamps, the TSC
+    frequencies measured, the cycles of the exit statistics (their counts
+    stay)."""
+    out = []
+    text = run.out[run.out.index("lvisor: lvisor, a minimal hypervisor"):]
+    for line in text.splitlines():
+        m = LV6_LINE.match(line)
+        line = m.group(2) if m else line
+        line = re.sub(r"\d+\.\d+ MHz", "MHz", line)
+        m = re.match(r"(lvisor:\s+\S+ \S+\s+\d+)\s+\d+\s+\d+$", line)   # a statistics row
+        out.append(m.group(1) if m else line)
+    return out
+
+
+def test_second_policy_is_linked_and_changes_nothing():
+    """POLICY2=tsc-scale100 links a second policy into the same lvisor
+    (build/policy/default+tsc-scale100/), for a second guest: the banner
+    names both, and lv6, the first guest, runs under `default` exactly as
+    without it: the same lines, the same exits."""
+    alone = boot("qemu")
+    both = make("qemu", POLICY2="tsc-scale100")
+    assert both.status == 0 and alone.status == 0, both
+    lines = both.out.splitlines()
+    banner = next(i for i, l in enumerate(lines) if "lvisor: lvisor, a minimal hypervisor" in l)
+    assert 'learning; policy "default" (policies/default.yaml): ' in lines[banner], both
+    assert lines[banner + 1] == ('lvisor: second policy "tsc-scale100" (policies/tsc-scale100.yaml) '
+                                 "linked, for the second guest"), both
+    assert "second policy" not in alone.out, alone
+    assert [l for l in without_timing(both) if "second policy" not in l] == without_timing(alone), both
+    assert "lvisor: exit statistics: " in both.out and "bye 451" in both.out, both

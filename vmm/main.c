@@ -53,7 +53,10 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	console_shared();	/* every CPU's lvisor prints here */
 	trap_init();
 	printk("lvisor, a minimal hypervisor for learning; policy \"%s\" (%s): %s\n",
-	       policy_name, policy_file, policy_description);
+	       policy.name, policy.file, policy.description);
+	if (&policy2)	/* linked in with POLICY2 (policy.h) */
+		printk("second policy \"%s\" (%s) linked, for the second guest\n",
+		       policy2.name, policy2.file);
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
 		panic("not started by a multiboot loader (EAX=0x%x)", magic);
 	tsc_init();
@@ -74,7 +77,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	acpi_hide_hpet();
 	apic_init();
 	smp_init();	/* a second CPU, if the machine has one: started and parked */
-	if (backend->init() || vcpu_create(&vcpu0, backend->exits, FIRMWARE_ADDR))
+	if (backend->init() || vcpu_create(&vcpu0, &policy, FIRMWARE_ADDR))
 		vmm_stop(false);
 
 	printk("entering the guest in real mode at 0000:%04x\n", FIRMWARE_ADDR);

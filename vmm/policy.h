@@ -1,11 +1,14 @@
 /*
- * What the generated policy gives the core.
+ * What the generated policy gives the core: one struct policy.
  *
- * codegen/ turns policies/NAME.yaml into build/<...>/gen/policy_svm.c,
- * policy_vmx.c and policy_actions.c, which define everything declared here.
- * The core never hard-codes an execution control: it takes these masks,
- * adjusts them against what the CPU allows, and dispatches every exit
- * through the tables below.
+ * codegen/ turns policies/NAME.yaml into build/<...>/gen/policy.c (with the
+ * policy_svm.c, policy_vmx.c and policy_actions.c it includes), which
+ * defines one `const struct policy policy` and keeps everything else
+ * static. The core never hard-codes an execution control, nor reads a
+ * policy from a global: a vCPU is created with a policy (vcpu_create), and
+ * the backend takes that policy's masks, adjusts them against what the CPU
+ * allows, builds its bitmaps from the grants, and dispatches every exit
+ * through its table. So two vCPUs can run two policies.
  */
 #ifndef VMM_POLICY_H
 #define VMM_POLICY_H
@@ -16,10 +19,6 @@
 #include <asm/vmx.h>
 #include "vcpu.h"
 
-extern const char policy_name[];		/* "tsc-negate" */
-extern const char policy_file[];		/* "policies/tsc-negate.yaml": the file it was generated from */
-extern const char policy_description[];		/* the policy's description line */
-
 /* AMD SVM: the VMCB intercept vectors (APM appendix B, table B-1). */
 struct policy_svm {
 	uint32_t intercept_cr;		/* VMCB offset 0x000 */
@@ -28,8 +27,6 @@ struct policy_svm {
 	uint32_t intercept_misc1;	/* VMCB offset 0x00c ("vector 3") */
 	uint32_t intercept_misc2;	/* VMCB offset 0x010 ("vector 4") */
 };
-extern const struct policy_svm policy_svm;
-extern const exit_handler_t policy_svm_exits[SVM_EXIT_NR];
 
 /* Intel VMX: the VM-execution, VM-exit and VM-entry controls (SDM 25.6-25.8),
  * before the core adjusts them to the capability MSRs (SDM appendix A). */
@@ -43,8 +40,6 @@ struct policy_vmx {
 	uint64_t cr0_guest_host_mask;	/* CR0 bits whose writes exit */
 	uint64_t cr4_guest_host_mask;	/* CR4 bits whose writes exit */
 };
-extern const struct policy_vmx policy_vmx;
-extern const exit_handler_t policy_vmx_exits[VMX_EXIT_NR];
 
 /*
  * The I/O ports and MSRs the policy grants: deny by default. Each backend
@@ -65,14 +60,11 @@ struct policy_msr_grant {
 	uint8_t dirs;		/* POLICY_READ | POLICY_WRITE */
 	const char *rule;
 };
-extern const struct policy_io_grant policy_io_grants[];
-extern const unsigned policy_io_grant_count;
-extern const struct policy_msr_grant policy_msr_grants[];
-extern const unsigned policy_msr_grant_count;
 
 /*
  * Every control the policy sets, with the rule that asked for it, so that the
- * core can name the rule when the CPU lacks the control (checked at boot).
+ * core can name the rule when the CPU lacks the control (checked by the
+ * backend as it creates a vCPU with the policy).
  */
 enum policy_field {
 	FIELD_VMX_PIN, FIELD_VMX_PROC, FIELD_VMX_PROC2, FIELD_VMX_EXIT, FIELD_VMX_ENTRY,
@@ -84,10 +76,35 @@ struct policy_requirement {
 	const char *control;	/* "CPU_BASED_RDTSC_EXITING" */
 	const char *rule;	/* "policies/tsc-negate.yaml:7: rdtsc: negate" */
 };
-extern const struct policy_requirement policy_vmx_requirements[];
-extern const unsigned policy_vmx_requirement_count;
-extern const struct policy_requirement policy_svm_requirements[];
-extern const unsigned policy_svm_requirement_count;
+
+/* One policy, as generated: everything a backend needs to set up a vCPU
+ * that runs it. Each array is the generated file's own (static). */
+struct policy {
+	const char *name;		/* "tsc-negate" */
+	const char *file;		/* "policies/tsc-negate.yaml": the file it was generated from */
+	const char *description;	/* the policy's description line */
+
+	const struct policy_vmx *vmx;	/* policy_vmx.c */
+	const exit_handler_t *vmx_exits;	/* VMX_EXIT_NR entries, by basic exit reason */
+	const struct policy_requirement *vmx_requirements;
+	unsigned vmx_requirement_count;
+
+	const struct policy_svm *svm;	/* policy_svm.c */
+	const exit_handler_t *svm_exits;	/* SVM_EXIT_NR entries, by EXITCODE */
+	const struct policy_requirement *svm_requirements;
+	unsigned svm_requirement_count;
+
+	const struct policy_io_grant *io_grants;	/* policy_actions.c */
+	unsigned io_grant_count;
+	const struct policy_msr_grant *msr_grants;
+	unsigned msr_grant_count;
+};
+
+/* The policy lvisor was built with (POLICY), for the first guest. */
+extern const struct policy policy;
+/* A second policy linked into the same lvisor (POLICY2), for a second
+ * guest. Weak: without POLICY2 nothing defines it, and &policy2 is NULL. */
+extern const struct policy policy2 __attribute__((weak));
 
 /* policy.c: is this entry the core's own ("required by the core")? Report
  * a requirement the CPU does not meet. */

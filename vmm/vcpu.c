@@ -17,8 +17,11 @@ struct vcpu *vcpu_current;
 /* v->handlers[] is indexed by stats_slot(). */
 _Static_assert(VCPU_EXIT_SLOTS == STATS_REASONS, "the handler table's slots are the statistics'");
 
-int vcpu_create(struct vcpu *v, const exit_handler_t *exits, uint64_t rip16)
+int vcpu_create(struct vcpu *v, const struct policy *p, uint64_t rip16)
 {
+	const exit_handler_t *exits = backend->exits(p);	/* the table for this CPU's backend */
+
+	v->policy = p;
 	for (uint32_t i = 0; i < VCPU_EXIT_SLOTS; i++)
 		v->handlers[i] = i < backend->nexits && exits[i] ? exits[i] : core_unhandled;
 	return backend->create(v, rip16);

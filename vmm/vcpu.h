@@ -79,10 +79,15 @@ typedef int (*exit_handler_t)(struct vcpu *v);
  * the physical CPU or to lvisor as a whole, so that two of them could run
  * at once, one per CPU, each with its own policy.
  */
+struct policy;
+
 struct vcpu {
 	struct guest_regs regs;
 	struct exit_info exit;
 	void *arch;		/* the backend's: struct svm_vcpu (svm.h), struct vmx_vcpu (vmx.h) */
+	/* The policy this vCPU runs (policy.h), set by vcpu_create: the
+	 * backend builds the vCPU's controls and bitmaps from it. */
+	const struct policy *policy;
 	/* The policy's handlers, by slot (stats_slot), its gaps filled with
 	 * core_unhandled (vcpu_create): finding an exit's handler is one
 	 * load, from the vCPU's own table, so each vCPU runs its own policy. */
@@ -113,13 +118,16 @@ struct mmio_store {
  */
 struct backend {
 	const char *name;				/* "SVM" or "VMX" */
-	const exit_handler_t *exits;			/* the policy's table, by hardware exit code (one policy today) */
+	/* A policy's exit table for this backend, by hardware exit code,
+	 * with nexits entries. */
+	const exit_handler_t *(*exits)(const struct policy *p);
 	uint32_t nexits;
 	bool hex_reasons;				/* print exit codes in hex, as the manual does */
 	bool (*detect)(void);				/* CPUID says the CPU has it */
 	int (*init)(void);				/* enable; 0 on success */
-	/* The vCPU's backend state, v->arch; guest starts in real mode at
-	 * 0:rip16. On the CPU that will run it. */
+	/* The vCPU's backend state, v->arch, from its policy v->policy
+	 * (which it checks against the CPU first); guest starts in real mode
+	 * at 0:rip16. On the CPU that will run it. */
 	int (*create)(struct vcpu *v, uint64_t rip16);
 	void (*run)(struct vcpu *v);			/* enter the guest; returns at the next exit with v->exit filled */
 	const char *(*exit_name)(uint32_t code);
@@ -173,9 +181,8 @@ static inline uint64_t vcpu_edx_eax(struct vcpu *v)
 static inline const char *vcpu_exit_name(struct vcpu *v) { return backend->exit_name(v->exit.code); }
 
 /* vmm/vcpu.c */
-/* Create v on this CPU, to run the policy whose table (by the backend's
- * exit codes) is `exits`; 0 on success. */
-int vcpu_create(struct vcpu *v, const exit_handler_t *exits, uint64_t rip16);
+/* Create v on this CPU, to run policy p; 0 on success. */
+int vcpu_create(struct vcpu *v, const struct policy *p, uint64_t rip16);
 void vcpu_run_loop(struct vcpu *v);		/* enter, dispatch, repeat until a handler stops */
 void vcpu_dump(struct vcpu *v);			/* print the guest state */
 int vcpu_stop(struct vcpu *v, const char *fmt, ...);	/* print why + dump; returns EXIT_STOP */

@@ -21,13 +21,21 @@ CFLAGS_vmm = -Ivmm -I$(CORE_GEN)
 # header, so a change to it rebuilds exactly the objects that include it.
 $(VMM_OBJS): | $(CORE_PORTS_H)
 
-POLICY_DIR = $(BUILD)/policy/$(POLICY_ID)
-GEN_OBJS = $(GEN_SRCS:.c=.o)
+# With POLICY2, the second policy is linked in too (codegen/codegen.mk):
+# that lvisor is the pair's, in $(BUILD)/policy/ID+ID2/; the first policy's
+# object is the same as without it, in $(GEN).
+POLICY_DIR = $(BUILD)/policy/$(POLICY_ID)$(if $(POLICY2),+$(POLICY2_ID))
+GEN_OBJS = $(GEN_SRCS:.c=.o) $(GEN2_SRCS:.c=.o)
 LVISOR = $(POLICY_DIR)/lvisor
 
-$(POLICY_DIR)/gen/%.o: $(POLICY_DIR)/gen/%.c
+$(GEN)/%.o: $(GEN)/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS64) -Ivmm -c -o $@ $<
+ifneq ($(POLICY2),)
+$(GEN2)/%.o: $(GEN2)/%.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS64) -Ivmm -c -o $@ $<
+endif
 
 $(LVISOR).elf: $(VMM_OBJS) $(GEN_OBJS) $(LIB64) boot/vmm.ld
 	$(call msg,LD,$@)

@@ -51,7 +51,7 @@ def test_short_diff_shows_only_what_the_policy_changes(tmp_path):
     assert "+\t\tSVM_INTERCEPT_RDTSC |\t/* rdtsc: scale 10 -- APM table B-1 */" in lines
     assert "+\t[SVM_EXIT_RDTSC] = exit_rdtsc,\t/* rdtsc: scale 10 -- APM appendix C */" in lines
     assert "+\tuint64_t val = rdtsc() * 10;" in lines
-    assert '+const char policy_description[] = "RDTSC returns ten times the real TSC";' in lines
+    assert '+\t.description = "RDTSC returns ten times the real TSC",' in lines
     # No provenance churn: no file name, no line number of either policy.
     assert ".yaml" not in text and "default.yaml" not in short, short
     # What the full diff of default and tsc-negate changes, give or take

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import GCC_FREESTANDING, GEN_FILES, HERE, ROOT, SHIPPED, generate, lvpolicy
+from conftest import GCC_FREESTANDING, GEN_FILES, HERE, ROOT, SHIPPED, Probe, generate, lvpolicy
 
 GOLDEN = os.path.join(HERE, "golden")
 
@@ -34,14 +34,60 @@ def test_golden(tmp_path, name):
             assert text == g.read(), f"{name}/{f} differs from the golden file (UPDATE_GOLDEN=1?)"
 
 
+def compile_freestanding(gen, obj):
+    """policy.c (which includes the other generated files), as the VMM compiles it."""
+    r = subprocess.run(GCC_FREESTANDING + [str(gen / "policy.c"), "-o", str(obj)],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def exported(obj):
+    """The names an object file gives the linker (nm: defined, global)."""
+    r = subprocess.run(["nm", "--defined-only", "--extern-only", str(obj)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return sorted(line.split()[-1] for line in r.stdout.splitlines())
+
+
 @pytest.mark.parametrize("name", SHIPPED + ["../tests/codegen/policies/all-events"])
 def test_compiles_freestanding(tmp_path, name):
     generate(f"policies/{name}.yaml", tmp_path)
-    for f in GEN_FILES:
-        if f.endswith(".c"):
-            r = subprocess.run(GCC_FREESTANDING + [str(tmp_path / f), "-o", str(tmp_path / "x.o")],
-                               cwd=ROOT, capture_output=True, text=True)
-            assert r.returncode == 0, r.stderr
+    compile_freestanding(tmp_path, tmp_path / "x.o")
+    # Everything but the struct policy is static.
+    assert exported(tmp_path / "x.o") == ["policy"]
+
+
+def test_two_policies_link_together(tmp_path):
+    """POLICY2: a second policy, generated with another name, links into the
+    same program as the first without a clash, even when both define the
+    same handlers (exit_cpuid, exit_io...) and the same tables. ld -r
+    refuses two definitions of one global name."""
+    generate("policies/default.yaml", tmp_path / "a")
+    generate("policies/tsc-negate.yaml", tmp_path / "b", "--symbol", "policy2")
+    compile_freestanding(tmp_path / "a", tmp_path / "a.o")
+    compile_freestanding(tmp_path / "b", tmp_path / "b.o")
+    assert exported(tmp_path / "b.o") == ["policy2"]
+    r = subprocess.run(["ld", "-r", "-o", str(tmp_path / "ab.o"), str(tmp_path / "a.o"),
+                        str(tmp_path / "b.o")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert exported(tmp_path / "ab.o") == ["policy", "policy2"]
+
+
+def test_two_policies_in_one_program(tmp_path, probe):
+    """Both policies linked into the probe: each struct is its own policy's,
+    with its own handlers, as if linked alone."""
+    both = Probe("policies/default.yaml", tmp_path, second="policies/tsc-negate.yaml")
+    second = both._json("dump", "policy2")
+    assert both.dump == probe("policies/default.yaml").dump
+    assert second == probe("policies/tsc-negate.yaml").dump
+    assert second["name"] == "tsc-negate" and second["svm_exits"]["110"] == "exit_rdtsc"
+    assert "110" not in both.dump["svm_exits"]      # default: RDTSC passes through
+
+
+def test_symbol_must_be_a_c_name(tmp_path):
+    r = lvpolicy("generate", "policies/default.yaml", str(tmp_path), "--symbol", "policy-2")
+    assert r.returncode != 0 and "not a C name" in r.stderr
+    assert not (tmp_path / "policy.c").exists()
 
 
 def test_deterministic(tmp_path):

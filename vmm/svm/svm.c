@@ -36,14 +36,6 @@ static int svm_init(void)
 		printk("this CPU has SVM without nested paging, which lvisor needs\n");
 		return -1;
 	}
-	/* Every feature the policy's rules need (APM E.4.9). */
-	for (unsigned i = 0; i < policy_svm_requirement_count; i++) {
-		const struct policy_requirement *r = &policy_svm_requirements[i];
-		if (!(features & r->bit)) {
-			policy_lacks(r);
-			return -1;
-		}
-	}
 	has_nrips = features & SVM_FEATURE_NRIPS;
 	svm_exit_names_init();
 	printk("SVM: nested paging, %s\n", has_nrips ? "nRIP save" : "no nRIP save (lvisor decodes instruction lengths)");
@@ -52,16 +44,32 @@ static int svm_init(void)
 	return 0;
 }
 
+/* Every feature a policy's rules need (CPUID Fn8000_000A EDX, APM E.4.9):
+ * checked for each vCPU, since each may run its own policy. */
+static int check_requirements(const struct policy *p)
+{
+	uint32_t features = cpuid(0x8000000a, 0).edx;
+
+	for (unsigned i = 0; i < p->svm_requirement_count; i++) {
+		const struct policy_requirement *r = &p->svm_requirements[i];
+		if (!(features & r->bit)) {
+			policy_lacks(r);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* I/O permission map (APM 15.10.1): one bit per port, set = intercept,
  * 12 KiB so that an access at 0xffff that wraps is covered too. Every port
  * is intercepted but those the policy grants (deny by default). */
-static uint64_t build_iopm(void)
+static uint64_t build_iopm(const struct policy *p)
 {
 	uint8_t *iopm = page_alloc(SVM_IOPM_SIZE / PAGE_SIZE);
 
 	memset(iopm, 0xff, SVM_IOPM_SIZE);
-	for (unsigned i = 0; i < policy_io_grant_count; i++)
-		for (uint32_t port = policy_io_grants[i].first; port <= policy_io_grants[i].last; port++)
+	for (unsigned i = 0; i < p->io_grant_count; i++)
+		for (uint32_t port = p->io_grants[i].first; port <= p->io_grants[i].last; port++)
 			iopm[port / 8] &= ~(1 << (port % 8));
 	return (uint64_t)iopm;
 }
@@ -69,7 +77,7 @@ static uint64_t build_iopm(void)
 /* MSR permission map (APM 15.11): two bits per MSR (read, write) in three
  * 2 KiB ranges, set = intercept; MSRs outside them always exit. Every MSR
  * is intercepted but those the policy grants. */
-static uint64_t build_msrpm(void)
+static uint64_t build_msrpm(const struct policy *p)
 {
 	static const struct { uint32_t first, offset; } ranges[] = {
 		{ 0x00000000, 0x0000 }, { 0xc0000000, 0x0800 }, { 0xc0010000, 0x1000 },
@@ -77,8 +85,8 @@ static uint64_t build_msrpm(void)
 	uint8_t *msrpm = page_alloc(SVM_MSRPM_SIZE / PAGE_SIZE);
 
 	memset(msrpm, 0xff, SVM_MSRPM_SIZE);
-	for (unsigned i = 0; i < policy_msr_grant_count; i++) {
-		const struct policy_msr_grant *g = &policy_msr_grants[i];
+	for (unsigned i = 0; i < p->msr_grant_count; i++) {
+		const struct policy_msr_grant *g = &p->msr_grants[i];
 		for (uint64_t msr = g->first; msr <= g->last; msr++) {
 			for (unsigned r = 0; r < 3; r++) {
 				if (msr < ranges[r].first || msr >= ranges[r].first + 0x2000)
@@ -107,19 +115,24 @@ static void real_mode_segment(struct vmcb_seg *s, uint16_t attrib)
  * 0000:rip16 as after a reset (APM 14.1.3), nested paging on. */
 static int svm_create(struct vcpu *v, uint64_t rip16)
 {
+	const struct policy *p = v->policy;
+
+	if (check_requirements(p))
+		return -1;
+
 	struct svm_vcpu *svm = page_alloc((sizeof(struct svm_vcpu) + PAGE_SIZE - 1) / PAGE_SIZE);
 	struct vmcb *vmcb = &svm->vmcb;
 
 	v->arch = svm;
 
 	struct vmcb_control *c = &vmcb->control;
-	c->intercept_cr = policy_svm.intercept_cr;
-	c->intercept_dr = policy_svm.intercept_dr;
-	c->intercept_exceptions = policy_svm.intercept_exceptions;
-	c->intercept_misc1 = policy_svm.intercept_misc1;
-	c->intercept_misc2 = policy_svm.intercept_misc2;
-	c->iopm_base_pa = build_iopm();
-	c->msrpm_base_pa = build_msrpm();
+	c->intercept_cr = p->svm->intercept_cr;
+	c->intercept_dr = p->svm->intercept_dr;
+	c->intercept_exceptions = p->svm->intercept_exceptions;
+	c->intercept_misc1 = p->svm->intercept_misc1;
+	c->intercept_misc2 = p->svm->intercept_misc2;
+	c->iopm_base_pa = build_iopm(p);
+	c->msrpm_base_pa = build_msrpm(p);
 	c->asid = 1;				/* ASID 0 belongs to the host */
 	c->tlb_control = SVM_TLB_FLUSH_ALL;
 	c->np_enable = 1;
@@ -386,9 +399,14 @@ static void svm_dump_extra(struct vcpu *v)
 	       vmcb->control.exitintinfo, vmcb->save.cpl);
 }
 
+static const exit_handler_t *svm_policy_exits(const struct policy *p)
+{
+	return p->svm_exits;
+}
+
 const struct backend svm_backend = {
 	.name = "AMD SVM",
-	.exits = policy_svm_exits,
+	.exits = svm_policy_exits,
 	.nexits = SVM_EXIT_NR,
 	.hex_reasons = true,
 	.detect = svm_detect,

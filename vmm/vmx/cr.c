@@ -54,7 +54,7 @@ static void set_cr4(uint64_t val)
 /* The guest/host masks (SDM 25.6.6): the fixed bits (PE is exempt under
  * unrestricted guest), PG, and whatever the policy intercepts. Reset
  * values: CR0 = ET, CR4 = 0 (SDM 10.1.1, table 10-1). */
-void cr_setup(void)
+void cr_setup(const struct policy_vmx *ctl)
 {
 	cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
 	cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
@@ -62,8 +62,8 @@ void cr_setup(void)
 	cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 
 	vmwrite(CR0_GUEST_HOST_MASK,
-		(cr0_fixed0 & ~(uint64_t)CR0_PE) | CR0_PG | policy_vmx.cr0_guest_host_mask);
-	vmwrite(CR4_GUEST_HOST_MASK, cr4_fixed0 | policy_vmx.cr4_guest_host_mask);
+		(cr0_fixed0 & ~(uint64_t)CR0_PE) | CR0_PG | ctl->cr0_guest_host_mask);
+	vmwrite(CR4_GUEST_HOST_MASK, cr4_fixed0 | ctl->cr4_guest_host_mask);
 	set_cr0(CR0_ET);
 	set_cr4(0);
 }

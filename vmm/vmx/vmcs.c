@@ -33,13 +33,13 @@ static uint32_t adjust(const char *what, uint32_t msr, uint32_t want, bool *ok)
 /* I/O bitmaps A (ports 0-0x7fff) and B (0x8000-0xffff), one bit per port,
  * set = exit (SDM 25.6.4). They are contiguous here: A, then B. Every port
  * exits but those the policy grants (deny by default). */
-static uint64_t build_io_bitmaps(void)
+static uint64_t build_io_bitmaps(const struct policy *p)
 {
 	uint8_t *bitmap = page_alloc(2);
 
 	memset(bitmap, 0xff, 2 * PAGE_SIZE);
-	for (unsigned i = 0; i < policy_io_grant_count; i++)
-		for (uint32_t port = policy_io_grants[i].first; port <= policy_io_grants[i].last; port++)
+	for (unsigned i = 0; i < p->io_grant_count; i++)
+		for (uint32_t port = p->io_grants[i].first; port <= p->io_grants[i].last; port++)
 			bitmap[port / 8] &= ~(1 << (port % 8));
 	return (uint64_t)bitmap;
 }
@@ -53,13 +53,13 @@ static void msr_grant(uint8_t *bitmap, unsigned offset, uint32_t index)
 	bitmap[offset + index / 8] &= ~(1 << (index % 8));
 }
 
-static uint64_t build_msr_bitmap(void)
+static uint64_t build_msr_bitmap(const struct policy *p)
 {
 	uint8_t *bitmap = page_alloc(1);
 
 	memset(bitmap, 0xff, PAGE_SIZE);
-	for (unsigned i = 0; i < policy_msr_grant_count; i++) {
-		const struct policy_msr_grant *g = &policy_msr_grants[i];
+	for (unsigned i = 0; i < p->msr_grant_count; i++) {
+		const struct policy_msr_grant *g = &p->msr_grants[i];
 		for (uint64_t msr = g->first; msr <= g->last; msr++) {
 			bool high = msr >= 0xc0000000;
 			uint32_t index = (uint32_t)msr & 0x1fff;
@@ -74,38 +74,39 @@ static uint64_t build_msr_bitmap(void)
 	return (uint64_t)bitmap;
 }
 
-/* VM-execution, VM-exit and VM-entry controls (SDM 25.6-25.8). */
-static int setup_controls(void)
+/* VM-execution, VM-exit and VM-entry controls (SDM 25.6-25.8): the policy's. */
+static int setup_controls(const struct policy *p)
 {
+	const struct policy_vmx *ctl = p->vmx;
 	bool true_ctls = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_TRUE_CTLS;
-	uint32_t proc = policy_vmx.proc_based;
+	uint32_t proc = ctl->proc_based;
 	bool ok = true;
 
-	if (policy_vmx.proc_based2)
+	if (ctl->proc_based2)
 		proc |= CPU_BASED_ACTIVATE_SECONDARY;
 	vmwrite(PIN_BASED_VM_EXEC_CONTROL,
 		adjust("pin-based", true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
-					      : MSR_IA32_VMX_PINBASED_CTLS, policy_vmx.pin_based, &ok));
+					      : MSR_IA32_VMX_PINBASED_CTLS, ctl->pin_based, &ok));
 	proc = adjust("processor-based", true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 						   : MSR_IA32_VMX_PROCBASED_CTLS, proc, &ok);
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, proc);
 	/* INVPCID, XSAVES and TPAUSE/UMONITOR/UMWAIT raise #UD in the guest
 	 * unless enabled (SDM 25.6.2), yet CPUID offers them: enable them
 	 * wherever this CPU can. */
-	uint32_t proc2 = policy_vmx.proc_based2 | ((rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32) &
+	uint32_t proc2 = ctl->proc_based2 | ((rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32) &
 		(SECONDARY_ENABLE_INVPCID | SECONDARY_ENABLE_XSAVES | SECONDARY_ENABLE_USR_WAIT_PAUSE));
 	if (proc & CPU_BASED_ACTIVATE_SECONDARY)
 		vmwrite(SECONDARY_VM_EXEC_CONTROL,
 			adjust("secondary processor-based", MSR_IA32_VMX_PROCBASED_CTLS2, proc2, &ok));
 	vmwrite(VM_EXIT_CONTROLS,
 		adjust("VM-exit", true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
-		       policy_vmx.exit_controls, &ok));
+		       ctl->exit_controls, &ok));
 	/* The guest starts in real mode: not "IA-32e mode guest" (cr.c sets it). */
 	vmwrite(VM_ENTRY_CONTROLS,
 		adjust("VM-entry", true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS,
-		       policy_vmx.entry_controls & ~VM_ENTRY_IA32E_MODE, &ok));
+		       ctl->entry_controls & ~VM_ENTRY_IA32E_MODE, &ok));
 
-	vmwrite(EXCEPTION_BITMAP, policy_vmx.exception_bitmap);
+	vmwrite(EXCEPTION_BITMAP, ctl->exception_bitmap);
 	vmwrite(PAGE_FAULT_ERROR_CODE_MASK, 0);		/* with the bitmap's #PF bit: all #PFs */
 	vmwrite(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmwrite(CR3_TARGET_COUNT, 0);
@@ -115,13 +116,13 @@ static int setup_controls(void)
 	vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
 	vmwrite(TSC_OFFSET, 0);
 	if (proc & CPU_BASED_USE_IO_BITMAPS) {
-		uint64_t io = build_io_bitmaps();
+		uint64_t io = build_io_bitmaps(p);
 		vmwrite(IO_BITMAP_A, io);
 		vmwrite(IO_BITMAP_B, io + PAGE_SIZE);
 	}
 	if (proc & CPU_BASED_USE_MSR_BITMAPS)
-		vmwrite(MSR_BITMAP, build_msr_bitmap());
-	if (policy_vmx.proc_based2 & SECONDARY_ENABLE_EPT)
+		vmwrite(MSR_BITMAP, build_msr_bitmap(p));
+	if (ctl->proc_based2 & SECONDARY_ENABLE_EPT)
 		vmwrite(EPT_POINTER, ept_build());
 	return ok ? 0 : -1;
 }
@@ -200,7 +201,7 @@ static void guest_segment(enum seg s, uint32_t ar)
  * (SDM 10.1.1, table 10-1) in real mode, which "unrestricted guest" lets us
  * run directly (SDM 27.3.1.1), at 0000:rip16.
  */
-static void setup_guest(uint64_t rip16)
+static void setup_guest(const struct policy *p, uint64_t rip16)
 {
 	guest_segment(SEG_CS, 0x9b);		/* present, code, readable, accessed */
 	guest_segment(SEG_DS, 0x93);		/* present, data, writable, accessed */
@@ -215,7 +216,7 @@ static void setup_guest(uint64_t rip16)
 	vmwrite(GUEST_IDTR_BASE, 0);
 	vmwrite(GUEST_IDTR_LIMIT, 0xffff);
 
-	cr_setup();				/* CR0 = ET, CR4 = 0, as the guest sees them */
+	cr_setup(p->vmx);			/* CR0 = ET, CR4 = 0, as the guest sees them */
 	vmwrite(GUEST_CR3, 0);
 	vmwrite(GUEST_DR7, 0x400);
 	vmwrite(GUEST_IA32_DEBUGCTL, 0);
@@ -236,16 +237,16 @@ static void setup_guest(uint64_t rip16)
 
 /* SDM 25.11.3 "Initializing a VMCS": a region with the revision id, VMCLEAR
  * (launch state "clear"), VMPTRLD (current), then VMWRITE every field. */
-int vmcs_create(void *vmcs, uint64_t rip16)
+int vmcs_create(void *vmcs, const struct policy *p, uint64_t rip16)
 {
 	*(uint32_t *)vmcs = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK;
 	if (!vmclear((uint64_t)vmcs) || !vmptrld((uint64_t)vmcs)) {
 		printk("VMX: VMCLEAR/VMPTRLD of the VMCS failed\n");
 		return -1;
 	}
-	if (setup_controls())
+	if (setup_controls(p))
 		return -1;
 	setup_host();
-	setup_guest(rip16);
+	setup_guest(p, rip16);
 	return 0;
 }

@@ -50,17 +50,18 @@ static uint32_t allowed1(enum policy_field field)
 }
 
 /* Every control the policy asks for must be one this CPU has (SDM A.3-A.5),
- * and its EPT must do what ept.c builds (SDM A.10). */
-static int check_capabilities(void)
+ * and its EPT must do what ept.c builds (SDM A.10). Checked for each vCPU,
+ * since each may run its own policy. */
+static int check_capabilities(const struct policy *p)
 {
-	for (unsigned i = 0; i < policy_vmx_requirement_count; i++) {
-		const struct policy_requirement *r = &policy_vmx_requirements[i];
+	for (unsigned i = 0; i < p->vmx_requirement_count; i++) {
+		const struct policy_requirement *r = &p->vmx_requirements[i];
 		if (!(allowed1(r->field) & r->bit)) {
 			policy_lacks(r);
 			return -1;
 		}
 	}
-	if (!(policy_vmx.proc_based2 & SECONDARY_ENABLE_EPT))
+	if (!(p->vmx->proc_based2 & SECONDARY_ENABLE_EPT))
 		return 0;
 	if (!(allowed1(FIELD_VMX_PROC2) & SECONDARY_ENABLE_EPT)) {
 		printk("this CPU lacks EPT (SECONDARY_ENABLE_EPT)\n");
@@ -123,7 +124,7 @@ static int vmx_on(void)
 
 static int vmx_init(void)
 {
-	if (check_capabilities() || enable_feature_control())
+	if (enable_feature_control())
 		return -1;
 	fix_control_registers();
 	if (vmx_on())
@@ -136,11 +137,14 @@ static int vmx_init(void)
 
 static int vmx_create(struct vcpu *v, uint64_t rip16)
 {
+	if (check_capabilities(v->policy))
+		return -1;
+
 	struct vmx_vcpu *vmx = page_alloc((sizeof(struct vmx_vcpu) + PAGE_SIZE - 1) / PAGE_SIZE);
 
 	memset(&v->regs, 0, sizeof(v->regs));
 	v->arch = vmx;				/* not launched, no entry error */
-	return vmcs_create(vmx->vmcs, rip16);	/* and current: VMREAD/VMWRITE use it */
+	return vmcs_create(vmx->vmcs, v->policy, rip16);	/* and current: VMREAD/VMWRITE use it */
 }
 
 /* Decode the VM exit into neutral terms (SDM 28.2 "Recording VM-exit
@@ -396,9 +400,14 @@ static void vmx_dump_extra(struct vcpu *v)
 		printk("  VMX: VM-instruction error %lu (%s)\n", vmx->entry_error, vmx_error_name(vmx->entry_error));
 }
 
+static const exit_handler_t *vmx_policy_exits(const struct policy *p)
+{
+	return p->vmx_exits;
+}
+
 const struct backend vmx_backend = {
 	.name = "Intel VMX",
-	.exits = policy_vmx_exits,
+	.exits = vmx_policy_exits,
 	.nexits = VMX_EXIT_NR,
 	.hex_reasons = false,
 	.detect = vmx_detect,

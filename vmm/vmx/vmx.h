@@ -96,11 +96,15 @@ struct vmx_vcpu {
 	uint64_t entry_error;	/* VM_INSTRUCTION_ERROR of a failed VM entry */
 };
 
-/* vmcs.c: make the region a VMCS, current, and fill it in; 0 on success. */
-int vmcs_create(void *vmcs, uint64_t rip16);
+struct policy;
+struct policy_vmx;
+
+/* vmcs.c: make the region a VMCS, current, and fill it in from policy p;
+ * 0 on success. */
+int vmcs_create(void *vmcs, const struct policy *p, uint64_t rip16);
 
 /* cr.c: the guest's control registers (who owns which CR0/CR4 bits). */
-void cr_setup(void);				/* masks, shadows, the reset values */
+void cr_setup(const struct policy_vmx *ctl);	/* masks, shadows, the reset values */
 uint64_t cr_guest(int n);			/* CRn as the guest sees it */
 bool cr_set_guest(int n, uint64_t val);		/* as if the guest wrote CRn; false: #GP */
 

@@ -1,29 +1,20 @@
 /*
- * A hosted test program linked with one policy's generated C, vmm/actions.c
- * and stubs of the core (stubs.c). It shows the tests what the compiler made
- * of the generated C:
- *   probe dump                      the control words, tables, lists (JSON)
- *   probe run vmx|svm CODE k=v ...  call the table's handler for exit CODE
+ * A hosted test program linked with one policy's generated C (policy.c),
+ * vmm/actions.c and stubs of the core (stubs.c), and optionally a second
+ * policy's generated with --symbol policy2. It shows the tests what the
+ * compiler made of the generated C:
+ *   probe dump [policy2]            the control words, tables, lists (JSON)
+ *   probe run vmx|svm CODE k=v ...  call `policy`'s handler for exit CODE
  *                                   with the given exit fields/registers set
+ * Functions are printed as addresses ("0x401136"): the policy's handlers
+ * are static, so no dynamic symbol names them; the tests look the
+ * addresses up in the program's symbol table (nm), which has them all.
  */
-#define _GNU_SOURCE
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "policy.h"
 #include "stubs.h"
-
-static const char *sym(const void *p)
-{
-	Dl_info info;
-
-	if (!p)
-		return NULL;
-	if (dladdr(p, &info) && info.dli_sname)
-		return info.dli_sname;
-	return "?";
-}
 
 static void table(const char *name, const exit_handler_t *t, unsigned n)
 {
@@ -32,7 +23,7 @@ static void table(const char *name, const exit_handler_t *t, unsigned n)
 	printf("\"%s\": {", name);
 	for (unsigned i = 0; i < n; i++) {
 		if (t[i]) {
-			printf("%s\"%u\": \"%s\"", sep, i, sym((const void *)t[i]));
+			printf("%s\"%u\": \"%p\"", sep, i, (void *)t[i]);
 			sep = ", ";
 		}
 	}
@@ -47,32 +38,36 @@ static void reqs(const char *name, const struct policy_requirement *r, unsigned 
 	printf("],\n");
 }
 
-static void dump(void)
+static void dump(const struct policy *p)
 {
-	printf("{\"name\": \"%s\", \"description\": \"%s\",\n", policy_name, policy_description);
+	const struct policy_vmx *vmx = p->vmx;
+	const struct policy_svm *svm = p->svm;
+
+	printf("{\"name\": \"%s\", \"file\": \"%s\", \"description\": \"%s\",\n",
+	       p->name, p->file, p->description);
 	printf("\"vmx\": {\"pin_based\": %u, \"proc_based\": %u, \"proc_based2\": %u, "
 	       "\"exit_controls\": %u, \"entry_controls\": %u, \"exception_bitmap\": %u, "
 	       "\"cr0_guest_host_mask\": %llu, \"cr4_guest_host_mask\": %llu},\n",
-	       policy_vmx.pin_based, policy_vmx.proc_based, policy_vmx.proc_based2,
-	       policy_vmx.exit_controls, policy_vmx.entry_controls, policy_vmx.exception_bitmap,
-	       (unsigned long long)policy_vmx.cr0_guest_host_mask,
-	       (unsigned long long)policy_vmx.cr4_guest_host_mask);
+	       vmx->pin_based, vmx->proc_based, vmx->proc_based2,
+	       vmx->exit_controls, vmx->entry_controls, vmx->exception_bitmap,
+	       (unsigned long long)vmx->cr0_guest_host_mask,
+	       (unsigned long long)vmx->cr4_guest_host_mask);
 	printf("\"svm\": {\"intercept_cr\": %u, \"intercept_dr\": %u, \"intercept_exceptions\": %u, "
 	       "\"intercept_misc1\": %u, \"intercept_misc2\": %u},\n",
-	       policy_svm.intercept_cr, policy_svm.intercept_dr, policy_svm.intercept_exceptions,
-	       policy_svm.intercept_misc1, policy_svm.intercept_misc2);
-	table("vmx_exits", policy_vmx_exits, VMX_EXIT_NR);
-	table("svm_exits", policy_svm_exits, SVM_EXIT_NR);
-	reqs("vmx_requirements", policy_vmx_requirements, policy_vmx_requirement_count);
-	reqs("svm_requirements", policy_svm_requirements, policy_svm_requirement_count);
+	       svm->intercept_cr, svm->intercept_dr, svm->intercept_exceptions,
+	       svm->intercept_misc1, svm->intercept_misc2);
+	table("vmx_exits", p->vmx_exits, VMX_EXIT_NR);
+	table("svm_exits", p->svm_exits, SVM_EXIT_NR);
+	reqs("vmx_requirements", p->vmx_requirements, p->vmx_requirement_count);
+	reqs("svm_requirements", p->svm_requirements, p->svm_requirement_count);
 	printf("\"io_grants\": [");
-	for (unsigned i = 0; i < policy_io_grant_count; i++)
-		printf("%s[%u, %u, \"%s\"]", i ? ", " : "", policy_io_grants[i].first,
-		       policy_io_grants[i].last, policy_io_grants[i].rule);
+	for (unsigned i = 0; i < p->io_grant_count; i++)
+		printf("%s[%u, %u, \"%s\"]", i ? ", " : "", p->io_grants[i].first,
+		       p->io_grants[i].last, p->io_grants[i].rule);
 	printf("],\n\"msr_grants\": [");
-	for (unsigned i = 0; i < policy_msr_grant_count; i++)
-		printf("%s[%u, %u, %u, \"%s\"]", i ? ", " : "", policy_msr_grants[i].first,
-		       policy_msr_grants[i].last, policy_msr_grants[i].dirs, policy_msr_grants[i].rule);
+	for (unsigned i = 0; i < p->msr_grant_count; i++)
+		printf("%s[%u, %u, %u, \"%s\"]", i ? ", " : "", p->msr_grants[i].first,
+		       p->msr_grants[i].last, p->msr_grants[i].dirs, p->msr_grants[i].rule);
 	printf("]}\n");
 }
 
@@ -108,7 +103,7 @@ static void set(struct vcpu *v, const char *arg)
 
 static int run(int argc, char **argv)
 {
-	const exit_handler_t *t = strcmp(argv[2], "vmx") ? policy_svm_exits : policy_vmx_exits;
+	const exit_handler_t *t = strcmp(argv[2], "vmx") ? policy.svm_exits : policy.vmx_exits;
 	unsigned code = strtoul(argv[3], NULL, 0);
 	struct vcpu v = { 0 };
 
@@ -123,11 +118,11 @@ static int run(int argc, char **argv)
 	uint64_t before = tsc_now();
 	int ret = t[code](&v);
 	uint64_t after = tsc_now();
-	printf("{\"handler\": \"%s\", \"ret\": %d, \"called\": \"%s\", \"skips\": %d, "
+	printf("{\"handler\": \"%p\", \"ret\": %d, \"called\": \"%s\", \"skips\": %d, "
 	       "\"inject\": [%d, %d, %u], \"set_cr\": [%d, %llu], "
 	       "\"rax\": %llu, \"rbx\": %llu, \"rcx\": %llu, \"rdx\": %llu, "
 	       "\"tsc_before\": %llu, \"tsc_after\": %llu, \"log\": %d}\n",
-	       sym((const void *)t[code]), ret, stub_called, stub_skips,
+	       (void *)t[code], ret, stub_called, stub_skips,
 	       stub_inject_vector, stub_inject_has_error, stub_inject_error, stub_set_cr_n,
 	       (unsigned long long)stub_set_cr_val,
 	       (unsigned long long)v.regs.rax, (unsigned long long)v.regs.rbx,
@@ -139,12 +134,16 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "dump")) {
-		dump();
+	if (argc == 2 && !strcmp(argv[1], "dump")) {
+		dump(&policy);
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "dump") && !strcmp(argv[2], "policy2") && &policy2) {
+		dump(&policy2);
 		return 0;
 	}
 	if (argc >= 4 && !strcmp(argv[1], "run"))
 		return run(argc, argv);
-	fprintf(stderr, "usage: probe dump | probe run vmx|svm CODE [k=v...]\n");
+	fprintf(stderr, "usage: probe dump [policy2] | probe run vmx|svm CODE [k=v...]\n");
 	return 2;
 }

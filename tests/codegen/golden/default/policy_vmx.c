@@ -5,19 +5,20 @@
  * Intel VMX: the VM-execution, VM-exit and VM-entry controls and the
  * exit-handler table. Every bit and every entry names the policy rule
  * (file:line) or the core requirement it comes from, and the SDM section
- * that defines it. The core adjusts the masks to the capability MSRs at
- * boot (SDM appendix A) after checking policy_vmx_requirements[].
+ * that defines it. The core adjusts the masks to the capability MSRs
+ * (SDM appendix A) when it creates a vCPU, after checking vmx_requirements[].
+ * Compiled as part of policy.c, which hands all of it to the core.
  */
 #include <asm/x86.h>
 #include "policy.h"
 #include "exits.h"
 #include "policy_actions.h"
 
-const struct policy_vmx policy_vmx = {
+static const struct policy_vmx vmx_controls = {
 	.pin_based = 0,
 	.proc_based =
-		CPU_BASED_USE_IO_BITMAPS |	/* required by the core: every port exits but those in policy_io_grants[] (deny by default) -- SDM 25.6.2 */
-		CPU_BASED_USE_MSR_BITMAPS |	/* required by the core: every MSR exits but those in policy_msr_grants[] (deny by default) -- SDM 25.6.2 */
+		CPU_BASED_USE_IO_BITMAPS |	/* required by the core: every port exits but those in io_grants[] (deny by default) -- SDM 25.6.2 */
+		CPU_BASED_USE_MSR_BITMAPS |	/* required by the core: every MSR exits but those in msr_grants[] (deny by default) -- SDM 25.6.2 */
 		CPU_BASED_ACTIVATE_SECONDARY |	/* required by the core: EPT and unrestricted guest are secondary controls -- SDM 25.6.2 */
 		0,
 	.proc_based2 =
@@ -44,7 +45,7 @@ const struct policy_vmx policy_vmx = {
 };
 
 /* Exit-handler table, indexed by basic exit reason (SDM appendix C); NULL: unhandled. */
-const exit_handler_t policy_vmx_exits[VMX_EXIT_NR] = {
+static const exit_handler_t vmx_exits[VMX_EXIT_NR] = {
 	[EXIT_REASON_TRIPLE_FAULT] = core_triple_fault,	/* required by the core: the guest is dead: report and stop -- SDM 28.1 */
 	[EXIT_REASON_INIT_SIGNAL] = core_init_signal,	/* required by the core: INIT always exits in VMX non-root operation (and is blocked in root): report and stop -- SDM 26.2 */
 	[EXIT_REASON_CPUID] = exit_cpuid,	/* policies/default.yaml:32: cpuid: emulate -- SDM 26.1.2 */
@@ -74,8 +75,8 @@ const exit_handler_t policy_vmx_exits[VMX_EXIT_NR] = {
 	[EXIT_REASON_VMFUNC] = core_virt_instruction,	/* required by the core: VMFUNC always exits: no nested virtualization -- SDM 26.1.2 */
 };
 
-/* Every control set above, for the boot-time check against the capability MSRs. */
-const struct policy_requirement policy_vmx_requirements[] = {
+/* Every control set above, for the check against the capability MSRs. */
+static const struct policy_requirement vmx_requirements[] = {
 	{ FIELD_VMX_PROC, CPU_BASED_USE_IO_BITMAPS, "CPU_BASED_USE_IO_BITMAPS", "required by the core" },
 	{ FIELD_VMX_PROC, CPU_BASED_USE_MSR_BITMAPS, "CPU_BASED_USE_MSR_BITMAPS", "required by the core" },
 	{ FIELD_VMX_PROC, CPU_BASED_ACTIVATE_SECONDARY, "CPU_BASED_ACTIVATE_SECONDARY", "required by the core" },
@@ -92,5 +93,3 @@ const struct policy_requirement policy_vmx_requirements[] = {
 	{ FIELD_VMX_ENTRY, VM_ENTRY_LOAD_EFER, "VM_ENTRY_LOAD_EFER", "required by the core" },
 	{ FIELD_VMX_ENTRY, VM_ENTRY_LOAD_PAT, "VM_ENTRY_LOAD_PAT", "required by the core" },
 };
-const unsigned policy_vmx_requirement_count =
-	sizeof(policy_vmx_requirements) / sizeof(policy_vmx_requirements[0]);

@@ -6,7 +6,8 @@
  * touch the guest only through struct vcpu and the vcpu_* accessors
  * (vmm/vcpu.h) and the helpers of vmm/actions.h. Also the I/O ports and
  * MSRs the policy grants, from which each backend builds its bitmaps:
- * every other port and MSR exits (deny by default).
+ * every other port and MSR exits (deny by default). Compiled as part of
+ * policy.c, which hands all of it to the core.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,12 +19,8 @@
 #include "stats.h"
 #include "policy_actions.h"
 
-const char policy_name[] = "trace";
-const char policy_file[] = "policies/trace.yaml";
-const char policy_description[] = "logs CPUID, RDTSC, HLT, the PIT, CMOS and some MSRs as the guest uses them";
-
 /* policies/trace.yaml:17: rdtsc: emulate (log) */
-int exit_rdtsc(struct vcpu *v)
+static int exit_rdtsc(struct vcpu *v)
 {
 	uint64_t val = rdtsc();
 
@@ -34,7 +31,7 @@ int exit_rdtsc(struct vcpu *v)
 }
 
 /* policies/trace.yaml:18: rdtscp: emulate (log) */
-int exit_rdtscp(struct vcpu *v)
+static int exit_rdtscp(struct vcpu *v)
 {
 	uint32_t aux;
 	uint64_t val = act_rdtscp(&aux);
@@ -47,7 +44,7 @@ int exit_rdtscp(struct vcpu *v)
 }
 
 /* policies/trace.yaml:12: cpuid: emulate (log) */
-int exit_cpuid(struct vcpu *v)
+static int exit_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
 	struct cpuid_regs r = cpuid(leaf, subleaf);
@@ -67,7 +64,7 @@ int exit_cpuid(struct vcpu *v)
 }
 
 /* policies/trace.yaml:19: hlt: emulate (log) */
-int exit_hlt(struct vcpu *v)
+static int exit_hlt(struct vcpu *v)
 {
 	ACT_LOG(v, "policies/trace.yaml:19: hlt: emulate (log)", "hlt");
 	/* HLT done: the guest resumes at the next instruction, as if an interrupt had woken it. */
@@ -79,7 +76,7 @@ int exit_hlt(struct vcpu *v)
  * the core's own ports first, whatever else the access touches; then the
  * policy's rules, for an access that lies within a rule's ports; every
  * other access finds absent hardware. */
-int exit_io(struct vcpu *v)
+static int exit_io(struct vcpu *v)
 {
 	uint32_t port = v->exit.io.port, last = port + v->exit.io.size - 1;
 	bool in = v->exit.io.in;
@@ -140,7 +137,7 @@ int exit_io(struct vcpu *v)
 }
 
 /* RDMSR/WRMSR of an MSR the policy does not grant: its rules, else the core's. */
-int exit_msr(struct vcpu *v)
+static int exit_msr(struct vcpu *v)
 {
 	uint32_t msr = v->exit.msr.index;
 	bool write = v->exit.msr.write;
@@ -208,7 +205,7 @@ int exit_msr(struct vcpu *v)
 
 /* The ports the policy grants: no exit for IN or OUT. Each backend starts
  * from an I/O bitmap that intercepts every port and clears these. */
-const struct policy_io_grant policy_io_grants[] = {
+static const struct policy_io_grant io_grants[] = {
 	{ 0x20, 0x21, "policies/default.yaml:40,41" },	/* io 0x20-0x21 in: passthrough, out: passthrough */
 	{ 0x80, 0x80, "policies/default.yaml:55,56" },	/* io 0x80 in: passthrough, out: passthrough */
 	{ 0xa0, 0xa1, "policies/default.yaml:43,44" },	/* io 0xa0-0xa1 in: passthrough, out: passthrough */
@@ -221,12 +218,11 @@ const struct policy_io_grant policy_io_grants[] = {
 	{ 0xb000, 0xb003, "policies/default.yaml:83,84" },	/* io 0xb000-0xb003 in: passthrough, out: passthrough */
 	{ 0xb008, 0xb00b, "policies/default.yaml:86,87" },	/* io 0xb008-0xb00b in: passthrough, out: passthrough */
 };
-const unsigned policy_io_grant_count = sizeof(policy_io_grants) / sizeof(policy_io_grants[0]);
 
 /* The MSRs the policy grants, by direction: no exit for RDMSR or WRMSR.
  * Each backend starts from an MSR bitmap that intercepts every MSR and
  * clears these. */
-const struct policy_msr_grant policy_msr_grants[] = {
+static const struct policy_msr_grant msr_grants[] = {
 	{ 0x3a, 0x3b, POLICY_READ, "policies/default.yaml:113" },	/* msr 0x3a-0x3b read: passthrough */
 	{ 0x8b, 0x8b, POLICY_READ, "policies/default.yaml:105" },	/* msr 0x8b read: passthrough */
 	{ 0x8b, 0x8b, POLICY_WRITE, "policies/default.yaml:106" },	/* msr 0x8b write: passthrough */
@@ -254,4 +250,3 @@ const struct policy_msr_grant policy_msr_grants[] = {
 	{ 0xc0010055, 0xc0010055, POLICY_READ, "policies/default.yaml:156" },	/* msr 0xc0010055 read: passthrough */
 	{ 0xc0011029, 0xc0011029, POLICY_READ, "policies/default.yaml:158" },	/* msr 0xc0011029 read: passthrough */
 };
-const unsigned policy_msr_grant_count = sizeof(policy_msr_grants) / sizeof(policy_msr_grants[0]);

@@ -6,7 +6,8 @@
  * touch the guest only through struct vcpu and the vcpu_* accessors
  * (vmm/vcpu.h) and the helpers of vmm/actions.h. Also the I/O ports and
  * MSRs the policy grants, from which each backend builds its bitmaps:
- * every other port and MSR exits (deny by default).
+ * every other port and MSR exits (deny by default). Compiled as part of
+ * policy.c, which hands all of it to the core.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,12 +19,8 @@
 #include "stats.h"
 #include "policy_actions.h"
 
-const char policy_name[] = "tsc-negate";
-const char policy_file[] = "policies/tsc-negate.yaml";
-const char policy_description[] = "RDTSC returns minus the real TSC";
-
 /* policies/tsc-negate.yaml:14: rdtsc: negate */
-int exit_rdtsc(struct vcpu *v)
+static int exit_rdtsc(struct vcpu *v)
 {
 	uint64_t val = -rdtsc();
 
@@ -33,7 +30,7 @@ int exit_rdtsc(struct vcpu *v)
 }
 
 /* policies/tsc-negate.yaml:14: rdtscp passes through, but on VMX it exits with rdtsc (RDTSC exiting, SDM 26.1.3): answered natively */
-int exit_rdtscp(struct vcpu *v)
+static int exit_rdtscp(struct vcpu *v)
 {
 	uint32_t aux;
 	uint64_t val = act_rdtscp(&aux);
@@ -45,7 +42,7 @@ int exit_rdtscp(struct vcpu *v)
 }
 
 /* policies/default.yaml:32: cpuid: emulate */
-int exit_cpuid(struct vcpu *v)
+static int exit_cpuid(struct vcpu *v)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
 	struct cpuid_regs r = cpuid(leaf, subleaf);
@@ -67,7 +64,7 @@ int exit_cpuid(struct vcpu *v)
  * the core's own ports first, whatever else the access touches; then the
  * policy's rules, for an access that lies within a rule's ports; every
  * other access finds absent hardware. */
-int exit_io(struct vcpu *v)
+static int exit_io(struct vcpu *v)
 {
 	uint32_t port = v->exit.io.port, last = port + v->exit.io.size - 1;
 
@@ -97,7 +94,7 @@ int exit_io(struct vcpu *v)
 }
 
 /* RDMSR/WRMSR of an MSR the policy does not grant: its rules, else the core's. */
-int exit_msr(struct vcpu *v)
+static int exit_msr(struct vcpu *v)
 {
 	uint32_t msr = v->exit.msr.index;
 	bool write = v->exit.msr.write;
@@ -153,7 +150,7 @@ int exit_msr(struct vcpu *v)
 
 /* The ports the policy grants: no exit for IN or OUT. Each backend starts
  * from an I/O bitmap that intercepts every port and clears these. */
-const struct policy_io_grant policy_io_grants[] = {
+static const struct policy_io_grant io_grants[] = {
 	{ 0x20, 0x21, "policies/default.yaml:40,41" },	/* io 0x20-0x21 in: passthrough, out: passthrough */
 	{ 0x40, 0x43, "policies/default.yaml:46,47" },	/* io 0x40-0x43 in: passthrough, out: passthrough */
 	{ 0x61, 0x61, "policies/default.yaml:49,50" },	/* io 0x61 in: passthrough, out: passthrough */
@@ -169,12 +166,11 @@ const struct policy_io_grant policy_io_grants[] = {
 	{ 0xb000, 0xb003, "policies/default.yaml:83,84" },	/* io 0xb000-0xb003 in: passthrough, out: passthrough */
 	{ 0xb008, 0xb00b, "policies/default.yaml:86,87" },	/* io 0xb008-0xb00b in: passthrough, out: passthrough */
 };
-const unsigned policy_io_grant_count = sizeof(policy_io_grants) / sizeof(policy_io_grants[0]);
 
 /* The MSRs the policy grants, by direction: no exit for RDMSR or WRMSR.
  * Each backend starts from an MSR bitmap that intercepts every MSR and
  * clears these. */
-const struct policy_msr_grant policy_msr_grants[] = {
+static const struct policy_msr_grant msr_grants[] = {
 	{ 0x10, 0x10, POLICY_READ, "policies/default.yaml:109" },	/* msr 0x10 read: passthrough */
 	{ 0x1b, 0x1b, POLICY_READ, "policies/default.yaml:111" },	/* msr 0x1b read: passthrough */
 	{ 0x3a, 0x3b, POLICY_READ, "policies/default.yaml:113" },	/* msr 0x3a-0x3b read: passthrough */
@@ -204,4 +200,3 @@ const struct policy_msr_grant policy_msr_grants[] = {
 	{ 0xc0010055, 0xc0010055, POLICY_READ, "policies/default.yaml:156" },	/* msr 0xc0010055 read: passthrough */
 	{ 0xc0011029, 0xc0011029, POLICY_READ, "policies/default.yaml:158" },	/* msr 0xc0011029 read: passthrough */
 };
-const unsigned policy_msr_grant_count = sizeof(policy_msr_grants) / sizeof(policy_msr_grants[0]);

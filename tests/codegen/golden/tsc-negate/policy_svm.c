@@ -5,25 +5,26 @@
  * AMD SVM: the VMCB intercept vectors and the exit-handler table. Every
  * bit and every entry names the policy rule (file:line) or the core
  * requirement it comes from, and the APM section that defines it.
+ * Compiled as part of policy.c, which hands all of it to the core.
  */
 #include <asm/x86.h>
 #include "policy.h"
 #include "exits.h"
 #include "policy_actions.h"
 
-const struct policy_svm policy_svm = {
+static const struct policy_svm svm_controls = {
 	.intercept_cr = 0,
 	.intercept_dr = 0,
 	.intercept_exceptions = 0,
 	.intercept_misc1 =
 		SVM_INTERCEPT_INVD |	/* required by the core: INVD would drop lvisor's own dirty cache lines: core_invd does WBINVD -- APM table B-1 */
 		SVM_INTERCEPT_INVLPGA |	/* required by the core: INVLPGA would flush the VMM's ASID: no nested virtualization -- APM table B-1 */
-		SVM_INTERCEPT_MSR_PROT |	/* required by the core: every MSR but those in policy_msr_grants[] exits (deny by default) -- APM 15.11 */
+		SVM_INTERCEPT_MSR_PROT |	/* required by the core: every MSR but those in msr_grants[] exits (deny by default) -- APM 15.11 */
 		SVM_INTERCEPT_INIT |	/* required by the core: an INIT would reset the CPU under lvisor: report and stop -- APM table B-1 */
 		SVM_INTERCEPT_SHUTDOWN |	/* required by the core: a guest triple fault must not reset the machine -- APM table B-1 */
 		SVM_INTERCEPT_RDTSC |	/* policies/tsc-negate.yaml:14: rdtsc: negate -- APM table B-1 */
 		SVM_INTERCEPT_CPUID |	/* policies/default.yaml:32: cpuid: emulate -- APM table B-1 */
-		SVM_INTERCEPT_IOIO_PROT |	/* required by the core: every port but those in policy_io_grants[] exits (deny by default) -- APM 15.10 */
+		SVM_INTERCEPT_IOIO_PROT |	/* required by the core: every port but those in io_grants[] exits (deny by default) -- APM 15.10 */
 		0,
 	.intercept_misc2 =
 		SVM_INTERCEPT_VMRUN |	/* required by the core: VMRUN must be intercepted, else VMRUN fails -- APM 15.5.1 */
@@ -36,7 +37,7 @@ const struct policy_svm policy_svm = {
 };
 
 /* Exit-handler table, indexed by EXITCODE (APM appendix C); NULL: unhandled. */
-const exit_handler_t policy_svm_exits[SVM_EXIT_NR] = {
+static const exit_handler_t svm_exits[SVM_EXIT_NR] = {
 	[SVM_EXIT_INIT] = core_init_signal,	/* required by the core: an INIT would reset the CPU under lvisor: report and stop -- APM table B-1 */
 	[SVM_EXIT_RDTSC] = exit_rdtsc,	/* policies/tsc-negate.yaml:14: rdtsc: negate -- APM appendix C */
 	[SVM_EXIT_CPUID] = exit_cpuid,	/* policies/default.yaml:32: cpuid: emulate -- APM appendix C */
@@ -54,8 +55,6 @@ const exit_handler_t policy_svm_exits[SVM_EXIT_NR] = {
 	[SVM_EXIT_NPF] = core_npf,	/* required by the core: a write to the local APIC's read-only page, which the core checks for INIT and IPIs to other CPUs and carries out; else the guest touched memory the nested page tables do not give it (the VMM's) -- APM 15.25 */
 };
 
-/* CPU features the rules need (CPUID Fn8000_000A EDX), checked at boot. */
-const struct policy_requirement policy_svm_requirements[] = {
+/* CPU features the rules need (CPUID Fn8000_000A EDX), checked when a vCPU is created. */
+static const struct policy_requirement svm_requirements[] = {
 };
-const unsigned policy_svm_requirement_count =
-	sizeof(policy_svm_requirements) / sizeof(policy_svm_requirements[0]);
