@@ -549,7 +549,7 @@ def without_timing(run):
         m = LV6_LINE.match(line)
         line = m.group(2) if m else line
         line = re.sub(r"\d+\.\d+ MHz", "MHz", line)
-        m = re.match(r"(lvisor:\s+\S+ \S+\s+\d+)\s+\d+\s+\d+$", line)   # a statistics row
+        m = re.match(r"(lvisor:\s+\S+ \S+\s+\d+)(\s+(\d+|-))+$", line)   # a statistics row: count, then cycles
         out.append(m.group(1) if m else line)
     return out
 
