@@ -20,6 +20,7 @@
  */
 #include <lib/printk.h>
 #include <lib/string.h>
+#include "acpi.h"
 #include "vmm.h"
 
 #define HPET_BASE	0xfed00000ull	/* where QEMU's and Bochs' HPET decode (ACPI HPET table) */
@@ -34,14 +35,6 @@ bool gpa_2m_is_split(uint64_t base)
 {
 	return HPET_BASE >= base && HPET_BASE < base + (1 << 21);
 }
-
-struct acpi_header {
-	char signature[4];
-	uint32_t length;
-	uint8_t revision, checksum;
-	char oem[6], oem_table[8];
-	uint32_t oem_revision, creator, creator_revision;
-} __attribute__((packed));
 
 static uint8_t sum(const void *p, size_t n)
 {
@@ -58,6 +51,53 @@ static const uint8_t *find_rsdp(void)
 	for (uint64_t a = 0xe0000; a < 0x100000; a += 16)
 		if (!memcmp((const void *)a, "RSD PTR ", 8) && !sum((const void *)a, 20))
 			return (const uint8_t *)a;
+	return NULL;
+}
+
+/* A table that the BIOS put in RAM below 4 GiB, never in lvisor's memory,
+ * with this signature and a good checksum (ACPI 5.2.6). */
+static struct acpi_header *table_at(uint64_t addr, const char *sig)
+{
+	struct acpi_header *t = (void *)addr;
+
+	if (!addr || addr >= GUEST_PHYS_LIMIT || gpa_is_vmm(addr) || memcmp(t->signature, sig, 4))
+		return NULL;
+	return sum(t, t->length) ? NULL : t;
+}
+
+/* The root tables: which 0 is the XSDT (64-bit entries, RSDP revision 2
+ * and later), which 1 the RSDT (32-bit entries). */
+static struct acpi_header *root_table(int which, unsigned *entry_size)
+{
+	const uint8_t *rsdp = find_rsdp();
+	uint64_t addr = 0;
+
+	if (!rsdp)
+		return NULL;	/* no ACPI */
+	if (which == 0 && rsdp[15] >= 2)
+		memcpy(&addr, rsdp + 24, 8);
+	else if (which == 1)
+		memcpy(&addr, rsdp + 16, 4);
+	*entry_size = which == 0 ? 8 : 4;
+	return table_at(addr, which == 0 ? "XSDT" : "RSDT");
+}
+
+const struct acpi_header *acpi_find(const char *sig)
+{
+	for (int which = 0; which < 2; which++) {
+		unsigned size;
+		const struct acpi_header *root = root_table(which, &size);
+		if (!root)
+			continue;
+		const uint8_t *entries = (const uint8_t *)(root + 1);
+		for (unsigned i = 0; i < (root->length - sizeof(*root)) / size; i++) {
+			uint64_t addr = 0;
+			memcpy(&addr, entries + i * size, size);
+			const struct acpi_header *t = table_at(addr, sig);
+			if (t)
+				return t;
+		}
+	}
 	return NULL;
 }
 
@@ -84,20 +124,14 @@ static int drop_entries(struct acpi_header *root, unsigned entry_size, const cha
 
 void acpi_hide_hpet(void)
 {
-	const uint8_t *rsdp = find_rsdp();
-	uint32_t rsdt;
-	uint64_t xsdt = 0;
 	int dropped = 0;
 
-	if (!rsdp)
-		return;		/* no ACPI: a kernel finds no HPET either */
-	memcpy(&rsdt, rsdp + 16, 4);
-	if (rsdp[15] >= 2)
-		memcpy(&xsdt, rsdp + 24, 8);
-	if (rsdt && !gpa_is_vmm(rsdt))
-		dropped += drop_entries((struct acpi_header *)(uint64_t)rsdt, 4, "HPET");
-	if (xsdt && xsdt < GUEST_PHYS_LIMIT && !gpa_is_vmm(xsdt))
-		dropped += drop_entries((struct acpi_header *)xsdt, 8, "HPET");
+	for (int which = 0; which < 2; which++) {
+		unsigned size;
+		struct acpi_header *root = root_table(which, &size);
+		if (root)
+			dropped += drop_entries(root, size, "HPET");
+	}
 	if (dropped)
 		printk("ACPI: the HPET is lvisor's (its timers can write memory): out of the guest's tables, read-only\n");
 }

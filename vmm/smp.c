@@ -29,88 +29,22 @@
 #include <lib/string.h>
 #include <lib/tsc.h>
 #include <lvisor/handoff.h>
+#include "acpi.h"
 #include "smp.h"
 #include "vcpu.h"
 #include "vmm.h"
 
 /* --- Finding the AP: the ACPI MADT (ACPI 6.x 5.2.12) ----------------------- */
 
-struct acpi_sdt {
-	char sig[4];
-	uint32_t length;
-	uint8_t revision, checksum;
-	char oem[6], oem_table[8];
-	uint32_t oem_revision, creator, creator_revision;
-} __attribute__((packed));
-
 #define MADT_ENTRIES		44	/* after the header, the APIC address and flags */
 #define MADT_LOCAL_APIC		0	/* entry type: one CPU's local APIC */
 #define MADT_LAPIC_ENABLED	1	/* its flags: the CPU can be used */
-
-static uint8_t acpi_sum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint8_t s = 0;
-
-	while (n--)
-		s += *b++;
-	return s;
-}
-
-/* A table that the BIOS put in RAM below 4 GiB, never in ours, with a
- * good checksum (ACPI 5.2.6). */
-static const struct acpi_sdt *acpi_table(uint64_t addr, const char *sig)
-{
-	const struct acpi_sdt *t = (const void *)addr;
-
-	if (!addr || addr >= GUEST_PHYS_LIMIT || gpa_is_vmm(addr) || memcmp(t->sig, sig, 4))
-		return NULL;
-	return acpi_sum(t, t->length) ? NULL : t;
-}
-
-/* The RSDP is on a 16-byte boundary in the BIOS's area (ACPI 5.2.5.1);
- * QEMU's SeaBIOS and Bochs' BIOS both put it there (vmm/acpi.c looks in
- * the same place). Then the XSDT (64-bit entries) or the RSDT (32-bit). */
-static const struct acpi_sdt *find_madt(void)
-{
-	const uint8_t *rsdp = NULL;
-
-	for (uint64_t a = 0xe0000; a < 0x100000 && !rsdp; a += 16)
-		if (!memcmp((const void *)a, "RSD PTR ", 8) && !acpi_sum((const void *)a, 20))
-			rsdp = (const uint8_t *)a;
-	if (!rsdp)
-		return NULL;
-
-	uint32_t rsdt_addr;
-	uint64_t xsdt_addr = 0;
-	memcpy(&rsdt_addr, rsdp + 16, 4);
-	if (rsdp[15] >= 2)
-		memcpy(&xsdt_addr, rsdp + 24, 8);
-	const struct acpi_sdt *root = acpi_table(xsdt_addr, "XSDT");
-	unsigned entry_size = 8;
-	if (!root) {
-		root = acpi_table(rsdt_addr, "RSDT");
-		entry_size = 4;
-	}
-	if (!root)
-		return NULL;
-
-	const uint8_t *entries = (const uint8_t *)(root + 1);
-	for (unsigned i = 0; i < (root->length - sizeof(*root)) / entry_size; i++) {
-		uint64_t addr = 0;
-		memcpy(&addr, entries + i * entry_size, entry_size);
-		const struct acpi_sdt *madt = acpi_table(addr, "APIC");
-		if (madt)
-			return madt;
-	}
-	return NULL;
-}
 
 /* The APIC ID of the first enabled CPU in the MADT other than ours, or -1;
  * *count: how many enabled CPUs it lists. */
 static int madt_find_ap(uint8_t bsp_id, unsigned *count)
 {
-	const struct acpi_sdt *madt = find_madt();
+	const struct acpi_header *madt = acpi_find("APIC");
 	int ap = -1;
 
 	*count = 0;
