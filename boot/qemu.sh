@@ -5,7 +5,8 @@
 #
 #   boot/qemu.sh [--gdb PORT] KERNEL [MODULE...]
 #
-# Environment: QEMU, QEMU_CPU, QEMU_MEM, QEMU_EXTRA, CPUS (-smp, when not 1). KERNEL and each module
+# Environment: QEMU, QEMU_CPU, QEMU_MEM, QEMU_EXTRA, CPUS (-smp, when not 1),
+# COM2 (a file for the second serial port; COM1 stays here). KERNEL and each module
 # are "path" or "path words..." (the words become the command line: -append
 # for KERNEL, the module's multiboot command line for a module).
 # Exit status: QEMU's own, except for the isa-debug-exit port (0xf4) that
@@ -36,6 +37,8 @@ done
 set -- -nographic -no-reboot -net none -m "${QEMU_MEM:-512}" -cpu "${QEMU_CPU:-qemu64,+svm,+npt}" \
 	-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$kernel"
 [ "${CPUS:-1}" != 1 ] && set -- "$@" -smp "$CPUS"
+# Both ports named: with -nographic a lone "-serial file:" would take COM1.
+[ -n "${COM2:-}" ] && set -- "$@" -serial mon:stdio -serial "file:$COM2"
 [ -n "$append" ] && set -- "$@" -append "$append"
 [ -n "$modules" ] && set -- "$@" -initrd "$modules"
 # shellcheck disable=SC2086

@@ -8,6 +8,21 @@ KERNEL_DEP = $(filter $(GUEST_KERNELS),$(KERNEL_FILE))
 GUEST_MODULES = "$(strip $(KERNEL_FILE) $(APPEND))" $(foreach m,$(subst $(comma), ,$(INITRD)),"$(m)")
 comma = ,
 
+# KERNEL2: a second guest, run by the second CPU with POLICY2 (or POLICY),
+# its own memory and COM2 as its console (vmm/smp.c, vmm/guest.c). Its
+# firmware and kernel are multiboot modules too, marked by their command
+# line's first word, "guest2". It needs two CPUs: KERNEL2 sets CPUS=2.
+KERNEL2_FILE = $(or $(filter $(BUILD)/guests/$(KERNEL2),$(GUEST_KERNELS)),$(KERNEL2))
+KERNEL2_DEP = $(filter $(GUEST_KERNELS),$(KERNEL2_FILE))
+ifneq ($(strip $(KERNEL2)),)
+ifeq ($(CPUS),1)
+override CPUS = 2
+endif
+GUEST_MODULES += "$(FIRMWARE) guest2" "$(strip $(KERNEL2_FILE) guest2 $(APPEND2))"
+KERNEL_DEP += $(KERNEL2_DEP)
+CHECK_KERNEL2 = ; test -f "$(KERNEL2_FILE)" || { echo "lvisor: KERNEL2=$(KERNEL2): $(KERNEL2_FILE): no such file" >&2; exit 1; }
+endif
+
 # KERNEL=linux: Debian's kernel and our busybox initramfs, fetched and built
 # first (guests/linux/linux.mk). Its command line is LINUX_CMDLINE, then
 # APPEND; INITRD replaces our initramfs.
@@ -20,9 +35,11 @@ qemu qemu-kernel qemu-gdb bochs bochs-kernel bochs-debug: $(LINUX_DEPS)
 endif
 
 # A missing kernel is reported before any emulator starts.
-CHECK_KERNEL = $(Q)test -f "$(KERNEL_FILE)" || { echo "lvisor: KERNEL=$(KERNEL): $(KERNEL_FILE): no such file" >&2; exit 1; }
+CHECK_KERNEL = $(Q)test -f "$(KERNEL_FILE)" || { echo "lvisor: KERNEL=$(KERNEL): $(KERNEL_FILE): no such file" >&2; exit 1; } $(CHECK_KERNEL2)
 
-QEMU_ENV = CPUS="$(CPUS)" QEMU="$(QEMU)" QEMU_CPU="$(QEMU_CPU)" QEMU_MEM="$(QEMU_MEM)" QEMU_EXTRA="$(QEMU_EXTRA)"
+# With KERNEL2, the second guest's console (COM2) goes to this file.
+COM2_LOG = $(POLICY_DIR)/com2-$(notdir $(KERNEL2_FILE)).log
+QEMU_ENV = $(if $(strip $(KERNEL2)),COM2="$(COM2_LOG)") CPUS="$(CPUS)" QEMU="$(QEMU)" QEMU_CPU="$(QEMU_CPU)" QEMU_MEM="$(QEMU_MEM)" QEMU_EXTRA="$(QEMU_EXTRA)"
 NEED_QEMU = $(Q)boot/need.sh $(QEMU):qemu-system-x86
 
 ## qemu           boot lvisor in QEMU (SVM backend) with KERNEL as its guest

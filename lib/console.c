@@ -12,6 +12,9 @@
 #include <lib/spinlock.h>
 
 #define COM1		0x3f8
+/* The UART: COM1 unless console_port() chose another (the second guest's
+ * firmware and kernel print on COM2). */
+static uint16_t port = COM1;
 #define UART_THR	0	/* transmit holding register */
 #define UART_IER	1	/* interrupt enable */
 #define UART_DLL	0	/* divisor latch, low byte (DLAB=1) */
@@ -59,7 +62,7 @@ static void console_unlock(void)
 
 void console_flush(void)
 {
-	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_TEMT); i++)
+	for (int i = 0; i < 100000 && !(inb(port + UART_LSR) & LSR_TEMT); i++)
 		cpu_relax();
 }
 
@@ -75,14 +78,19 @@ void console_reset(void)
 {
 	console_lock();
 	console_flush();		/* let whoever used the UART before us finish */
-	outb(COM1 + UART_IER, 0x00);	/* no interrupts: we poll */
-	outb(COM1 + UART_LCR, 0x80);	/* DLAB on to set the speed */
-	outb(COM1 + UART_DLL, 1);	/* 115200 baud */
-	outb(COM1 + UART_DLM, 0);
-	outb(COM1 + UART_LCR, 0x03);	/* 8 bits, no parity, one stop bit */
-	outb(COM1 + UART_FCR, 0x07);	/* enable and clear the FIFOs */
-	outb(COM1 + UART_MCR, 0x03);	/* DTR, RTS; no loopback */
+	outb(port + UART_IER, 0x00);	/* no interrupts: we poll */
+	outb(port + UART_LCR, 0x80);	/* DLAB on to set the speed */
+	outb(port + UART_DLL, 1);	/* 115200 baud */
+	outb(port + UART_DLM, 0);
+	outb(port + UART_LCR, 0x03);	/* 8 bits, no parity, one stop bit */
+	outb(port + UART_FCR, 0x07);	/* enable and clear the FIFOs */
+	outb(port + UART_MCR, 0x03);	/* DTR, RTS; no loopback */
 	console_unlock();
+}
+
+void console_port(unsigned short p)
+{
+	port = p;
 }
 
 void console_init(const char *p, const char *c)
@@ -102,9 +110,9 @@ void console_guest_color(const char *c)
 static void uart_putc(char c)
 {
 	/* A missing UART reads as 0xff: don't wait forever for it. */
-	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_THRE); i++)
+	for (int i = 0; i < 100000 && !(inb(port + UART_LSR) & LSR_THRE); i++)
 		cpu_relax();
-	outb(COM1 + UART_THR, (uint8_t)c);
+	outb(port + UART_THR, (uint8_t)c);
 }
 
 static void raw(const char *s)

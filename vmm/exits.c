@@ -6,6 +6,7 @@
 #include <asm/svm.h>
 #include <asm/vmx.h>
 #include <asm/x86.h>
+#include <lib/printk.h>
 #include "actions.h"
 #include "core_ports.h"	/* the core's ports and MSRs, from codegen/core.py */
 #include "exits.h"
@@ -246,4 +247,23 @@ int core_absent_io(struct vcpu *v)
 		act_io_set_in(v, 0xffffffff);
 	vcpu_skip(v);
 	return EXIT_RESUME;
+}
+
+/*
+ * Every IN/OUT of the second guest (its I/O bitmap lets only COM2
+ * through): the machine's devices are the first guest's, so they are
+ * absent hardware here. Its power-off must not end the machine under the
+ * first guest: the core stops this vCPU instead (lv6 and the firmware
+ * write port 0xf4 first, then Bochs' shutdown port).
+ */
+int core_guest2_io(struct vcpu *v)
+{
+	if (!v->exit.io.in && poweroff_port(v->exit.io.port)) {
+		/* Reported at the machine's end (smp_wait_guest2): a line
+		 * now would land in the middle of the first guest's on COM1. */
+		snprintf(v->guest->end, sizeof(v->guest->end), "powers off (out 0x%x to port 0x%x)",
+			 act_io_value(v), v->exit.io.port);
+		return EXIT_STOP;
+	}
+	return core_absent_io(v);
 }

@@ -18,27 +18,27 @@
 #define PTE_PS		(1u << 7)	/* page size: this entry maps a page */
 #define PTE_ADDR	0x000ffffffffff000ull	/* bits 51:12 of a 64-bit entry */
 
-/* The end of the RAM range holding gpa, or 0 if gpa is not RAM. */
-static uint64_t ram_end(uint64_t gpa)
+/* The end of guest g's RAM range holding gpa, or 0 if gpa is not RAM. */
+static uint64_t ram_end(const struct guest *g, uint64_t gpa)
 {
-	for (unsigned i = 0; i < guest_ram_count; i++)
-		if (gpa >= guest_ram[i].start && gpa < guest_ram[i].end)
-			return guest_ram[i].end;
+	for (unsigned i = 0; i < g->ram_count; i++)
+		if (gpa >= g->ram[i].start && gpa < g->ram[i].end)
+			return g->ram[i].end;
 	return 0;
 }
 
-bool guest_read_phys(uint64_t gpa, void *buf, size_t len)
+bool guest_read_phys(const struct guest *g, uint64_t gpa, void *buf, size_t len)
 {
 	uint8_t *out = buf;
 
 	while (len) {
 		/* Ranges may be adjacent (the machine's map splits RAM where
 		 * it likes): a read may span two. */
-		uint64_t end = ram_end(gpa);
+		uint64_t end = ram_end(g, gpa);
 		if (!end)
 			return false;
 		size_t n = end - gpa < len ? end - gpa : len;
-		memcpy(out, (const void *)gpa, n);
+		memcpy(out, (const void *)(g->base + gpa), n);	/* host = base + GPA */
 		out += n;
 		gpa += n;
 		len -= n;
@@ -48,10 +48,10 @@ bool guest_read_phys(uint64_t gpa, void *buf, size_t len)
 
 /* Entry `index` of the table at `table`, `size` bytes wide: false if it is
  * outside RAM or not present. */
-static bool table_entry(uint64_t table, uint64_t index, size_t size, uint64_t *e)
+static bool table_entry(const struct guest *g, uint64_t table, uint64_t index, size_t size, uint64_t *e)
 {
 	*e = 0;
-	return guest_read_phys(table + index * size, e, size) && (*e & PTE_P);
+	return guest_read_phys(g, table + index * size, e, size) && (*e & PTE_P);
 }
 
 /*
@@ -76,14 +76,14 @@ static bool translate(struct vcpu *v, uint64_t va, uint64_t *pa)
 		return true;
 	}
 	if (!(cr4 & CR4_PAE)) {			/* 32-bit paging: 4-byte entries */
-		if (!table_entry(cr3 & 0xfffff000, va >> 22, 4, &e))
+		if (!table_entry(v->guest, cr3 & 0xfffff000, va >> 22, 4, &e))
 			return false;
 		if ((e & PTE_PS) && (cr4 & CR4_PSE)) {
 			/* a 4 MiB page; PDE bits 20:13 are address bits 39:32 (table 4-4) */
 			*pa = (e & 0xffc00000) | ((e >> 13 & 0xff) << 32) | (va & 0x3fffff);
 			return true;
 		}
-		if (!table_entry(e & 0xfffff000, (va >> 12) & 0x3ff, 4, &e))
+		if (!table_entry(v->guest, e & 0xfffff000, (va >> 12) & 0x3ff, 4, &e))
 			return false;
 		*pa = (e & 0xfffff000) | (va & 0xfff);
 		return true;
@@ -95,7 +95,7 @@ static bool translate(struct vcpu *v, uint64_t va, uint64_t *pa)
 	for (int level = lma ? 4 : 3; level >= 1; level--) {
 		int shift = 12 + 9 * (level - 1);
 		uint64_t index = (va >> shift) & (lma || level < 3 ? 511 : 3);
-		if (!table_entry(table, index, 8, &e))
+		if (!table_entry(v->guest, table, index, 8, &e))
 			return false;
 		/* PS maps a 2 MiB page in a PDE, a 1 GiB page in a PDPTE of
 		 * 4-level paging (PAE's PDPTEs have no PS). */
@@ -118,7 +118,7 @@ bool guest_read_virt(struct vcpu *v, uint64_t va, void *buf, size_t len)
 		size_t n = PAGE_SIZE - (va & (PAGE_SIZE - 1));
 		if (n > len)
 			n = len;
-		if (!translate(v, va, &pa) || !guest_read_phys(pa, out, n))
+		if (!translate(v, va, &pa) || !guest_read_phys(v->guest, pa, out, n))
 			return false;
 		out += n;
 		va += n;

@@ -11,9 +11,10 @@
 #include <stdint.h>
 #include "vcpu.h"
 
-/* Copy len bytes from guest-physical gpa; false (buf undefined) unless
- * every byte lies in a RAM range of the guest's memory map. */
-bool guest_read_phys(uint64_t gpa, void *buf, size_t len);
+/* Copy len bytes from guest g's guest-physical gpa; false (buf undefined)
+ * unless every byte lies in a RAM range of its memory map. */
+struct guest;
+bool guest_read_phys(const struct guest *g, uint64_t gpa, void *buf, size_t len);
 
 /* Copy len bytes from the guest's linear address va, translated by the
  * guest's own page tables for its current paging mode; false if a page is

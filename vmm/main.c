@@ -25,6 +25,7 @@ static struct vcpu vcpu0;
 
 void vmm_stop(bool ok)
 {
+	smp_wait_guest2();	/* a second guest that still runs: its end first */
 	console_reset();	/* the guest may have left the UART unusable */
 	stats_print();
 	selfcheck_report();
@@ -77,7 +78,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	acpi_hide_hpet();
 	apic_init();
 	smp_init();	/* a second CPU, if the machine has one: started and parked */
-	if (backend->init() || vcpu_create(&vcpu0, &policy, FIRMWARE_ADDR))
+	if (backend->init() || vcpu_create(&vcpu0, &policy, &guest1, FIRMWARE_ADDR))
 		vmm_stop(false);
 
 	printk("entering the guest in real mode at 0000:%04x\n", FIRMWARE_ADDR);

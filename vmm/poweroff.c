@@ -47,6 +47,7 @@
 #include "core_ports.h"
 #include "exits.h"
 #include "selfcheck.h"
+#include "smp.h"
 #include "stats.h"
 
 #define PM1_CNT_HI(first)	((first) + 1)	/* the 16-bit register's high byte */
@@ -106,6 +107,7 @@ void poweroff_announce(struct vcpu *v, uint32_t val)
 	if (printed)
 		return;
 	printed = true;
+	smp_wait_guest2();	/* its end and statistics before the machine's */
 	console_reset();	/* the guest may have reprogrammed the UART */
 	printk("the guest powers the machine off (out 0x%x to port 0x%x)\n", val, v->exit.io.port);
 	stats_print();

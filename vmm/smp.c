@@ -30,7 +30,9 @@
 #include <lib/tsc.h>
 #include <lvisor/handoff.h>
 #include "acpi.h"
+#include "policy.h"
 #include "smp.h"
+#include "stats.h"
 #include "vcpu.h"
 #include "vmm.h"
 
@@ -140,6 +142,41 @@ extern char ap_param_cr3[], ap_param_stack[], ap_param_cpu[], ap_param_idtr[];
  * printed its line: until then the boot CPU only waits. */
 static volatile unsigned ap_started;
 static uint8_t boot_apic_id;
+static volatile bool guest2_running;	/* the AP is in the second guest's run loop */
+static struct vcpu vcpu1;		/* the second guest's CPU */
+
+/*
+ * lvisor powers the machine off when the first guest ends (each guest's own
+ * lifetime is a later step). A second guest still running then would be
+ * cut off mid-line: wait until it has ended, for a while, since nothing
+ * tells it to stop. Then its end and statistics: printed here, with the
+ * first guest stopped, since the first guest writes COM1 directly and a
+ * report from the other CPU while it runs would split its lines.
+ */
+void smp_wait_guest2(void)
+{
+	static bool reported;
+
+	if (!guest2.size || reported || !smp_on_boot_cpu())
+		return;
+	reported = true;
+	if (__atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE)) {
+		printk("the second guest still runs: waiting for it to end (at most %u s)\n", GUEST2_WAIT_SECONDS);
+		uint64_t start = rdtsc();
+		while (__atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE) &&
+		       rdtsc() - start < GUEST2_WAIT_SECONDS * tsc_hz)
+			cpu_relax();
+	}
+	if (__atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE)) {
+		printk("the second guest did not end within %u s: it stops with the machine\n",
+		       GUEST2_WAIT_SECONDS);
+		return;
+	}
+	if (!vcpu1.stats)
+		return;		/* it never ran (smp_init said why) */
+	printk("second guest %s: its CPU stopped, the first guest went on\n", guest2.end);
+	stats_print_vcpu(&vcpu1);
+}
 
 bool smp_on_boot_cpu(void)
 {
@@ -160,9 +197,29 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 	 * IPI to this CPU, which on VMX nothing intercepts, cannot reset it
 	 * and start guest code here outside lvisor. (On SVM vmm/apic.c
 	 * refuses the guest's IPIs to other CPUs.) */
-	if (backend->init())
+	int failed = backend->init();
+	if (failed)
 		printk("CPU %u: %s could not be enabled\n", cpu, backend->name);
+
+	/* A second guest (KERNEL2): this CPU runs it, with the second
+	 * policy if one is linked in, while the boot CPU runs the first.
+	 * Created and announced while the boot CPU waits for us (no guest
+	 * prints on COM1 yet). When it stops, this CPU parks as below; the
+	 * machine goes on until the first guest ends. */
+	const struct policy *p = &policy2 ? &policy2 : &policy;
+	bool guest2_ok = guest2.size && !failed && !vcpu_create(&vcpu1, p, &guest2, FIRMWARE_ADDR);
+	if (guest2_ok) {
+		printk("CPU %u: entering the second guest (policy \"%s\") in real mode at 0000:%04x\n",
+		       cpu, p->name, FIRMWARE_ADDR);
+		guest2_running = true;
+	}
 	__atomic_store_n(&ap_started, 1, __ATOMIC_RELEASE);	/* after the lines */
+	if (guest2_ok) {
+		vcpu_run_loop(&vcpu1);
+		if (!guest2.end[0])	/* vcpu_stop has said why */
+			strncpy(guest2.end, "was stopped by lvisor", sizeof(guest2.end) - 1);
+		__atomic_store_n(&guest2_running, false, __ATOMIC_RELEASE);
+	}
 	/* Parked, interrupts off. An NMI still wakes it (a guest's NMI to
 	 * all CPUs), into trap.c's handler, which counts it and leaves the
 	 * boot CPU's guest alone (smp_on_boot_cpu). */
@@ -204,8 +261,11 @@ void smp_init(void)
 	unsigned count;
 	int ap = madt_find_ap(bsp_id, &count);
 
-	if (ap < 0)
+	if (ap < 0) {
+		if (guest2.size)
+			printk("no second CPU (ACPI MADT): the second guest does not run\n");
 		return;		/* one CPU: as ever */
+	}
 	/* The APIC's registers in memory: xAPIC mode, not x2APIC (SDM 11.12). */
 	if (rdmsr(MSR_IA32_APICBASE) & (1u << 10)) {
 		printk("%u CPUs (ACPI MADT), but the local APIC is in x2APIC mode: lvisor uses one\n", count);

@@ -3,9 +3,6 @@
 #include "stats.h"
 #include "vmm.h"
 
-struct stats_reason stats_reasons[STATS_REASONS];
-struct stats_trace stats_trace[TRACE_SIZE];
-unsigned stats_trace_next;
 
 static void print_reason(uint32_t code)
 {
@@ -15,31 +12,49 @@ static void print_reason(uint32_t code)
 		printk("  %5u %-18s", code, backend->exit_name(code));
 }
 
-void stats_init(void)
+void stats_init(struct vcpu *v)
 {
+	v->stats = page_alloc((sizeof(struct stats) + PAGE_SIZE - 1) / PAGE_SIZE);
 	for (unsigned i = 0; i < STATS_REASONS; i++)
-		stats_reasons[i].min = UINT32_MAX;
+		v->stats->reasons[i].min = UINT32_MAX;
 }
 
 void stats_print(void)
 {
+	struct vcpu *v = vcpu_here();
+
+	if (v)
+		stats_print_vcpu(v);
+}
+
+void trace_print(void)
+{
+	struct vcpu *v = vcpu_here();
+
+	if (v)
+		trace_print_vcpu(v);
+}
+
+void stats_print_vcpu(struct vcpu *v)
+{
+	struct stats *s = v->stats;
 	uint64_t total = 0;
 
 	for (unsigned i = 0; i < STATS_REASONS; i++)
-		total += stats_reasons[i].count;
-	printk("exit statistics: %lu exits\n", total);
-	if (vmm_nmis)
+		total += s->reasons[i].count;
+	printk("%sexit statistics: %lu exits\n", v->guest->second ? "second guest: " : "", total);
+	if (vmm_nmis && !v->guest->second)
 		printk("NMIs while lvisor ran: %u, %u of them injected into the guest\n",
 		       vmm_nmis, vmm_nmis_to_guest);
 	if (!total)
 		return;
 	/* The table is printed while an exit is handled (a power-off, a stop,
 	 * a hypercall): that exit is counted, but its cycles are not in yet. */
-	uint32_t handling = stats_slot(stats_trace[(stats_trace_next - 1) % TRACE_SIZE].code);
+	uint32_t handling = stats_slot(s->trace[(s->trace_next - 1) % TRACE_SIZE].code);
 
 	printk("  reason                  count        cycles  cycles/exit         min\n");
 	for (unsigned i = 0; i < STATS_REASONS; i++) {
-		struct stats_reason *r = &stats_reasons[i];
+		struct stats_reason *r = &s->reasons[i];
 		uint64_t timed = r->count - (i == handling);
 
 		if (!r->count)
@@ -58,15 +73,16 @@ void stats_print(void)
 	       "  cost more (cold caches; on QEMU, TCG translating lvisor's code): see min.\n");
 }
 
-void trace_print(void)
+void trace_print_vcpu(struct vcpu *v)
 {
-	unsigned n = stats_trace_next < TRACE_SIZE ? stats_trace_next : TRACE_SIZE;
+	struct stats *s = v->stats;
+	unsigned n = s->trace_next < TRACE_SIZE ? s->trace_next : TRACE_SIZE;
 
 	if (!n)
 		return;		/* a panic before the guest ran */
 	printk("last %u exits, oldest first:\n", n);
-	for (unsigned i = stats_trace_next - n; i != stats_trace_next; i++) {
-		struct stats_trace *t = &stats_trace[i % TRACE_SIZE];
+	for (unsigned i = s->trace_next - n; i != s->trace_next; i++) {
+		struct stats_trace *t = &s->trace[i % TRACE_SIZE];
 		print_reason(t->code);
 		printk(" rip %016lx qualification %016lx\n", t->rip, t->qualification);
 	}

@@ -26,11 +26,15 @@ struct stats_trace {
 	uint64_t rip, qualification;
 	uint32_t code, unused[3];	/* 32 bytes: the index is a shift */
 };
-extern struct stats_reason stats_reasons[STATS_REASONS];
-extern struct stats_trace stats_trace[TRACE_SIZE];
-extern unsigned stats_trace_next;
+/* One vCPU's (v->stats): with a guest on each CPU, neither CPU's exits
+ * land in the other's counters or trace. */
+struct stats {
+	struct stats_reason reasons[STATS_REASONS];
+	struct stats_trace trace[TRACE_SIZE];
+	unsigned trace_next;	/* exits so far: the next trace slot */
+};
 
-/* An exit code as an index into stats_reasons[] (and the run loop's
+/* An exit code as an index into reasons[] (and the run loop's
  * handlers[]): the codes beyond both backends' tables share the last. */
 static inline uint32_t stats_slot(uint32_t code)
 {
@@ -51,8 +55,9 @@ static inline uint32_t stats_now(void)
  * it. Returns its reason's totals, for stats_resume. */
 static inline struct stats_reason *stats_exit(struct vcpu *v, uint32_t slot)
 {
-	struct stats_reason *r = &stats_reasons[slot];
-	struct stats_trace *t = &stats_trace[stats_trace_next++ % TRACE_SIZE];
+	struct stats *s = v->stats;
+	struct stats_reason *r = &s->reasons[slot];
+	struct stats_trace *t = &s->trace[s->trace_next++ % TRACE_SIZE];
 
 	r->count++;
 	t->code = v->exit.code;
@@ -72,12 +77,15 @@ static inline void stats_resume(struct stats_reason *r, uint32_t exit_tsc)
 		r->min = cycles;
 }
 
-/* Before the first exit: no minimum yet. */
-void stats_init(void);
-/* The table: reason, count, total, average and fewest cycles (the exit
+/* Before v's first exit: its counters, no minimum yet. */
+void stats_init(struct vcpu *v);
+/* v's table: reason, count, total, average and fewest cycles (the exit
  * being handled as it is printed counts, but has no cycles yet). */
+void stats_print_vcpu(struct vcpu *v);
+/* v's last exits, oldest first. */
+void trace_print_vcpu(struct vcpu *v);
+/* The same for the vCPU in this CPU's run loop (none: nothing). */
 void stats_print(void);
-/* The last exits, oldest first. */
 void trace_print(void);
 
 #endif

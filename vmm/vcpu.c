@@ -8,29 +8,56 @@
 #include <lib/console.h>
 #include <lib/printk.h>
 #include "exits.h"
+#include "policy.h"
+#include "smp.h"
 #include "stats.h"
 #include "vcpu.h"
+#include "vmm.h"
 
 const struct backend *backend;
 struct vcpu *vcpu_current;
+static struct vcpu *vcpu_ap;	/* the second CPU's, once in its run loop */
+
+struct vcpu *vcpu_here(void)
+{
+	return smp_on_boot_cpu() ? vcpu_current : vcpu_ap;
+}
+
+/* The second guest's one device: COM2, its console. */
+static const struct policy_io_grant guest2_ports[] = {
+	{ GUEST2_COM, GUEST2_COM_LAST, "the core: the second guest's console" },
+};
 
 /* v->handlers[] is indexed by stats_slot(). */
 _Static_assert(VCPU_EXIT_SLOTS == STATS_REASONS, "the handler table's slots are the statistics'");
 
-int vcpu_create(struct vcpu *v, const struct policy *p, uint64_t rip16)
+int vcpu_create(struct vcpu *v, const struct policy *p, struct guest *g, uint64_t rip16)
 {
 	const exit_handler_t *exits = backend->exits(p);	/* the table for this CPU's backend */
 
 	v->policy = p;
+	v->guest = g;
+	v->io_grants = p->io_grants;
+	v->io_grant_count = p->io_grant_count;
 	for (uint32_t i = 0; i < VCPU_EXIT_SLOTS; i++)
 		v->handlers[i] = i < backend->nexits && exits[i] ? exits[i] : core_unhandled;
+	/* The second guest shares no device with the first but COM2: its
+	 * policy decides CPUID, RDTSC, MSRs..., the core its ports. */
+	if (g->second) {
+		v->io_grants = guest2_ports;
+		v->io_grant_count = sizeof(guest2_ports) / sizeof(guest2_ports[0]);
+		v->handlers[stats_slot(backend->io_exit)] = core_guest2_io;
+	}
 	return backend->create(v, rip16);
 }
 
 void vcpu_run_loop(struct vcpu *v)
 {
-	stats_init();
-	vcpu_current = v;	/* from now on an NMI in lvisor is the guest's (vmm/trap.c) */
+	stats_init(v);
+	if (smp_on_boot_cpu())
+		vcpu_current = v;	/* from now on an NMI in lvisor is the guest's (vmm/trap.c) */
+	else
+		vcpu_ap = v;
 	for (;;) {
 		backend->run(v);
 		uint32_t exit_tsc = stats_now();
@@ -59,7 +86,7 @@ void vcpu_dump(struct vcpu *v)
 {
 	struct guest_regs *r = &v->regs;
 
-	printk("guest state after %u exits:\n", stats_trace_next);	/* it counts them all */
+	printk("%s state after %u exits:\n", v->guest->name, v->stats->trace_next);	/* it counts them all */
 	/* The exit's other raw fields (VMX guest-physical address, SVM
 	 * EXITINFO2...) are the backend's to print, below (dump_extra). */
 	printk("  rip %016lx  rflags %016lx  exit qualification/EXITINFO1 %016lx\n",
@@ -78,7 +105,7 @@ void vcpu_dump(struct vcpu *v)
 	}
 	if (backend->dump_extra)
 		backend->dump_extra(v);
-	trace_print();
+	trace_print_vcpu(v);
 }
 
 int vcpu_stop(struct vcpu *v, const char *fmt, ...)
@@ -90,7 +117,7 @@ int vcpu_stop(struct vcpu *v, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	console_reset();	/* the guest may have left the UART unusable */
-	printk("%s\n", buf);
+	printk("%s%s\n", v->guest->second ? "second guest: " : "", buf);
 	vcpu_dump(v);
 	return EXIT_STOP;
 }

@@ -80,6 +80,9 @@ typedef int (*exit_handler_t)(struct vcpu *v);
  * at once, one per CPU, each with its own policy.
  */
 struct policy;
+struct policy_io_grant;
+struct guest;
+struct stats;
 
 struct vcpu {
 	struct guest_regs regs;
@@ -88,6 +91,16 @@ struct vcpu {
 	/* The policy this vCPU runs (policy.h), set by vcpu_create: the
 	 * backend builds the vCPU's controls and bitmaps from it. */
 	const struct policy *policy;
+	/* The guest whose CPU this is (vmm.h): its memory, for EPT/NPT and
+	 * for reading guest memory. */
+	struct guest *guest;
+	/* The ports the backend's I/O bitmap lets through: the policy's
+	 * grants, or for the second guest the core's (COM2 only). */
+	const struct policy_io_grant *io_grants;
+	unsigned io_grant_count;
+	/* This vCPU's exit statistics and trace (stats.h), from the run loop
+	 * on: each vCPU counts its own, so two CPUs never share a counter. */
+	struct stats *stats;
 	/* The policy's handlers, by slot (stats_slot), its gaps filled with
 	 * core_unhandled (vcpu_create): finding an exit's handler is one
 	 * load, from the vCPU's own table, so each vCPU runs its own policy. */
@@ -122,6 +135,7 @@ struct backend {
 	 * with nexits entries. */
 	const exit_handler_t *(*exits)(const struct policy *p);
 	uint32_t nexits;
+	uint32_t io_exit;				/* the exit code of IN/OUT */
 	bool hex_reasons;				/* print exit codes in hex, as the manual does */
 	bool (*detect)(void);				/* CPUID says the CPU has it */
 	int (*init)(void);				/* enable; 0 on success */
@@ -155,7 +169,10 @@ struct backend {
 };
 
 extern const struct backend *backend;
-extern struct vcpu *vcpu_current;		/* the vCPU in the run loop, NULL before (one CPU today) */
+/* The boot CPU's vCPU once in its run loop, NULL before: trap.c's NMI
+ * path hands NMIs to it alone. */
+extern struct vcpu *vcpu_current;
+struct vcpu *vcpu_here(void);			/* the vCPU in this CPU's run loop, or NULL */
 
 static inline uint64_t vcpu_rip(struct vcpu *v) { return backend->rip(v); }
 static inline void vcpu_skip(struct vcpu *v) { backend->skip(v); }
@@ -181,8 +198,8 @@ static inline uint64_t vcpu_edx_eax(struct vcpu *v)
 static inline const char *vcpu_exit_name(struct vcpu *v) { return backend->exit_name(v->exit.code); }
 
 /* vmm/vcpu.c */
-/* Create v on this CPU, to run policy p; 0 on success. */
-int vcpu_create(struct vcpu *v, const struct policy *p, uint64_t rip16);
+/* Create v on this CPU, to run policy p as guest g's CPU; 0 on success. */
+int vcpu_create(struct vcpu *v, const struct policy *p, struct guest *g, uint64_t rip16);
 void vcpu_run_loop(struct vcpu *v);		/* enter, dispatch, repeat until a handler stops */
 void vcpu_dump(struct vcpu *v);			/* print the guest state */
 int vcpu_stop(struct vcpu *v, const char *fmt, ...);	/* print why + dump; returns EXIT_STOP */

@@ -25,23 +25,51 @@ void mm_uncached(uint64_t pa);	/* lvisor's 2 MiB page holding pa: uncacheable */
 void apic_init(void);
 extern uint64_t apic_page;	/* its physical address (IA32_APIC_BASE) */
 
-/* guest.c: the guest's memory map and what it boots. */
+/* The RAM ranges of a guest's memory map: [start, end), guest-physical. */
+struct ram_range {
+	uint64_t start, end;
+};
+
+/*
+ * One guest's machine: where its guest-physical memory lies in host memory
+ * and what its memory map calls RAM. The first guest's addresses are the
+ * host's (EPT/NPT map the first 4 GiB one to one, lvisor's memory and the
+ * second guest's left out); the second guest's GPA 0..size is host
+ * base..base+size, and nothing else is mapped for it.
+ */
+struct guest {
+	const char *name;	/* for lvisor's lines: "guest", "second guest" */
+	bool second;		/* the second guest: COM2 only, its own memory */
+	uint64_t base, size;	/* second guest: host-physical base, bytes */
+	uint64_t ram_end;	/* top of RAM the guest may use, for EPT/NPT */
+	struct ram_range ram[32];
+	unsigned ram_count;
+	char end[96];		/* second guest: how it ended, for the report at the machine's end */
+};
+extern struct guest guest1, guest2;	/* guest2.size == 0: no second guest */
+
+/* The second guest's memory: the host RAM right above lvisor's, cut out of
+ * the first guest's memory map. */
+#define GUEST2_BASE	VMM_END
+#define GUEST2_SIZE	0x04000000ull	/* 64 MiB */
+/* Its kernel file and modules: in its own memory, above where a kernel
+ * loads (the first guest's STAGING_ADDR lies beyond its 64 MiB). */
+#define GUEST2_STAGING	0x02000000ull
+/* The second guest's console: COM2, the one port range it gets. */
+#define GUEST2_COM	0x2f8
+#define GUEST2_COM_LAST	0x2ff
+
+/* guest.c: the guests' memory maps and what they boot. */
 struct multiboot_info;
 void guest_setup(struct multiboot_info *mbi);
 bool gpa_is_vmm(uint64_t gpa);
+bool gpa_is_guest2(uint64_t gpa);	/* host-physical: the second guest's memory */
 /* acpi.c: the 4 KiB pages that EPT/NPT map read-only: the HPET, which
  * could write memory for the guest; and taking the HPET out of the guest's
  * ACPI tables (before the guest runs). */
 bool gpa_is_read_only(uint64_t gpa);
 bool gpa_2m_is_split(uint64_t base);	/* does this 2 MiB region hold a read-only page? */
 void acpi_hide_hpet(void);
-extern uint64_t guest_ram_end;	/* top of RAM the guest may use, for EPT/NPT */
-/* The RAM ranges of the guest's memory map: [start, end), never lvisor's. */
-struct ram_range {
-	uint64_t start, end;
-};
-extern struct ram_range guest_ram[];
-extern unsigned guest_ram_count;
 
 /* A MOV to CR0 the CPU refuses with #GP, whichever backend emulates it
  * (SDM Vol. 2B, MOV to Control Registers; APM 3.1.1): reserved high bits,

@@ -55,6 +55,10 @@ static bool terminated(const char *s, size_t size)
 void firmware_main(const struct handoff *h) __attribute__((noreturn));
 void firmware_main(const struct handoff *h)
 {
+	/* The UART the VMM gives us (the second guest's is COM2), if the
+	 * handoff is one at all; else COM1, to say what is wrong. */
+	if (h->magic == HANDOFF_MAGIC && h->console_port)
+		console_port(h->console_port);
 	console_init("firmware: ", COLOR_FIRMWARE);
 	console_guest_color(COLOR_GUEST);	/* the kernel's output, after ours */
 	if (h->magic != HANDOFF_MAGIC)

@@ -8,11 +8,14 @@
 #include "firmware.h"
 
 static const struct handoff *handoff;
-static uint64_t staging_end;	/* the staged kernel file and modules end here */
+/* The staged kernel file and modules: [staging_start, staging_end). The
+ * VMM stages them at STAGING_ADDR, or lower for a guest with less memory. */
+static uint64_t staging_start, staging_end;
 
 void memory_init(const struct handoff *h)
 {
 	handoff = h;
+	staging_start = h->kernel_start;
 	staging_end = h->kernel_end;
 	for (uint32_t i = 0; i < h->mods_count; i++)
 		if (h->mods[i].end > staging_end)
@@ -45,9 +48,9 @@ void check_load_range(const struct kernel_file *k, const char *what, uint64_t st
 	if (overlaps(start, end, INFO_START, FIRMWARE_ADDR + FIRMWARE_MAX))
 		fail(k, "%s at 0x%llx-0x%llx overlaps the firmware and its data (0x%x-0x%x)",
 		     what, start, end - 1, INFO_START, FIRMWARE_ADDR + FIRMWARE_MAX - 1);
-	if (overlaps(start, end, STAGING_ADDR, staging_end))
-		fail(k, "%s at 0x%llx-0x%llx overlaps the staged kernel file and modules (0x%x-0x%llx)",
-		     what, start, end - 1, STAGING_ADDR, staging_end - 1);
+	if (overlaps(start, end, staging_start, staging_end))
+		fail(k, "%s at 0x%llx-0x%llx overlaps the staged kernel file and modules (0x%llx-0x%llx)",
+		     what, start, end - 1, staging_start, staging_end - 1);
 	/* Walk the RAM ranges from start: adjacent ones may cover it together. */
 	for (uint64_t p = start; p < end;) {
 		const struct handoff_e820 *e = ram_at(p);

@@ -16,6 +16,7 @@
 	.globl _start
 _start:
 	cli
+	mov	%ebx, mb_info		/* the multiboot information: main() reads the command line */
 	mov	$stack_top, %esp
 	lgdt	gdt32_desc		/* our own GDT: don't depend on the loader's */
 
@@ -65,6 +66,12 @@ gdt32:
 gdt32_desc:
 	.word gdt32_desc - gdt32 - 1
 	.long gdt32
+
+	.data
+	.globl mb_info
+	.align 4
+mb_info:
+	.long 0
 
 	.bss
 	.align 4096

@@ -11,6 +11,7 @@
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <lib/tsc.h>
+#include <lvisor/multiboot.h>
 #include "lv6.h"
 
 /* The familiar kernel-log timestamp, "[    7.431022] ". */
@@ -81,8 +82,33 @@ void trap(uint64_t vector, uint64_t error, uint64_t rip)
 }
 
 
+/* The console's UART: COM1, unless the command line says "console=PORT"
+ * (in hex, 0x2f8 for COM2: lvisor's second guest prints there). */
+extern uint32_t mb_info;	/* head.S: EBX at entry, the multiboot information */
+
+static void console_from_cmdline(void)
+{
+	const struct multiboot_info *mbi = (const void *)(uint64_t)mb_info;
+	static const char key[] = "console=0x";
+
+	if (!mbi || !(mbi->flags & MULTIBOOT_INFO_CMDLINE) || !mbi->cmdline)
+		return;
+	for (const char *s = (const char *)(uint64_t)mbi->cmdline; *s; s++) {
+		if ((s != (const char *)(uint64_t)mbi->cmdline && s[-1] != ' ') ||
+		    strncmp(s, key, sizeof(key) - 1))
+			continue;
+		unsigned port = 0;
+		for (s += sizeof(key) - 1; (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'); s++)
+			port = port * 16 + (*s <= '9' ? *s - '0' : *s - 'a' + 10);
+		if (port && port <= 0xffff)
+			console_port(port);
+		return;
+	}
+}
+
 void main(void)
 {
+	console_from_cmdline();
 	console_init("", 0);
 	console_line_hook = timestamp;
 	printk("lv6: hello\n");

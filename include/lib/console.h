@@ -13,6 +13,7 @@
 #define COLOR_RESET	"\033[0m"
 
 void console_init(const char *prefix, const char *color);
+void console_port(unsigned short port);	/* before console_init: another UART than COM1 */
 /* Program the UART afresh (115200 8N1, no interrupts, no loopback), e.g.
  * after a guest has used it. */
 void console_reset(void);

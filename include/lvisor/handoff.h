@@ -55,6 +55,7 @@ struct handoff {
 	struct handoff_module mods[HANDOFF_MAX_MODS];	/* INITRD files */
 	uint32_t e820_count;
 	struct handoff_e820 e820[HANDOFF_MAX_E820];	/* the VMM's memory is E820_RESERVED */
+	uint32_t console_port;		/* the UART the firmware prints on; 0: COM1 */
 };
 #endif
 

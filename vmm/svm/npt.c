@@ -1,8 +1,8 @@
 /*
  * Nested paging (APM 15.25): the guest's physical addresses are translated
  * by a second set of page tables that lvisor owns. We map the first 4 GiB
- * one to one with 2 MiB pages, except lvisor's own memory, which is left
- * not present: a guest access there exits with #VMEXIT(NPF), which the
+ * one to one with 2 MiB pages, except lvisor's own memory (and a second
+ * guest's), which is left not present: a guest access there exits with #VMEXIT(NPF), which the
  * core reports. The HPET's page is read-only (gpa_is_read_only), and so is
  * the local APIC's: the guest may read them, and their writes exit with NPF
  * too, which the core checks (vmm/apic.c: APIC writes are carried out
@@ -45,8 +45,29 @@ static void apic_read_only(uint64_t *pd)
 	pd[apic_page >> 21] = (uint64_t)pt | NPT_LEAF;
 }
 
-uint64_t npt_build(void)
+/*
+ * The second guest's: its GPA 0..size to host base..base+size, 2 MiB
+ * pages, and nothing else: no lvisor memory, none of the first guest's,
+ * no device (its APIC page is absent, so it cannot send IPIs). Any other
+ * access exits with NPF, which the core reports.
+ */
+static uint64_t npt_build_guest2(const struct guest *g)
 {
+	uint64_t *pml4 = page_alloc(1), *pdpt = page_alloc(1), *pd = page_alloc(4);
+
+	pml4[0] = (uint64_t)pdpt | NPT_LEAF;
+	for (int i = 0; i < 4; i++)
+		pdpt[i] = (uint64_t)&pd[512 * i] | NPT_LEAF;
+	for (uint64_t gpa = 0; gpa < g->size; gpa += 1 << 21)
+		pd[gpa >> 21] = (g->base + gpa) | NPT_LEAF | NPT_PS;
+	return (uint64_t)pml4;
+}
+
+uint64_t npt_build(const struct guest *g)
+{
+	if (g->second)
+		return npt_build_guest2(g);
+
 	uint64_t *pml4 = page_alloc(1), *pdpt = page_alloc(1), *pd = page_alloc(4);
 
 	pml4[0] = (uint64_t)pdpt | NPT_LEAF;
@@ -54,7 +75,7 @@ uint64_t npt_build(void)
 		pdpt[i] = (uint64_t)&pd[512 * i] | NPT_LEAF;
 	for (uint64_t i = 0; i < GUEST_PHYS_LIMIT >> 21; i++) {
 		uint64_t gpa = i << 21;
-		if (gpa_is_vmm(gpa))
+		if (gpa_is_vmm(gpa) || gpa_is_guest2(gpa))
 			continue;
 		pd[i] = !gpa_2m_is_split(gpa) ? gpa | NPT_LEAF | NPT_PS : small_pages(gpa);
 	}

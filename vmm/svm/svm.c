@@ -63,13 +63,13 @@ static int check_requirements(const struct policy *p)
 /* I/O permission map (APM 15.10.1): one bit per port, set = intercept,
  * 12 KiB so that an access at 0xffff that wraps is covered too. Every port
  * is intercepted but those the policy grants (deny by default). */
-static uint64_t build_iopm(const struct policy *p)
+static uint64_t build_iopm(const struct vcpu *v)
 {
 	uint8_t *iopm = page_alloc(SVM_IOPM_SIZE / PAGE_SIZE);
 
 	memset(iopm, 0xff, SVM_IOPM_SIZE);
-	for (unsigned i = 0; i < p->io_grant_count; i++)
-		for (uint32_t port = p->io_grants[i].first; port <= p->io_grants[i].last; port++)
+	for (unsigned i = 0; i < v->io_grant_count; i++)	/* the policy's, or the core's (vcpu.c) */
+		for (uint32_t port = v->io_grants[i].first; port <= v->io_grants[i].last; port++)
 			iopm[port / 8] &= ~(1 << (port % 8));
 	return (uint64_t)iopm;
 }
@@ -131,12 +131,16 @@ static int svm_create(struct vcpu *v, uint64_t rip16)
 	c->intercept_exceptions = p->svm->intercept_exceptions;
 	c->intercept_misc1 = p->svm->intercept_misc1;
 	c->intercept_misc2 = p->svm->intercept_misc2;
-	c->iopm_base_pa = build_iopm(p);
+	/* The second guest's ports are the core's to decide whatever the
+	 * policy says: every one but COM2 exits (vcpu.c). */
+	if (v->guest->second)
+		c->intercept_misc1 |= SVM_INTERCEPT_IOIO_PROT;
+	c->iopm_base_pa = build_iopm(v);
 	c->msrpm_base_pa = build_msrpm(p);
 	c->asid = 1;				/* ASID 0 belongs to the host */
 	c->tlb_control = SVM_TLB_FLUSH_ALL;
 	c->np_enable = 1;
-	c->n_cr3 = npt_build();
+	c->n_cr3 = npt_build(v->guest);
 
 	struct vmcb_save *s = &vmcb->save;
 	real_mode_segment(&s->cs, 0x9b);	/* present, code, readable, accessed */
@@ -407,6 +411,7 @@ static const exit_handler_t *svm_policy_exits(const struct policy *p)
 const struct backend svm_backend = {
 	.name = "AMD SVM",
 	.exits = svm_policy_exits,
+	.io_exit = SVM_EXIT_IOIO,
 	.nexits = SVM_EXIT_NR,
 	.hex_reasons = true,
 	.detect = svm_detect,

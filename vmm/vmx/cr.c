@@ -100,11 +100,11 @@ uint64_t cr_guest(int n)
  * guest goes on with its fault rather than being stopped: loading bad
  * PDPTEs is a guest error the architecture defines, not an attack on us.
  */
-static bool load_pdptrs(uint64_t cr3)
+static bool load_pdptrs(const struct guest *g, uint64_t cr3)
 {
 	uint64_t pdpte[4];
 
-	if (!guest_read_phys(cr3 & 0xffffffe0, pdpte, sizeof(pdpte)))
+	if (!guest_read_phys(g, cr3 & 0xffffffe0, pdpte, sizeof(pdpte)))
 		return false;
 	for (int i = 0; i < 4; i++)
 		if ((pdpte[i] & 1) && (pdpte[i] & 0x1e6))	/* reserved bits 2:1, 8:5 */
@@ -121,7 +121,7 @@ static bool pae_paging(uint64_t cr0, uint64_t cr4, uint64_t efer)
 
 /* MOV to CR0 as the CPU does it (SDM Vol. 2 "MOV to/from Control
  * Registers" and 10.8.5 "Initializing IA-32e Mode"); false means #GP. */
-static bool guest_write_cr0(uint64_t val)
+static bool guest_write_cr0(const struct guest *g, uint64_t val)
 {
 	uint64_t old = cr_guest(0), cr4 = cr_guest(4);
 	uint64_t efer = vmread(GUEST_IA32_EFER), entry = vmread(VM_ENTRY_CONTROLS);
@@ -138,7 +138,7 @@ static bool guest_write_cr0(uint64_t val)
 		entry &= ~(uint64_t)VM_ENTRY_IA32E_MODE;
 	}
 	if (pae_paging(val, cr4, efer) && !pae_paging(old, cr4, efer) &&
-	    !load_pdptrs(vmread(GUEST_CR3)))
+	    !load_pdptrs(g, vmread(GUEST_CR3)))
 		return false;
 	vmwrite(GUEST_IA32_EFER, efer);
 	vmwrite(VM_ENTRY_CONTROLS, entry);
@@ -147,7 +147,7 @@ static bool guest_write_cr0(uint64_t val)
 }
 
 /* MOV to CR4 (the same references); false means #GP. */
-static bool guest_write_cr4(uint64_t val)
+static bool guest_write_cr4(const struct guest *g, uint64_t val)
 {
 	uint64_t old = cr_guest(4), cr0 = cr_guest(0), efer = vmread(GUEST_IA32_EFER);
 
@@ -155,19 +155,19 @@ static bool guest_write_cr4(uint64_t val)
 	    ((efer & EFER_LMA) && !(val & CR4_PAE)))
 		return false;
 	if (pae_paging(cr0, val, efer) && ((old ^ val) & CR4_PSE_PAE_PGE) &&
-	    !load_pdptrs(vmread(GUEST_CR3)))
+	    !load_pdptrs(g, vmread(GUEST_CR3)))
 		return false;
 	set_cr4(val);
 	return true;
 }
 
-static bool guest_write_cr3(uint64_t val)
+static bool guest_write_cr3(const struct guest *g, uint64_t val)
 {
 	/* With CR4.PCIDE, bit 63 asks MOV to CR3 not to flush; CR3 never
 	 * holds it (SDM 4.10.4.1), and a VM entry with it set fails. */
 	if (cr_guest(4) & CR4_PCIDE)
 		val &= ~(1ull << 63);
-	if (pae_paging(cr_guest(0), cr_guest(4), vmread(GUEST_IA32_EFER)) && !load_pdptrs(val))
+	if (pae_paging(cr_guest(0), cr_guest(4), vmread(GUEST_IA32_EFER)) && !load_pdptrs(g, val))
 		return false;
 	vmwrite(GUEST_CR3, val);
 	return true;
@@ -175,13 +175,13 @@ static bool guest_write_cr3(uint64_t val)
 
 /* For the backend's set_cr accessor: a handler changing the guest's CRn;
  * false means #GP. */
-bool cr_set_guest(int n, uint64_t val)
+bool cr_set_guest(const struct guest *g, int n, uint64_t val)
 {
 	switch (n) {
-	case 0: return guest_write_cr0(val);
+	case 0: return guest_write_cr0(g, val);
 	case 2: __asm__ volatile("mov %0, %%cr2" : : "r"(val)); return true;
-	case 3: return guest_write_cr3(val);
-	case 4: return guest_write_cr4(val);
+	case 3: return guest_write_cr3(g, val);
+	case 4: return guest_write_cr4(g, val);
 	case 8:
 		/* The TPR, passed through. Bits 63:4 are reserved: MOV to CR8
 		 * with any of them set is #GP (SDM Vol. 2B, MOV to/from Control
@@ -215,18 +215,18 @@ int core_cr_access(struct vcpu *v)
 
 	switch (CR_QUAL_TYPE(q)) {
 	case CR_TYPE_MOV_TO_CR:
-		ok = cr_set_guest(CR_QUAL_CR(q), *gpr & width);
+		ok = cr_set_guest(v->guest, CR_QUAL_CR(q), *gpr & width);
 		break;
 	case CR_TYPE_MOV_FROM_CR:
 		*gpr = cr_guest(CR_QUAL_CR(q)) & width;
 		break;
 	case CR_TYPE_CLTS:
-		ok = guest_write_cr0(cr_guest(0) & ~(uint64_t)CR0_TS);
+		ok = guest_write_cr0(v->guest, cr_guest(0) & ~(uint64_t)CR0_TS);
 		break;
 	case CR_TYPE_LMSW: {
 		/* LMSW loads CR0 bits 3:0 (PE, MP, EM, TS) but cannot clear PE. */
 		uint64_t cr0 = cr_guest(0), msw = CR_QUAL_LMSW_DATA(q) & 0xf;
-		ok = guest_write_cr0((cr0 & ~0xeull) | msw);	/* bit 0 of cr0 stays */
+		ok = guest_write_cr0(v->guest, (cr0 & ~0xeull) | msw);	/* bit 0 of cr0 stays */
 		break;
 	}
 	}

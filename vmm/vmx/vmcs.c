@@ -33,13 +33,13 @@ static uint32_t adjust(const char *what, uint32_t msr, uint32_t want, bool *ok)
 /* I/O bitmaps A (ports 0-0x7fff) and B (0x8000-0xffff), one bit per port,
  * set = exit (SDM 25.6.4). They are contiguous here: A, then B. Every port
  * exits but those the policy grants (deny by default). */
-static uint64_t build_io_bitmaps(const struct policy *p)
+static uint64_t build_io_bitmaps(const struct vcpu *v)
 {
 	uint8_t *bitmap = page_alloc(2);
 
 	memset(bitmap, 0xff, 2 * PAGE_SIZE);
-	for (unsigned i = 0; i < p->io_grant_count; i++)
-		for (uint32_t port = p->io_grants[i].first; port <= p->io_grants[i].last; port++)
+	for (unsigned i = 0; i < v->io_grant_count; i++)	/* the policy's, or the core's (vcpu.c) */
+		for (uint32_t port = v->io_grants[i].first; port <= v->io_grants[i].last; port++)
 			bitmap[port / 8] &= ~(1 << (port % 8));
 	return (uint64_t)bitmap;
 }
@@ -75,12 +75,18 @@ static uint64_t build_msr_bitmap(const struct policy *p)
 }
 
 /* VM-execution, VM-exit and VM-entry controls (SDM 25.6-25.8): the policy's. */
-static int setup_controls(const struct policy *p)
+static int setup_controls(const struct vcpu *v)
 {
+	const struct policy *p = v->policy;
 	const struct policy_vmx *ctl = p->vmx;
 	bool true_ctls = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_TRUE_CTLS;
 	uint32_t proc = ctl->proc_based;
 	bool ok = true;
+
+	/* The second guest's ports are the core's to decide whatever the
+	 * policy says: every one but COM2 exits (vcpu.c). */
+	if (v->guest->second)
+		proc = (proc & ~CPU_BASED_UNCOND_IO_EXITING) | CPU_BASED_USE_IO_BITMAPS;
 
 	if (ctl->proc_based2)
 		proc |= CPU_BASED_ACTIVATE_SECONDARY;
@@ -116,14 +122,14 @@ static int setup_controls(const struct policy *p)
 	vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
 	vmwrite(TSC_OFFSET, 0);
 	if (proc & CPU_BASED_USE_IO_BITMAPS) {
-		uint64_t io = build_io_bitmaps(p);
+		uint64_t io = build_io_bitmaps(v);
 		vmwrite(IO_BITMAP_A, io);
 		vmwrite(IO_BITMAP_B, io + PAGE_SIZE);
 	}
 	if (proc & CPU_BASED_USE_MSR_BITMAPS)
 		vmwrite(MSR_BITMAP, build_msr_bitmap(p));
 	if (ctl->proc_based2 & SECONDARY_ENABLE_EPT)
-		vmwrite(EPT_POINTER, ept_build());
+		vmwrite(EPT_POINTER, ept_build(v->guest));
 	return ok ? 0 : -1;
 }
 
@@ -237,16 +243,16 @@ static void setup_guest(const struct policy *p, uint64_t rip16)
 
 /* SDM 25.11.3 "Initializing a VMCS": a region with the revision id, VMCLEAR
  * (launch state "clear"), VMPTRLD (current), then VMWRITE every field. */
-int vmcs_create(void *vmcs, const struct policy *p, uint64_t rip16)
+int vmcs_create(void *vmcs, const struct vcpu *v, uint64_t rip16)
 {
 	*(uint32_t *)vmcs = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK;
 	if (!vmclear((uint64_t)vmcs) || !vmptrld((uint64_t)vmcs)) {
 		printk("VMX: VMCLEAR/VMPTRLD of the VMCS failed\n");
 		return -1;
 	}
-	if (setup_controls(p))
+	if (setup_controls(v))
 		return -1;
 	setup_host();
-	setup_guest(p, rip16);
+	setup_guest(v->policy, rip16);
 	return 0;
 }

@@ -144,7 +144,7 @@ static int vmx_create(struct vcpu *v, uint64_t rip16)
 
 	memset(&v->regs, 0, sizeof(v->regs));
 	v->arch = vmx;				/* not launched, no entry error */
-	return vmcs_create(vmx->vmcs, v->policy, rip16);	/* and current: VMREAD/VMWRITE use it */
+	return vmcs_create(vmx->vmcs, v, rip16);	/* and current: VMREAD/VMWRITE use it */
 }
 
 /* Decode the VM exit into neutral terms (SDM 28.2 "Recording VM-exit
@@ -358,7 +358,7 @@ static uint64_t vmx_rip(struct vcpu *v) { (void)v; return vmread(GUEST_RIP); }
 static void vmx_set_rip(struct vcpu *v, uint64_t rip) { (void)v; vmwrite(GUEST_RIP, rip); }
 static uint64_t vmx_rflags(struct vcpu *v) { (void)v; return vmread(GUEST_RFLAGS); }
 static uint64_t vmx_cr(struct vcpu *v, int n) { (void)v; return cr_guest(n); }
-static bool vmx_set_cr(struct vcpu *v, int n, uint64_t val) { (void)v; return cr_set_guest(n, val); }
+static bool vmx_set_cr(struct vcpu *v, int n, uint64_t val) { return cr_set_guest(v->guest, n, val); }
 static uint64_t vmx_efer(struct vcpu *v) { (void)v; return vmread(GUEST_IA32_EFER); }
 
 /* WRMSR to EFER: LMA is the CPU's to change, with CR0.PG (SDM 10.8.5). */
@@ -408,6 +408,7 @@ static const exit_handler_t *vmx_policy_exits(const struct policy *p)
 const struct backend vmx_backend = {
 	.name = "Intel VMX",
 	.exits = vmx_policy_exits,
+	.io_exit = EXIT_REASON_IO_INSTRUCTION,
 	.nexits = VMX_EXIT_NR,
 	.hex_reasons = false,
 	.detect = vmx_detect,

@@ -101,15 +101,16 @@ struct policy_vmx;
 
 /* vmcs.c: make the region a VMCS, current, and fill it in from policy p;
  * 0 on success. */
-int vmcs_create(void *vmcs, const struct policy *p, uint64_t rip16);
+int vmcs_create(void *vmcs, const struct vcpu *v, uint64_t rip16);
 
 /* cr.c: the guest's control registers (who owns which CR0/CR4 bits). */
 void cr_setup(const struct policy_vmx *ctl);	/* masks, shadows, the reset values */
 uint64_t cr_guest(int n);			/* CRn as the guest sees it */
-bool cr_set_guest(int n, uint64_t val);		/* as if the guest wrote CRn; false: #GP */
+struct guest;
+bool cr_set_guest(const struct guest *g, int n, uint64_t val);	/* as if guest g wrote CRn; false: #GP */
 
 /* ept.c: returns the EPT pointer (SDM 25.6.11). */
-uint64_t ept_build(void);
+uint64_t ept_build(const struct guest *g);
 
 /* Not an SDM exit reason: the code of a VMLAUNCH/VMRESUME that failed
  * without a VM exit (VMfailInvalid, VMfailValid). It is beyond the

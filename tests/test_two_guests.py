@@ -1,0 +1,76 @@
+"""Two guests at once (KERNEL2): lv6 under `default` on the boot CPU, with
+COM1 on the terminal, and lv6 under `tsc-scale100` on the second CPU, in
+its own 64 MiB, with COM2 (a file under the build directory) as its
+console. Each runs to its end; the second guest's power-off stops its CPU,
+not the machine; its timestamps show its own policy. QEMU (SVM) only so far."""
+import re
+
+import pytest
+
+from lvtest import ROOT, assert_lvisor_lived_on, make, plain
+
+LV6 = ["lv6: hello", "lv6: entering user space", "hey 481", "bye 451",
+       "lv6: user space exited with 0, shutting down"]
+STAMP = re.compile(r"\[\s*(\d+)\.(\d{6})\] (.*)")
+
+
+def lv6_lines(text):
+    """lv6's lines (timestamp, text) in order, wherever they start in a
+    line: lvisor's lines from the other CPU may come between them."""
+    return [(int(m.group(1)) + int(m.group(2)) / 1e6, m.group(3))
+            for m in map(STAMP.search, text.splitlines()) if m]
+
+
+@pytest.fixture(scope="module")
+def two_guests():
+    log = ROOT / "build" / "policy" / "default+tsc-scale100" / "com2-lv6.log"
+    if log.exists():
+        log.unlink()
+    run = make("qemu", KERNEL2="lv6", POLICY2="tsc-scale100")
+    com2 = plain(log.read_text(errors="replace")) if log.exists() else ""
+    return run, com2
+
+
+def test_first_guest_as_with_one(two_guests):
+    run, _ = two_guests
+    assert run.status == 0, run
+    said = [t for _, t in lv6_lines(run.out) if not t.startswith("tsc: ")]
+    assert said == LV6, run
+    assert "lvisor: the guest powers the machine off (out 0x10 to port 0xf4)" in run.out, run
+    assert_lvisor_lived_on(run, stopped=False)
+
+
+def test_second_guest_on_com2_under_its_policy(two_guests):
+    run, com2 = two_guests
+    # lvisor set it up in its own memory, cut out of the first guest's map.
+    assert "lvisor:   0000000014000000-0000000017ffffff reserved (second guest)" in run.out, run
+    assert ('lvisor: CPU 1: entering the second guest (policy "tsc-scale100") '
+            "in real mode at 0000:8000") in run.out, run
+    # Its firmware and lv6 printed on COM2, none of it on the terminal.
+    assert "firmware: loading lv6 (53608 bytes at 0x2000000), command line: console=0x2f8" in com2, com2
+    said = lv6_lines(com2)
+    assert [t for _, t in said if not t.startswith("tsc: ")] == LV6, com2
+    # tsc-scale100 tells lv6 the real frequency through CPUID and scales
+    # RDTSC: its clock runs 100x faster than the first guest's.
+    assert "tsc: " in com2 and "(CPUID 0x15)" in com2, com2
+    assert run.out.count("hey 481") == 1, run
+    first = dict((t, s) for s, t in lv6_lines(run.out))
+    second = dict((t, s) for s, t in said)
+    assert second["bye 451"] > 30 * first["bye 451"] > 0, (first, second)
+
+
+def test_second_guest_power_off_stops_its_cpu_only(two_guests):
+    run, _ = two_guests
+    lines = run.out.splitlines()
+    off = ("lvisor: second guest powers off (out 0x10 to port 0xf4): "
+           "its CPU stopped, the first guest went on")
+    assert off in lines, run
+    # Reported with the first guest stopped, before the machine's end (lvisor
+    # waits for the second guest if it still runs): whole lines, in order.
+    end = lines.index("lvisor: the guest powers the machine off (out 0x10 to port 0xf4)")
+    stats = [i for i, l in enumerate(lines) if l.startswith("lvisor: second guest: exit statistics: ")]
+    assert len(stats) == 1 and lines.index(off) < stats[0] < end, run
+    # The first guest's statistics are its own: no RDTSC exits (default
+    # passes RDTSC through), while the second guest's table has them.
+    first_table = run.out[run.out.index("lvisor: the guest powers the machine off"):]
+    assert " RDTSC " not in first_table, run
