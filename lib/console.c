@@ -10,6 +10,7 @@
 #include <asm/x86.h>
 #include <lib/console.h>
 #include <lib/spinlock.h>
+#include <lib/string.h>
 
 #define COM1		0x3f8
 /* The UART: COM1 unless console_port() chose another (the second guest's
@@ -91,6 +92,25 @@ void console_reset(void)
 void console_port(unsigned short p)
 {
 	port = p;
+}
+
+/* A kernel's command line may name its UART, "console=0x2f8" (COM2: lvisor's
+ * second guest prints there; its firmware puts the word in). Shared by lv6
+ * and the test kernels. */
+void console_port_from_cmdline(const char *cmdline)
+{
+	static const char key[] = "console=0x";
+
+	for (const char *s = cmdline; s && *s; s++) {
+		if ((s != cmdline && s[-1] != ' ') || strncmp(s, key, sizeof(key) - 1))
+			continue;
+		unsigned p = 0;
+		for (s += sizeof(key) - 1; (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'); s++)
+			p = p * 16 + (*s <= '9' ? *s - '0' : *s - 'a' + 10);
+		if (p && p <= 0xffff)
+			console_port(p);
+		return;
+	}
 }
 
 void console_init(const char *p, const char *c)

@@ -160,12 +160,14 @@ static int apic_write(struct vcpu *v)
 
 /*
  * A nested page fault (SVM NPF), or an EPT violation (VMX): a write to the
- * APIC's page, which is mediated (above); else the guest touched memory
+ * APIC's page, which is mediated (above), the first guest's only; else the guest touched memory
  * the nested page tables do not give it.
  */
 int core_npf(struct vcpu *v)
 {
-	if (v->exit.gpa_write && (v->exit.gpa & ~(uint64_t)(PAGE_SIZE - 1)) == apic_page)
+	/* The second guest has no local APIC in its map: its fault there is
+	 * one more address outside it, not a store for this CPU's APIC. */
+	if (!v->guest->second && v->exit.gpa_write && (v->exit.gpa & ~(uint64_t)(PAGE_SIZE - 1)) == apic_page)
 		return apic_write(v);
 	return core_vmm_memory(v);
 }

@@ -31,6 +31,10 @@ int core_triple_fault(struct vcpu *v)
 
 int core_vmm_memory(struct vcpu *v)
 {
+	/* The second guest's nested page tables map its own memory alone:
+	 * lvisor's, the HPET's and the first guest's addresses are not there. */
+	if (v->guest->second)
+		return vcpu_stop(v, "guest touched memory outside its map at GPA 0x%lx", v->exit.gpa);
 	if (gpa_is_vmm(v->exit.gpa))
 		return vcpu_stop(v, "guest touched VMM memory at GPA 0x%lx", v->exit.gpa);
 	if (gpa_is_read_only(v->exit.gpa))
@@ -251,19 +255,16 @@ int core_absent_io(struct vcpu *v)
 
 /*
  * Every IN/OUT of the second guest (its I/O bitmap lets only COM2
- * through): the machine's devices are the first guest's, so they are
- * absent hardware here. Its power-off must not end the machine under the
- * first guest: the core stops this vCPU instead (lv6 and the firmware
- * write port 0xf4 first, then Bochs' shutdown port).
+ * through), the core's ports too (its handler replaces the policy's
+ * exit_io, which would hand those to the core's handlers, on the real
+ * devices): the machine's devices are the first guest's, so they are
+ * absent hardware here. Its OUTs pass core_guest2_out (vmm/reset.c):
+ * its power-off must not end the machine under the first guest, its reset
+ * or sleep not reset it; each stops this vCPU alone.
  */
 int core_guest2_io(struct vcpu *v)
 {
-	if (!v->exit.io.in && poweroff_port(v->exit.io.port)) {
-		/* Reported at the machine's end (smp_wait_guest2): a line
-		 * now would land in the middle of the first guest's on COM1. */
-		snprintf(v->guest->end, sizeof(v->guest->end), "powers off (out 0x%x to port 0x%x)",
-			 act_io_value(v), v->exit.io.port);
-		return EXIT_STOP;
-	}
+	if (!v->exit.io.in)
+		return core_guest2_out(v);
 	return core_absent_io(v);
 }

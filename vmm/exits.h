@@ -36,10 +36,14 @@ int core_init_signal(struct vcpu *v);		/* VMX INIT_SIGNAL, SVM INIT: report, sto
  * first. EXIT_STOP: reported, the guest must stop (a reset, a sleep state,
  * OUTS to these ports); EXIT_RESUME: write *val, which may have A20 forced on. */
 int core_io_out(struct vcpu *v, uint32_t *val);
+/* The second guest's OUT to a port not its own: absent hardware, but an
+ * attempt to reset the machine or put it to sleep is reported and stops
+ * this guest, and a power-off stops it too (reported at the machine's end). */
+int core_guest2_out(struct vcpu *v);
 
 /* vmm/poweroff.c: what a byte written to a port does to the machine. */
 enum power { POWER_NONE, POWER_OFF, POWER_SLEEP };
-enum power poweroff_byte(uint16_t port, uint8_t val);
+enum power poweroff_byte(struct vcpu *v, uint16_t port, uint8_t val);
 bool poweroff_port(uint16_t port);			/* a port of poweroff_byte's */
 void poweroff_announce(struct vcpu *v, uint32_t val);	/* once: "the guest powers ... off", statistics */
 

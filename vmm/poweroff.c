@@ -49,6 +49,7 @@
 #include "selfcheck.h"
 #include "smp.h"
 #include "stats.h"
+#include "vmm.h"
 
 #define PM1_CNT_HI(first)	((first) + 1)	/* the 16-bit register's high byte */
 #define ACPI_PM1_CNT_SLP_EN_HI	(1u << 5)	/* bit 13, in the high byte */
@@ -56,19 +57,21 @@
 #define ACPI_SLP_TYP_S5		0
 
 /* Bochs' shutdown port: each byte that continues "Shutdown" advances,
- * any other byte starts again (as Bochs' iodev/unmapped.cc does). */
-static bool bochs_shutdown_byte(uint8_t c)
+ * any other byte starts again (as Bochs' iodev/unmapped.cc does). Each
+ * guest has its own count: the second guest's bytes must not complete
+ * the first's word. */
+static bool bochs_shutdown_byte(struct guest *g, uint8_t c)
 {
 	static const char word[] = "Shutdown";
-	static unsigned matched;
+	unsigned *matched = &g->bochs_shutdown_matched;
 
-	if (c == word[matched])
-		matched++;
+	if (c == word[*matched])
+		(*matched)++;
 	else
-		matched = 0;
-	if (matched < sizeof(word) - 1)
+		*matched = 0;
+	if (*matched < sizeof(word) - 1)
 		return false;
-	matched = 0;
+	*matched = 0;
 	return true;
 }
 
@@ -87,12 +90,12 @@ bool poweroff_port(uint16_t port)
 }
 
 /* What one byte of an OUT does to the machine. */
-enum power poweroff_byte(uint16_t port, uint8_t val)
+enum power poweroff_byte(struct vcpu *v, uint16_t port, uint8_t val)
 {
 	if (within(port, CORE_PORT_QEMU_DEBUG_EXIT_FIRST, CORE_PORT_QEMU_DEBUG_EXIT_LAST))
 		return POWER_OFF;
 	if (port == CORE_PORT_BOCHS_SHUTDOWN)
-		return bochs_shutdown_byte(val) ? POWER_OFF : POWER_NONE;
+		return bochs_shutdown_byte(v->guest, val) ? POWER_OFF : POWER_NONE;
 	if ((port == PM1_CNT_HI(CORE_PORT_QEMU_PM1A_CNT_FIRST) ||
 	     port == PM1_CNT_HI(CORE_PORT_BOCHS_PM1A_CNT_FIRST)) && (val & ACPI_PM1_CNT_SLP_EN_HI))
 		return ACPI_SLP_TYP_HI(val) == ACPI_SLP_TYP_S5 ? POWER_OFF : POWER_SLEEP;

@@ -46,6 +46,7 @@
 #include "core_ports.h"
 #include "exits.h"
 #include "stats.h"
+#include "vmm.h"
 
 /* The bits of what the guest writes there (the port numbers: core_ports.h). */
 #define KBC_CMD_WRITE_OUTPUT	0xd1	/* the next data byte is the output port */
@@ -57,13 +58,12 @@
 #define PORT_A_A20		0x02
 #define PIIX_RST_CPU		0x04
 
-/* The keyboard controller is the machine's, one for all vCPUs: whether
- * command 0xD1 waits for its data byte. The commands that take a data byte
- * replace a waiting 0xD1 (the next byte is theirs); QEMU's controller keeps
- * it waiting across the others, so lvisor does too. */
-static struct {
-	bool output_port_next;
-} kbc;
+/* Whether the keyboard controller's command 0xD1 waits for its data byte:
+ * v->guest->kbc_output_port_next (the first guest's is the machine's
+ * controller, the second guest's a copy that reaches no device). The
+ * commands that take a data byte replace a waiting 0xD1 (the next byte is
+ * theirs); QEMU's controller keeps it waiting across the others, so lvisor
+ * does too. */
 
 /* A byte of an OUT, on its port. */
 struct io_byte {
@@ -71,42 +71,44 @@ struct io_byte {
 	uint8_t val;
 };
 
-static void a20_kept_on(uint16_t port)
+static void a20_kept_on(struct vcpu *v, uint16_t port)
 {
 	static bool said;
 
+	if (v->guest->second)
+		return;		/* its byte reaches no device: nothing to keep */
 	if (!said)
 		printk("the guest turns A20 off (port 0x%x): lvisor keeps it on\n", port);
 	said = true;
 }
 
 /* The keyboard controller's command port. false: the byte resets. */
-static bool kbc_command(struct io_byte *b)
+static bool kbc_command(struct vcpu *v, struct io_byte *b)
 {
 	if ((b->val & 0xf0) == 0xf0)		/* pulse output lines 0-3 for 6 us */
 		return b->val & KBC_OUT_RESET;
 	if (b->val == KBC_CMD_A20_OFF) {
 		b->val = KBC_CMD_A20_ON;
-		a20_kept_on(b->port);
+		a20_kept_on(v, b->port);
 	}
 	if (b->val == KBC_CMD_WRITE_OUTPUT)
-		kbc.output_port_next = true;
+		v->guest->kbc_output_port_next = true;
 	else if (b->val == 0x60 || (b->val >= 0xd2 && b->val <= 0xd4))	/* write mode, output buffers, aux */
-		kbc.output_port_next = false;
+		v->guest->kbc_output_port_next = false;
 	return true;
 }
 
 /* The keyboard controller's data port. false: the byte resets. */
-static bool kbc_data(struct io_byte *b)
+static bool kbc_data(struct vcpu *v, struct io_byte *b)
 {
-	if (!kbc.output_port_next)
+	if (!v->guest->kbc_output_port_next)
 		return true;			/* a byte for the keyboard */
-	kbc.output_port_next = false;
+	v->guest->kbc_output_port_next = false;
 	if (!(b->val & KBC_OUT_RESET))
 		return false;
 	if (!(b->val & KBC_OUT_A20)) {
 		b->val |= KBC_OUT_A20;
-		a20_kept_on(b->port);
+		a20_kept_on(v, b->port);
 	}
 	return true;
 }
@@ -116,15 +118,15 @@ static bool reset_byte(struct vcpu *v, struct io_byte *b)
 {
 	switch (b->port) {
 	case CORE_PORT_KBC_CMD:
-		return kbc_command(b);
+		return kbc_command(v, b);
 	case CORE_PORT_KBC_DATA:
-		return kbc_data(b);
+		return kbc_data(v, b);
 	case CORE_PORT_SYSTEM_CONTROL_A:
 		if (b->val & PORT_A_RESET)
 			return false;
 		if (!(b->val & PORT_A_A20)) {
 			b->val |= PORT_A_A20;
-			a20_kept_on(b->port);
+			a20_kept_on(v, b->port);
 		}
 		return true;
 	case CORE_PORT_PIIX_RESET_CONTROL:
@@ -146,10 +148,46 @@ static bool guarded(uint16_t port)
 /* An OUT's report names its value and port, and the byte that mattered. */
 static int stop_out(struct vcpu *v, const char *what, uint32_t val, const struct io_byte *b)
 {
+	/* The second guest's byte reaches no device: say whom it stops. */
+	const char *only = v->guest->second ? ": it reaches no device, this guest alone stops" : "";
+
 	if (v->exit.io.size == 1)
-		return vcpu_stop(v, "guest %s (out 0x%x to port 0x%x)", what, val, v->exit.io.port);
-	return vcpu_stop(v, "guest %s (out%c 0x%x to port 0x%x: 0x%x on port 0x%x)", what,
-			 v->exit.io.size == 2 ? 'w' : 'l', val, v->exit.io.port, b->val, b->port);
+		return vcpu_stop(v, "guest %s (out 0x%x to port 0x%x)%s", what, val, v->exit.io.port, only);
+	return vcpu_stop(v, "guest %s (out%c 0x%x to port 0x%x: 0x%x on port 0x%x)%s", what,
+			 v->exit.io.size == 2 ? 'w' : 'l', val, v->exit.io.port, b->val, b->port, only);
+}
+
+/*
+ * An OUT's bytes, one by one, as the machine would take them: EXIT_STOP
+ * (reported) if one would reset the machine or put it to sleep; *off if
+ * one powers it off; *val with A20 kept on. Nothing is written here.
+ */
+static int out_bytes(struct vcpu *v, uint32_t *val, bool *off)
+{
+	uint32_t out = 0;
+
+	*off = false;
+	for (unsigned i = 0; i < v->exit.io.size; i++) {
+		struct io_byte b = { (uint16_t)(v->exit.io.port + i), (uint8_t)(*val >> 8 * i) };
+
+		if (!reset_byte(v, &b))
+			return stop_out(v, b.port == CORE_PORT_KBC_DATA ? "resets the machine through the keyboard "
+					"controller's output port (command 0xd1, then bit 0 clear)" :
+					"resets the machine", *val, &b);
+		switch (poweroff_byte(v, b.port, b.val)) {
+		case POWER_SLEEP:
+			return stop_out(v, "puts the machine to sleep (ACPI SLP_TYP not S5: it "
+					"would wake up in the BIOS)", *val, &b);
+		case POWER_OFF:
+			*off = true;
+			break;
+		case POWER_NONE:
+			break;
+		}
+		out |= (uint32_t)b.val << 8 * i;
+	}
+	*val = out;
+	return EXIT_RESUME;
 }
 
 /*
@@ -160,8 +198,7 @@ static int stop_out(struct vcpu *v, const char *what, uint32_t val, const struct
  */
 int core_io_out(struct vcpu *v, uint32_t *val)
 {
-	uint32_t out = 0;
-	bool off = false;
+	bool off;
 
 	/* OUTS takes its bytes from guest memory, which lvisor does not read:
 	 * on these ports it is refused outright, with a clear report. */
@@ -173,29 +210,36 @@ int core_io_out(struct vcpu *v, uint32_t *val)
 						 "refused", v->exit.io.port + i);
 		return EXIT_RESUME;
 	}
-	for (unsigned i = 0; i < v->exit.io.size; i++) {
-		struct io_byte b = { (uint16_t)(v->exit.io.port + i), (uint8_t)(*val >> 8 * i) };
-
-		if (!reset_byte(v, &b))
-			return stop_out(v, b.port == CORE_PORT_KBC_DATA ? "resets the machine through the keyboard "
-					"controller's output port (command 0xd1, then bit 0 clear)" :
-					"resets the machine", *val, &b);
-		switch (poweroff_byte(b.port, b.val)) {
-		case POWER_SLEEP:
-			return stop_out(v, "puts the machine to sleep (ACPI SLP_TYP not S5: it "
-					"would wake up in the BIOS)", *val, &b);
-		case POWER_OFF:
-			off = true;
-			break;
-		case POWER_NONE:
-			break;
-		}
-		out |= (uint32_t)b.val << 8 * i;
-	}
-	*val = out;
+	if (out_bytes(v, val, &off) == EXIT_STOP)
+		return EXIT_STOP;
 	if (off)
-		poweroff_announce(v, out);
+		poweroff_announce(v, *val);
 	return EXIT_RESUME;
+}
+
+/*
+ * The second guest's OUT to any port but COM2 (core_guest2_io): the
+ * machine's devices are the first guest's, so nothing is written. But what
+ * would reset a PC or put it to sleep is a guest that wants to end: it is
+ * reported and stopped, the machine and the first guest go on. Its
+ * power-off stops its CPU too; that is reported at the machine's end (a
+ * line now would land in the middle of the first guest's on COM1).
+ */
+int core_guest2_out(struct vcpu *v)
+{
+	uint32_t val = act_io_value(v);
+	bool off;
+
+	if (v->exit.io.string)
+		return core_absent_io(v);	/* stops it: lvisor reads no guest memory */
+	if (out_bytes(v, &val, &off) == EXIT_STOP)
+		return EXIT_STOP;
+	if (off) {
+		snprintf(v->guest->end, sizeof(v->guest->end), "powers off (out 0x%x to port 0x%x)",
+			 act_io_value(v), v->exit.io.port);
+		return EXIT_STOP;
+	}
+	return core_absent_io(v);
 }
 
 int core_reset_io(struct vcpu *v)

@@ -26,6 +26,7 @@
  */
 #include <asm/x86.h>
 #include <lib/printk.h>
+#include <lib/console.h>
 #include <lib/string.h>
 #include <lib/tsc.h>
 #include <lvisor/handoff.h>
@@ -144,6 +145,11 @@ static volatile unsigned ap_started;
 static uint8_t boot_apic_id;
 static volatile bool guest2_running;	/* the AP is in the second guest's run loop */
 static struct vcpu vcpu1;		/* the second guest's CPU */
+/* A second guest that lvisor stopped (guest2.stop): the boot CPU, once
+ * the first guest is stopped, asks the AP for its state dump (report_now),
+ * since on VMX only the AP can read its VMCS, and waits for it (report_done). */
+static volatile bool report_now, report_done;
+#define GUEST2_DUMP_WAIT_SECONDS	5
 
 /*
  * lvisor powers the machine off when the first guest ends (each guest's own
@@ -174,6 +180,13 @@ void smp_wait_guest2(void)
 	}
 	if (!vcpu1.stats)
 		return;		/* it never ran (smp_init said why) */
+	if (guest2.stop[0]) {
+		__atomic_store_n(&report_now, true, __ATOMIC_RELEASE);
+		uint64_t start = rdtsc();
+		while (!__atomic_load_n(&report_done, __ATOMIC_ACQUIRE) &&
+		       rdtsc() - start < GUEST2_DUMP_WAIT_SECONDS * tsc_hz)
+			cpu_relax();
+	}
 	printk("second guest %s: its CPU stopped, the first guest went on\n", guest2.end);
 	stats_print_vcpu(&vcpu1);
 }
@@ -216,9 +229,19 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 	__atomic_store_n(&ap_started, 1, __ATOMIC_RELEASE);	/* after the lines */
 	if (guest2_ok) {
 		vcpu_run_loop(&vcpu1);
-		if (!guest2.end[0])	/* vcpu_stop has said why */
+		if (!guest2.end[0])	/* vcpu_stop has kept why, in guest2.stop */
 			strncpy(guest2.end, "was stopped by lvisor", sizeof(guest2.end) - 1);
 		__atomic_store_n(&guest2_running, false, __ATOMIC_RELEASE);
+		if (guest2.stop[0]) {
+			/* Its report, when the boot CPU asks: the first guest
+			 * is stopped then, COM1 lvisor's alone. */
+			while (!__atomic_load_n(&report_now, __ATOMIC_ACQUIRE))
+				cpu_relax();
+			console_reset();	/* the first guest may have left COM1 unusable */
+			printk("second guest: %s\n", guest2.stop);
+			vcpu_dump(&vcpu1);
+			__atomic_store_n(&report_done, true, __ATOMIC_RELEASE);
+		}
 	}
 	/* Parked, interrupts off. An NMI still wakes it (a guest's NMI to
 	 * all CPUs), into trap.c's handler, which counts it and leaves the

@@ -7,6 +7,7 @@
 #include <asm/x86.h>
 #include <lib/console.h>
 #include <lib/printk.h>
+#include <lib/string.h>
 #include "exits.h"
 #include "policy.h"
 #include "smp.h"
@@ -116,8 +117,15 @@ int vcpu_stop(struct vcpu *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* The second guest's report waits for the machine's end
+	 * (smp_wait_guest2): the first guest writes COM1 directly, and
+	 * lines from this CPU now would land in the middle of its own. */
+	if (v->guest->second) {
+		strncpy(v->guest->stop, buf, sizeof(v->guest->stop) - 1);
+		return EXIT_STOP;
+	}
 	console_reset();	/* the guest may have left the UART unusable */
-	printk("%s%s\n", v->guest->second ? "second guest: " : "", buf);
+	printk("%s\n", buf);
 	vcpu_dump(v);
 	return EXIT_STOP;
 }

@@ -45,6 +45,16 @@ struct guest {
 	struct ram_range ram[32];
 	unsigned ram_count;
 	char end[96];		/* second guest: how it ended, for the report at the machine's end */
+	/* second guest: what vcpu_stop would have printed, kept for that
+	 * report (its CPU prints the state dump then: vcpu1's VMCS is
+	 * current only there) */
+	char stop[192];
+	/* What the reset and power-off ports remember between two bytes
+	 * (vmm/reset.c, vmm/poweroff.c). The first guest's are the machine's
+	 * devices; the second guest's writes reach no device, but lvisor
+	 * follows them on its own copy to recognize a reset or a power-off. */
+	bool kbc_output_port_next;	/* the 8042 waits for command 0xD1's data byte */
+	unsigned bochs_shutdown_matched;	/* bytes of "Shutdown" written so far */
 };
 extern struct guest guest1, guest2;	/* guest2.size == 0: no second guest */
 

@@ -89,21 +89,9 @@ extern uint32_t mb_info;	/* head.S: EBX at entry, the multiboot information */
 static void console_from_cmdline(void)
 {
 	const struct multiboot_info *mbi = (const void *)(uint64_t)mb_info;
-	static const char key[] = "console=0x";
 
-	if (!mbi || !(mbi->flags & MULTIBOOT_INFO_CMDLINE) || !mbi->cmdline)
-		return;
-	for (const char *s = (const char *)(uint64_t)mbi->cmdline; *s; s++) {
-		if ((s != (const char *)(uint64_t)mbi->cmdline && s[-1] != ' ') ||
-		    strncmp(s, key, sizeof(key) - 1))
-			continue;
-		unsigned port = 0;
-		for (s += sizeof(key) - 1; (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'); s++)
-			port = port * 16 + (*s <= '9' ? *s - '0' : *s - 'a' + 10);
-		if (port && port <= 0xffff)
-			console_port(port);
-		return;
-	}
+	if (mbi && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
+		console_port_from_cmdline((const char *)(uint64_t)mbi->cmdline);
 }
 
 void main(void)

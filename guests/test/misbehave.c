@@ -306,6 +306,8 @@ void kernel_main(uint32_t magic, uint32_t info)
 	const char *how = "";
 	bool ok = false;		/* the cases that must work say so */
 
+	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
+		console_port_from_cmdline((const char *)mbi->cmdline);	/* COM2 as the second guest */
 	console_init("misbehave: ", 0);
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE)) {
 		const char *space = strrchr((const char *)mbi->cmdline, ' ');

@@ -17,7 +17,11 @@ void kernel_main(uint32_t magic, uint32_t info)
 {
 	volatile uint32_t *p = (volatile uint32_t *)VMM_MEMORY;
 
-	(void)magic, (void)info;
+	const struct multiboot_info *mbi = (const void *)info;
+
+	/* As the second guest (KERNEL2) it prints on COM2. */
+	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
+		console_port_from_cmdline((const char *)mbi->cmdline);
 	console_init("vmmtouch: ", 0);
 	printk("reading VMM memory at 0x%08x\n", VMM_MEMORY);
 	uint32_t v = *p;

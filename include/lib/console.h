@@ -14,6 +14,7 @@
 
 void console_init(const char *prefix, const char *color);
 void console_port(unsigned short port);	/* before console_init: another UART than COM1 */
+void console_port_from_cmdline(const char *cmdline);	/* its "console=0x..." word, if any */
 /* Program the UART afresh (115200 8N1, no interrupts, no loopback), e.g.
  * after a guest has used it. */
 void console_reset(void);
