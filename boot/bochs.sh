@@ -41,7 +41,8 @@
 #
 # OUTDIR gets: lvisor.iso, grub.cfg, bochsrc, bochs.log (Bochs' messages),
 # bochs.out (Bochs' stdout: the debugger's and port 0xe9's output) and
-# serial.log (COM1, when not interactive). One run per OUTDIR at a time;
+# serial.log (COM1, when not interactive). With --com2 FILE, COM2 goes to
+# FILE (emptied first). One run per OUTDIR at a time;
 # paths must not contain spaces or commas (bochsrc cannot quote them).
 set -u
 
@@ -60,6 +61,8 @@ options:
   --cpus N          CPUs of the machine (default: 1)
   --megs N          guest memory in MiB (default: 512)
   --ips N           emulated instructions per emulated second (default: 10000000)
+  --com2 FILE       COM2 (the second guest's console) to FILE
+                    (default: no COM2)
   --halt-wait S     seconds of silence after "cli; hlt" before ending Bochs
                     (default: 3; 0 never ends it)
   --debugger        stop in Bochs' internal debugger before the first
@@ -71,13 +74,13 @@ EOF
 die() { echo "$prog: $*" >&2; exit 1; }
 
 # --- Options -----------------------------------------------------------------
-cmdline='' cpu=broadwell_ult cpus=1 megs=512 ips=10000000 halt_wait=3 debugger=0
+cmdline='' cpu=broadwell_ult cpus=1 megs=512 ips=10000000 halt_wait=3 debugger=0 com2file=''
 while [ $# -gt 0 ]; do
 	case $1 in
-	--cmdline|--cpu|--cpus|--megs|--ips|--halt-wait)
+	--cmdline|--cpu|--cpus|--megs|--ips|--halt-wait|--com2)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		opt=${1#--}; val=$2; shift 2 ;;
-	--cmdline=*|--cpu=*|--cpus=*|--megs=*|--ips=*|--halt-wait=*)
+	--cmdline=*|--cpu=*|--cpus=*|--megs=*|--ips=*|--halt-wait=*|--com2=*)
 		opt=${1%%=*}; opt=${opt#--}; val=${1#*=}; shift ;;
 	--debugger|--gdb)
 		[ "$1" = --gdb ] &&
@@ -95,6 +98,7 @@ while [ $# -gt 0 ]; do
 	megs) megs=$val ;;
 	ips) ips=$val ;;
 	halt-wait) halt_wait=$val ;;
+	com2) com2file=$val ;;
 	esac
 done
 [ $# -ge 2 ] || { usage >&2; exit 1; }
@@ -206,10 +210,20 @@ else
 	com1="mode=file, dev=$serial"
 fi
 
+# COM2, with --com2: a file, as QEMU's "-serial file:" (a second guest's
+# console, lvisor's KERNEL2). Its path made absolute: Bochs runs in OUTDIR.
+com2='# com2: none'
+if [ -n "$com2file" ]; then
+	mkdir -p "$(dirname "$com2file")" || die "cannot create the directory of $com2file"
+	com2file=$(cd "$(dirname "$com2file")" && pwd)/$(basename "$com2file")
+	: >"$com2file"
+	com2="com2: enabled=1, mode=file, dev=$com2file"
+fi
+
 # --- The Bochs configuration -------------------------------------------------
 log=$outdir/bochs.log
 sed -e "s|@CPU@|$cpu|" -e "s|@CPUS@|$cpus|" -e "s|@IPS@|$ips|" -e "s|@MEGS@|$megs|" \
-    -e "s|@ISO@|$iso|" -e "s|@COM1@|$com1|" -e "s|@LOG@|$log|" \
+    -e "s|@ISO@|$iso|" -e "s|@COM1@|$com1|" -e "s|@COM2@|$com2|" -e "s|@LOG@|$log|" \
     "$here/bochsrc.in" >"$outdir/bochsrc"
 echo c >"$outdir/bochs.rc"
 
@@ -223,17 +237,19 @@ export BXSHARE=/usr/share/bochs
 # "HLT instruction with IF=0" and then nothing happens any more. (Under a
 # hypervisor a guest's own "cli; hlt" logs the same warning before its VM
 # exit, hence the wait for silence: no new log line, no serial output.
-# In interactive mode the serial output cannot be seen here: log only.)
-# Only the first CPU's halt counts: with --cpus 2, lvisor parks the second
-# one in "cli; hlt" for good (vmm/smp.c), and Bochs logs that as
-# "[CPU1  ] ... HLT instruction with IF=0" while the guest runs on CPU0.
+# In interactive mode the serial output cannot be seen here: log only.
+# COM2's file, with --com2, counts as output too: a second guest may still
+# be printing there.) Only the first CPU's halt counts: with --cpus 2,
+# lvisor parks the second one in "cli; hlt" for good (vmm/smp.c), and Bochs
+# logs that as "[CPU1  ] ... HLT instruction with IF=0" while the guest
+# runs on CPU0.
 watch_halt() {
 	local last='' now quiet=0 nap=''
 	trap 'kill $nap 2>/dev/null; wait $nap; exit' TERM	# the sleep too
 	while kill -0 $bochs_pid 2>/dev/null; do
 		sleep 1 & nap=$!
 		wait $nap
-		now=$(stat -c %s "$log" "$serial")
+		now=$(stat -c %s "$log" "$serial" ${com2file:+"$com2file"})
 		if [ "$now" = "$last" ] &&
 		   tail -n 20 "$log" | grep -v '\[CPU[1-9][0-9]* *\].*HLT instruction with IF=0' |
 		   tail -n 1 | grep -q 'HLT instruction with IF=0'; then

@@ -75,10 +75,15 @@ gdb:
 # Bochs: boot/bochs.sh builds a GRUB rescue ISO (Bochs cannot load a kernel
 # itself) and runs Bochs headless with COM1 on this terminal.
 BOCHS_ENV = boot/bochs.sh --cpu $(BOCHS_CPU) --cpus $(CPUS) --megs $(BOCHS_MEM)
+# With KERNEL2, COM2 goes to the same file as QEMU's (COM2_LOG): the second
+# guest's modules reach lvisor through GRUB's module lines, their strings
+# starting "basename guest2", which lvisor's marker test takes as QEMU's
+# "path guest2" (vmm/guest.c looks at the word after the first space).
+BOCHS_COM2 = $(if $(strip $(KERNEL2)),--com2 "$(COM2_LOG)")
 # Its ISO, configuration and logs: one directory per policy and guest, so
 # that runs of different guests can go on side by side (and of CPUS other
-# than 1: -cpusN).
-BOCHS_DIR = $(BUILD)/bochs/$(notdir $(POLICY_DIR))-$(notdir $(KERNEL_FILE))$(if $(filter-out 1,$(CPUS)),-cpus$(CPUS))
+# than 1: -cpusN; with KERNEL2: +KERNEL2).
+BOCHS_DIR = $(BUILD)/bochs/$(notdir $(POLICY_DIR))-$(notdir $(KERNEL_FILE))$(if $(strip $(KERNEL2)),+$(notdir $(KERNEL2_FILE)))$(if $(filter-out 1,$(CPUS)),-cpus$(CPUS))
 NEED_BOCHS = $(Q)boot/need.sh bochs:bochs /usr/share/bochs/BIOS-bochs-latest:bochsbios \
 	/usr/share/vgabios/vgabios.bin:vgabios grub-mkrescue:grub-common \
 	/usr/lib/grub/i386-pc:grub-pc-bin xorriso:xorriso mformat:mtools
@@ -87,7 +92,7 @@ NEED_BOCHS = $(Q)boot/need.sh bochs:bochs /usr/share/bochs/BIOS-bochs-latest:boc
 bochs: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
 	$(CHECK_KERNEL)
 	$(NEED_BOCHS)
-	$(Q)$(BOCHS_ENV) $(BOCHS_DIR) $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
+	$(Q)$(BOCHS_ENV) $(BOCHS_COM2) $(BOCHS_DIR) $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
 
 ## bochs-kernel   boot KERNEL in Bochs directly, without lvisor
 # A multiboot kernel is booted by GRUB's multiboot command, a Linux bzImage
@@ -105,6 +110,6 @@ bochs-kernel: $(KERNEL_DEP)
 bochs-debug: $(LVISOR) $(FIRMWARE) $(KERNEL_DEP)
 	$(CHECK_KERNEL)
 	$(NEED_BOCHS)
-	$(Q)$(BOCHS_ENV) --debugger $(BOCHS_DIR) $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
+	$(Q)$(BOCHS_ENV) $(BOCHS_COM2) --debugger $(BOCHS_DIR) $(LVISOR) $(FIRMWARE) $(GUEST_MODULES)
 
 .PHONY: bochs bochs-kernel bochs-debug
