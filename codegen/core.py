@@ -78,7 +78,8 @@ VMX_EXITS = [
     CoreExit(2, "EXIT_REASON_TRIPLE_FAULT", "core_triple_fault", "SDM 28.1",
              "the guest is dead: report and stop"),
     CoreExit(3, "EXIT_REASON_INIT_SIGNAL", "core_init_signal", "SDM 26.2",
-             "INIT always exits in VMX non-root operation (and is blocked in root): report and stop"),
+             "INIT always exits in VMX non-root operation (and is blocked in root): report and stop; "
+             "on the second guest's CPU, from another CPU: ignored"),
     CoreExit(10, "EXIT_REASON_CPUID", "core_cpuid", "SDM 26.1.2",
              "CPUID always exits; the core hides VMX from the guest", policy="cpuid"),
     CoreExit(13, "EXIT_REASON_INVD", "core_invd", "SDM 26.1.2",

@@ -10,6 +10,7 @@
 #include "actions.h"
 #include "core_ports.h"	/* the core's ports and MSRs, from codegen/core.py */
 #include "exits.h"
+#include "stats.h"
 #include "vmm.h"
 
 int core_unhandled(struct vcpu *v)
@@ -51,15 +52,53 @@ int core_virt_instruction(struct vcpu *v)
 
 /*
  * An INIT signal, e.g. an INIT IPI the guest sent through its local APIC
- * (to itself: ICR destination shorthand "all including self"). Outside a
+ * (to itself: ICR destination shorthand "all including self"), or, on the
+ * second guest's CPU, one the first guest sent there (below). Outside a
  * guest it would reset the CPU into real mode at the reset vector, lvisor
  * gone. In VMX non-root operation INIT always exits (SDM 26.2), and it is
  * blocked in root operation; on SVM the INIT intercept turns it into a
  * #VMEXIT (APM 15.9, table B-1). The guest wanted its CPU reset: report it
  * and stop the guest.
  */
+#define INITS_IN_A_ROW_MAX	1000
+
 int core_init_signal(struct vcpu *v)
 {
+	/*
+	 * The second guest's CPU, on VMX. That guest cannot send an INIT: its
+	 * EPT maps no local APIC. So the INIT came from another CPU: the
+	 * first guest's INIT IPI (its APIC writes are not mediated on VMX),
+	 * to APIC ID 1 or to all. Stopping the second guest for it would let
+	 * the first guest kill it. On VMX the exit is all that INIT does: "A
+	 * logical processor performs none of the operations normally
+	 * associated with these events. Such exits do not modify register
+	 * state or clear pending events" (SDM 26.2, "INIT signals"). The
+	 * guest's state is the one before the INIT, so resuming it is sound:
+	 * the INIT is dropped, counted and reported at the machine's end
+	 * (smp_wait_guest2). On SVM the intercepted INIT stays pending (see
+	 * vmm/apic.c; there lvisor refuses the first guest's INIT IPIs to
+	 * other CPUs before they are sent), so this is VMX's alone.
+	 *
+	 * Bochs 2.7 does not take the INIT away at the exit: it stays
+	 * pending, and every VM entry exits again at once, the guest making
+	 * no progress. An INIT exit right after an INIT exit, with nothing in
+	 * between, many times over, is that: the second guest is reported and
+	 * stopped alone, lvisor and the first guest go on.
+	 */
+	if (v->guest->second && backend->init_exit_consumes) {
+		struct guest *g = v->guest;
+		unsigned exit = v->stats->trace_next;	/* this one's number */
+		g->inits_in_a_row = exit == g->last_init_exit + 1 ? g->inits_in_a_row + 1 : 1;
+		g->last_init_exit = exit;
+		if (g->inits_in_a_row < INITS_IN_A_ROW_MAX) {
+			if (g->inits_in_a_row == 1)
+				g->inits_ignored++;	/* one INIT, however often it exits */
+			return EXIT_RESUME;
+		}
+		return vcpu_stop(v, "INIT from another CPU exits again at every VM entry "
+				 "(%u times in a row): this CPU keeps it pending (an emulator's bug: "
+				 "SDM 26.2), this guest alone stops", g->inits_in_a_row);
+	}
 	return vcpu_stop(v, "guest sent INIT (%s): it would reset the CPU, lvisor with it",
 			 vcpu_exit_name(v));
 }

@@ -83,6 +83,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 
 	printk("entering the guest in real mode at 0000:%04x\n", FIRMWARE_ADDR);
 	console_guest_color(COLOR_GUEST);
+	smp_go();
 	vcpu_run_loop(&vcpu0);
 	vmm_stop(false);
 }

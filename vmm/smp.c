@@ -149,6 +149,18 @@ static struct vcpu vcpu1;		/* the second guest's CPU */
  * the first guest is stopped, asks the AP for its state dump (report_now),
  * since on VMX only the AP can read its VMCS, and waits for it (report_done). */
 static volatile bool report_now, report_done;
+/* Set by the boot CPU as it enters the first guest (smp_go): until then
+ * the AP waits with the second guest created. The two guests start
+ * together and run side by side: a short second guest (lv6 is done in
+ * about 100,000 instructions) would otherwise have ended before lvisor had
+ * set up the first, and what one guest can do to the other's CPU (an IPI,
+ * vmm/exits.c) could never be seen while the other runs. */
+static volatile bool go;
+
+void smp_go(void)
+{
+	__atomic_store_n(&go, true, __ATOMIC_RELEASE);
+}
 #define GUEST2_DUMP_WAIT_SECONDS	5
 
 /*
@@ -166,6 +178,8 @@ void smp_wait_guest2(void)
 	if (!guest2.size || reported || !smp_on_boot_cpu())
 		return;
 	reported = true;
+	if (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		return;		/* lvisor stopped before either guest ran */
 	if (__atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE)) {
 		printk("the second guest still runs: waiting for it to end (at most %u s)\n", GUEST2_WAIT_SECONDS);
 		uint64_t start = rdtsc();
@@ -188,6 +202,10 @@ void smp_wait_guest2(void)
 			cpu_relax();
 	}
 	printk("second guest %s: its CPU stopped, the first guest went on\n", guest2.end);
+	if (guest2.inits_ignored && !guest2.stop[0])
+		printk("second guest: its CPU received %u INIT signal%s from another CPU: ignored, "
+		       "the second guest went on (core_init_signal)\n",
+		       guest2.inits_ignored, guest2.inits_ignored == 1 ? "" : "s");
 	stats_print_vcpu(&vcpu1);
 }
 
@@ -228,6 +246,8 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 	}
 	__atomic_store_n(&ap_started, 1, __ATOMIC_RELEASE);	/* after the lines */
 	if (guest2_ok) {
+		while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+			cpu_relax();
 		vcpu_run_loop(&vcpu1);
 		if (!guest2.end[0])	/* vcpu_stop has kept why, in guest2.stop */
 			strncpy(guest2.end, "was stopped by lvisor", sizeof(guest2.end) - 1);

@@ -10,6 +10,9 @@ void smp_init(void);
 /* Is this the boot CPU, whose guest lvisor runs? (true with one CPU) */
 #include <stdbool.h>
 bool smp_on_boot_cpu(void);
+/* The boot CPU enters the first guest now: the second guest, created and
+ * waiting on the AP, starts too. */
+void smp_go(void);
 /* The first guest ends the machine: let a second guest that still runs
  * finish first (at most GUEST2_WAIT_SECONDS), from the boot CPU. */
 void smp_wait_guest2(void);

@@ -137,6 +137,9 @@ struct backend {
 	uint32_t nexits;
 	uint32_t io_exit;				/* the exit code of IN/OUT */
 	bool hex_reasons;				/* print exit codes in hex, as the manual does */
+	/* An INIT exit takes the INIT: resuming the guest after it is safe
+	 * (VMX, SDM 26.2). Not on SVM, where the INIT stays pending. */
+	bool init_exit_consumes;
 	bool (*detect)(void);				/* CPUID says the CPU has it */
 	int (*init)(void);				/* enable; 0 on success */
 	/* The vCPU's backend state, v->arch, from its policy v->policy

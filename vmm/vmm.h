@@ -49,6 +49,10 @@ struct guest {
 	 * report (its CPU prints the state dump then: vcpu1's VMCS is
 	 * current only there) */
 	char stop[192];
+	/* second guest, VMX: INIT signals that reached its CPU from another
+	 * CPU, dropped (core_init_signal), reported at the machine's end */
+	unsigned inits_ignored;
+	unsigned inits_in_a_row, last_init_exit;	/* an INIT that stays pending */
 	/* What the reset and power-off ports remember between two bytes
 	 * (vmm/reset.c, vmm/poweroff.c). The first guest's are the machine's
 	 * devices; the second guest's writes reach no device, but lvisor

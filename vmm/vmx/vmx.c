@@ -411,6 +411,7 @@ const struct backend vmx_backend = {
 	.io_exit = EXIT_REASON_IO_INSTRUCTION,
 	.nexits = VMX_EXIT_NR,
 	.hex_reasons = false,
+	.init_exit_consumes = true,
 	.detect = vmx_detect,
 	.init = vmx_init,
 	.create = vmx_create,

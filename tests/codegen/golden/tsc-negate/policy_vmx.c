@@ -48,7 +48,7 @@ static const struct policy_vmx vmx_controls = {
 /* Exit-handler table, indexed by basic exit reason (SDM appendix C); NULL: unhandled. */
 static const exit_handler_t vmx_exits[VMX_EXIT_NR] = {
 	[EXIT_REASON_TRIPLE_FAULT] = core_triple_fault,	/* required by the core: the guest is dead: report and stop -- SDM 28.1 */
-	[EXIT_REASON_INIT_SIGNAL] = core_init_signal,	/* required by the core: INIT always exits in VMX non-root operation (and is blocked in root): report and stop -- SDM 26.2 */
+	[EXIT_REASON_INIT_SIGNAL] = core_init_signal,	/* required by the core: INIT always exits in VMX non-root operation (and is blocked in root): report and stop; on the second guest's CPU, from another CPU: ignored -- SDM 26.2 */
 	[EXIT_REASON_CPUID] = exit_cpuid,	/* policies/default.yaml:32: cpuid: emulate -- SDM 26.1.2 */
 	[EXIT_REASON_INVD] = core_invd,	/* required by the core: INVD always exits -- SDM 26.1.2 */
 	[EXIT_REASON_RDTSC] = exit_rdtsc,	/* policies/tsc-negate.yaml:14: rdtsc: negate -- SDM 25.6.2 */
