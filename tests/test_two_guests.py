@@ -4,7 +4,7 @@ its own 64 MiB, with COM2 (a file under the build directory) as its
 console. Each runs to its end; the second guest's power-off stops its CPU,
 not the machine; its timestamps show its own policy. On QEMU (SVM) and Bochs
 (VMX) for that basic run; the second guest's misdeeds on QEMU; on Bochs,
-the first guest's INIT to the second guest's CPU."""
+the first guest's INIT and NMI to the second guest's CPU."""
 import re
 
 import pytest
@@ -187,3 +187,22 @@ def test_first_guest_init_to_second_cpu_on_vmx():
                 "the first guest went on") in lines, run
         assert ("lvisor: second guest: its CPU received 1 INIT signal from another CPU: ignored, "
                 "the second guest went on (core_init_signal)") in lines, run
+
+
+def test_first_guest_nmi_to_second_cpu_is_ignored_on_vmx():
+    """misbehave `nmi-other` sends an NMI IPI to APIC ID 1, the CPU that runs
+    lv6 as the second guest. Its VMCS has "NMI exiting" on: the NMI exits
+    instead of going through lv6's IDT (SDM 26.2), and lvisor drops it. lv6
+    runs to its end on COM2, the first guest goes on and powers off, and
+    lvisor reports the NMI at the machine's end."""
+    run, com2 = com2_of("bochs", "default", "lv6", KERNEL="misbehave", APPEND="nmi-other")
+    assert run.status == 0, run
+    assert "misbehave: sending an NMI to APIC ID 1" in run.out, run
+    assert "misbehave: still running" in run.out, run
+    assert [t for _, t in lv6_lines(com2) if not t.startswith("tsc: ")] == LV6, com2
+    lines = run.out.splitlines()
+    assert ("lvisor: second guest powers off (out 0x10 to port 0xf4): its CPU stopped, "
+            "the first guest went on") in lines, run
+    assert ("lvisor: second guest: its CPU received 1 NMI from another CPU: ignored, "
+            "the second guest went on") in lines, run
+    assert "lvisor: image intact" in run.out, run

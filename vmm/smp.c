@@ -206,6 +206,10 @@ void smp_wait_guest2(void)
 		printk("second guest: its CPU received %u INIT signal%s from another CPU: ignored, "
 		       "the second guest went on (core_init_signal)\n",
 		       guest2.inits_ignored, guest2.inits_ignored == 1 ? "" : "s");
+	if (guest2.nmis_ignored)
+		printk("second guest: its CPU received %u NMI%s from another CPU: ignored, "
+		       "the second guest went on\n",
+		       guest2.nmis_ignored, guest2.nmis_ignored == 1 ? "" : "s");
 	stats_print_vcpu(&vcpu1);
 }
 

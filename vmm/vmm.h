@@ -53,6 +53,7 @@ struct guest {
 	 * CPU, dropped (core_init_signal), reported at the machine's end */
 	unsigned inits_ignored;
 	unsigned inits_in_a_row, last_init_exit;	/* an INIT that stays pending */
+	unsigned nmis_ignored;	/* the same for NMIs (vmm/vmx/vmx.c) */
 	/* What the reset and power-off ports remember between two bytes
 	 * (vmm/reset.c, vmm/poweroff.c). The first guest's are the machine's
 	 * devices; the second guest's writes reach no device, but lvisor

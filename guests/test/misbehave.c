@@ -39,6 +39,8 @@
  *           (vmm/exits.c; or it stops the second guest alone if the INIT
  *           stays pending, as on Bochs 2.7), and this guest runs on and
  *           powers off normally
+ *   nmi-other  an NMI IPI to APIC ID 1, the same way: on VMX that CPU's
+ *           NMI exits and lvisor drops it (vmm/vmx/vmx.c)
  *   hpet    read the HPET's capabilities (allowed), then write its timer 0
  *           configuration with FSB delivery on: its interrupt would become a
  *           memory write of the guest's choosing (IA-PC HPET 1.0a, 2.3.9.2.2)
@@ -237,11 +239,12 @@ static void ipi_insn(const char *how)
 		console_flush();
 		*(volatile uint32_t *)APIC_ICR_HIGH = 15u << 24;
 		*icr = 0x40;		/* vector 0x40, fixed, physical, no shorthand */
-	} else if (!strcmp(how, "init-other")) {
-		printk("sending INIT to APIC ID 1\n");
+	} else if (!strcmp(how, "init-other") || !strcmp(how, "nmi-other")) {
+		bool init = how[0] == 'i';
+		printk("sending %s to APIC ID 1\n", init ? "INIT" : "an NMI");
 		console_flush();
 		*(volatile uint32_t *)APIC_ICR_HIGH = 1u << 24;
-		*icr = ICR_INIT | ICR_ASSERT;	/* physical destination, no shorthand */
+		*icr = (init ? ICR_INIT : ICR_NMI) | ICR_ASSERT;	/* physical destination, no shorthand */
 	} else if (!strcmp(how, "init-imm")) {
 		printk("sending INIT to itself with MOV of an immediate\n");
 		console_flush();
@@ -347,7 +350,7 @@ void kernel_main(uint32_t magic, uint32_t info)
 		init_ipi();
 	else if (!strcmp(how, "init-imm") || !strcmp(how, "init-xchg") || !strcmp(how, "ipi-other"))
 		ipi_insn(how);
-	else if (!strcmp(how, "init-other")) {
+	else if (!strcmp(how, "init-other") || !strcmp(how, "nmi-other")) {
 		ipi_insn(how);
 		ok = true;	/* on VMX: it only reached the other CPU */
 	}
@@ -358,7 +361,7 @@ void kernel_main(uint32_t magic, uint32_t info)
 	else if (!strcmp(how, "hpet"))
 		hpet_fsb();
 	else
-		printk("say how: APPEND=triple, nested, reset-..., sleep, init, init-imm, init-xchg, ipi-other, init-other, "
+		printk("say how: APPEND=triple, nested, reset-..., sleep, init, init-imm, init-xchg, ipi-other, init-other, nmi-other, "
 		       "uart, hpet, pci, a20-92, a20-kbd or nmi\n");
 	printk("still running\n");
 	poweroff(ok);

@@ -80,19 +80,25 @@ static int setup_controls(const struct vcpu *v)
 	const struct policy *p = v->policy;
 	const struct policy_vmx *ctl = p->vmx;
 	bool true_ctls = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_TRUE_CTLS;
-	uint32_t proc = ctl->proc_based;
+	uint32_t proc = ctl->proc_based, pin = ctl->pin_based;
 	bool ok = true;
 
 	/* The second guest's ports are the core's to decide whatever the
 	 * policy says: every one but COM2 exits (vcpu.c). */
 	if (v->guest->second)
 		proc = (proc & ~CPU_BASED_UNCOND_IO_EXITING) | CPU_BASED_USE_IO_BITMAPS;
+	/* An NMI on the second guest's CPU is another CPU's (it has no APIC
+	 * and no device): the first guest's NMI IPI. With "NMI exiting" it
+	 * exits instead of going through the second guest's IDT (SDM
+	 * 25.6.1, 26.2), and lvisor drops it (vmx.c, guest2_exception). */
+	if (v->guest->second)
+		pin |= PIN_BASED_NMI_EXITING;
 
 	if (ctl->proc_based2)
 		proc |= CPU_BASED_ACTIVATE_SECONDARY;
 	vmwrite(PIN_BASED_VM_EXEC_CONTROL,
 		adjust("pin-based", true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
-					      : MSR_IA32_VMX_PINBASED_CTLS, ctl->pin_based, &ok));
+					      : MSR_IA32_VMX_PINBASED_CTLS, pin, &ok));
 	proc = adjust("processor-based", true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 						   : MSR_IA32_VMX_PROCBASED_CTLS, proc, &ok);
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, proc);

@@ -94,6 +94,9 @@ struct vmx_vcpu {
 	uint8_t vmcs[4096];	/* at most 4 KiB (IA32_VMX_BASIC, SDM A.1) */
 	bool launched;		/* VMLAUNCH done: VMRESUME from now on (SDM 25.11.3) */
 	uint64_t entry_error;	/* VM_INSTRUCTION_ERROR of a failed VM entry */
+	/* second guest: the policy's handler for exception exits, which
+	 * share their exit reason with the NMIs lvisor drops (vmx_create) */
+	int (*guest2_exceptions)(struct vcpu *v);
 };
 
 struct policy;
