@@ -21,38 +21,11 @@
  * operation and is blocked in root operation (SDM 26.2, 24.8), where
  * core_init_signal reports it; EPT maps the APIC's page writable.
  */
+#include "apic.h"
 #include "exits.h"
 #include "vmm.h"
 
-/* Register offsets in the APIC's page (SDM 11.4.1, table 11-1). */
-#define APIC_ID		0x020	/* bits 31:24, the APIC ID */
-#define APIC_LDR	0x0d0	/* logical destination: bits 31:24 */
-#define APIC_DFR	0x0e0	/* destination format: bits 31:28, 1111 flat, 0000 cluster */
-#define APIC_ICR_LOW	0x300	/* a write sends the IPI */
-#define APIC_ICR_HIGH	0x310	/* bits 31:24, the destination */
-#define APIC_LVT_LINT0	0x350
-#define APIC_LVT_LINT1	0x360
-
-/* ICR low fields (SDM 11.6.1, figure 11-12); the LVT's delivery mode is
- * in the same bits (figure 11-8). */
-#define ICR_MODE(icr)		((icr) >> 8 & 7)
-#define MODE_INIT		5
-#define MODE_STARTUP		6
-#define ICR_LOGICAL		(1u << 11)
-#define ICR_ASSERT		(1u << 14)	/* level: clear only for INIT level de-assert */
-#define ICR_LEVEL_TRIGGERED	(1u << 15)
-#define ICR_SHORTHAND(icr)	((icr) >> 18 & 3)
-#define SHORTHAND_NONE		0
-#define SHORTHAND_SELF		1
-#define SHORTHAND_ALL		2	/* all including self */
-#define SHORTHAND_OTHERS	3	/* all excluding self */
-
 uint64_t apic_page;
-
-static uint32_t apic_read(uint32_t reg)
-{
-	return *(volatile uint32_t *)(apic_page + reg);
-}
 
 /* The APIC's page as lvisor finds it: IA32_APIC_BASE, which the guest may
  * not change (core_msr), mapped uncacheable in lvisor's address space, as
@@ -114,7 +87,7 @@ static const char *ipi_refused(uint32_t icr)
 		return "guest sent an IPI to all other CPUs (ICR 0x%x): lvisor gives the guest one CPU";
 	}
 	uint8_t dest = apic_read(APIC_ICR_HIGH) >> 24;
-	if (icr & ICR_LOGICAL ? logical_self(dest) : dest == apic_read(APIC_ID) >> 24)
+	if (icr & ICR_LOGICAL ? logical_self(dest) : dest == apic_id())
 		return NULL;
 	return "guest sent an IPI to another CPU (ICR 0x%x): lvisor gives the guest one CPU";
 }
@@ -137,7 +110,7 @@ static const char *lvt_refused(uint32_t reg, uint32_t val)
  * 32-bit stores only (SDM 11.4.1): any other store is refused, as lvisor
  * cannot tell what the APIC would make of it.
  */
-static int apic_write(struct vcpu *v)
+static int guest_apic_write(struct vcpu *v)
 {
 	uint64_t gpa = v->exit.gpa;
 	uint32_t reg = gpa - apic_page;
@@ -168,6 +141,6 @@ int core_npf(struct vcpu *v)
 	/* The second guest has no local APIC in its map: its fault there is
 	 * one more address outside it, not a store for this CPU's APIC. */
 	if (!v->guest->second && v->exit.gpa_write && (v->exit.gpa & ~(uint64_t)(PAGE_SIZE - 1)) == apic_page)
-		return apic_write(v);
+		return guest_apic_write(v);
 	return core_vmm_memory(v);
 }

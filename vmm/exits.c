@@ -219,14 +219,13 @@ bool core_msr_is_own(uint32_t msr, bool write)
 	       (msr == CORE_MSR_IA32_APIC_BASE && write);
 }
 
-/* The MSRs the core keeps for itself (codegen/core.py, MSRS): true when
- * handled, with *fault set when the guest gets #GP. */
-static bool core_own_msr(struct vcpu *v, uint32_t msr, bool *fault)
+/* An access to one of the core's own MSRs (core_msr_is_own): false when
+ * the guest gets #GP for it. */
+static bool core_own_msr(struct vcpu *v, uint32_t msr)
 {
 	bool write = v->exit.msr.write;
 	uint64_t val = vcpu_edx_eax(v);
 
-	*fault = false;
 	switch (msr) {
 	case CORE_MSR_EFER:
 		if (!write)
@@ -234,7 +233,7 @@ static bool core_own_msr(struct vcpu *v, uint32_t msr, bool *fault)
 		else if (efer_write_ok(v, val))
 			backend->set_efer(v, val);
 		else
-			*fault = true;
+			return false;
 		return true;
 	case CORE_MSR_IA32_PAT:	/* the guest's lives in the VMCS/VMCB, never in the CPU's */
 		if (!write)
@@ -242,18 +241,12 @@ static bool core_own_msr(struct vcpu *v, uint32_t msr, bool *fault)
 		else if (pat_ok(val))
 			backend->set_pat(v, val);
 		else
-			*fault = true;
-		return true;
-	case CORE_MSR_IA32_APIC_BASE:
-		if (!write)
-			return false;	/* reads are the policy's */
-		*fault = !apic_base_write_ok(val) || wrmsr_safe(msr, val);
-		return true;
-	default:
-		if (!svm_msr(msr))
 			return false;
-		*fault = true;	/* as on a CPU without SVM */
 		return true;
+	case CORE_MSR_IA32_APIC_BASE:	/* writes only: reads are the policy's */
+		return apic_base_write_ok(val) && !wrmsr_safe(msr, val);
+	default:			/* SVM's MSRs: as on a CPU without SVM */
+		return false;
 	}
 }
 
@@ -266,9 +259,9 @@ static bool core_own_msr(struct vcpu *v, uint32_t msr, bool *fault)
  */
 int core_msr(struct vcpu *v)
 {
-	bool fault;
+	uint32_t msr = v->exit.msr.index;
 
-	if (!core_own_msr(v, v->exit.msr.index, &fault) || fault) {
+	if (!core_msr_is_own(msr, v->exit.msr.write) || !core_own_msr(v, msr)) {
 		vcpu_inject(v, VEC_GP, true, 0);
 		return EXIT_RESUME;
 	}

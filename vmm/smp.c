@@ -31,6 +31,7 @@
 #include <lib/tsc.h>
 #include <lvisor/handoff.h>
 #include "acpi.h"
+#include "apic.h"
 #include "policy.h"
 #include "smp.h"
 #include "stats.h"
@@ -66,30 +67,7 @@ static int madt_find_ap(uint8_t bsp_id, unsigned *count)
 	return ap;
 }
 
-/* --- The local APIC's interrupt command register (SDM 11.6.1) --------------- */
-
-#define APIC_ID		0x020	/* bits 31:24 */
-#define APIC_ICR_LOW	0x300	/* a write sends the IPI */
-#define APIC_ICR_HIGH	0x310	/* bits 31:24: the destination's APIC ID */
-#define ICR_INIT	(5u << 8)	/* delivery modes */
-#define ICR_STARTUP	(6u << 8)
-#define ICR_PENDING	(1u << 12)	/* delivery status: not yet accepted */
-#define ICR_ASSERT	(1u << 14)
-
-static uint32_t lapic_read(uint32_t reg)
-{
-	return *(volatile uint32_t *)(apic_page + reg);
-}
-
-static void lapic_write(uint32_t reg, uint32_t val)
-{
-	*(volatile uint32_t *)(apic_page + reg) = val;
-}
-
-static uint8_t lapic_id(void)
-{
-	return lapic_read(APIC_ID) >> 24;
-}
+/* --- The local APIC's interrupt command register (SDM 11.6.1, vmm/apic.h) -- */
 
 static void udelay(uint64_t us)
 {
@@ -102,11 +80,11 @@ static void udelay(uint64_t us)
 /* Send one IPI to the CPU with this APIC ID, physical destination mode,
  * and wait until the APIC has sent it (SDM 11.6.1: the delivery status
  * goes back to idle). */
-static void send_ipi(uint8_t apic_id, uint32_t icr)
+static void send_ipi(uint8_t dest, uint32_t icr)
 {
-	lapic_write(APIC_ICR_HIGH, (uint32_t)apic_id << 24);
-	lapic_write(APIC_ICR_LOW, icr);
-	for (int i = 0; i < 100000 && (lapic_read(APIC_ICR_LOW) & ICR_PENDING); i++)
+	apic_write(APIC_ICR_HIGH, (uint32_t)dest << 24);
+	apic_write(APIC_ICR_LOW, icr);
+	for (int i = 0; i < 100000 && (apic_read(APIC_ICR_LOW) & ICR_PENDING); i++)
 		cpu_relax();
 }
 
@@ -119,12 +97,12 @@ static void send_ipi(uint8_t apic_id, uint32_t icr)
  * The MP spec's INIT level de-assert is for the discrete 82489DX APIC;
  * integrated APICs ignore it, and the SDM's sequence has none.
  */
-static void init_sipi_sipi(uint8_t apic_id, uint32_t page)
+static void init_sipi_sipi(uint8_t dest, uint32_t page)
 {
-	send_ipi(apic_id, ICR_INIT | ICR_ASSERT);
+	send_ipi(dest, ICR_INIT | ICR_ASSERT);
 	udelay(10000);
 	for (int i = 0; i < 2; i++) {
-		send_ipi(apic_id, ICR_STARTUP | ICR_ASSERT | (page >> 12));
+		send_ipi(dest, ICR_STARTUP | ICR_ASSERT | (page >> 12));
 		udelay(200);
 	}
 }
@@ -215,7 +193,7 @@ void smp_wait_guest2(void)
 
 bool smp_on_boot_cpu(void)
 {
-	return !ap_started || lapic_id() == boot_apic_id;
+	return !ap_started || apic_id() == boot_apic_id;
 }
 
 /*
@@ -227,7 +205,7 @@ bool smp_on_boot_cpu(void)
  */
 void __attribute__((noreturn)) ap_main(unsigned cpu)
 {
-	printk("CPU %u started (APIC ID %u)\n", cpu, lapic_id());
+	printk("CPU %u started (APIC ID %u)\n", cpu, apic_id());
 	/* In VMX root operation INIT is blocked (SDM 24.8): a guest's INIT
 	 * IPI to this CPU, which on VMX nothing intercepts, cannot reset it
 	 * and start guest code here outside lvisor. (On SVM vmm/apic.c
@@ -275,7 +253,7 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 
 /* Copy the trampoline to its low page, fill in its words, start the AP and
  * wait for it: true when it came. */
-static bool smp_start_ap(unsigned cpu, uint8_t apic_id)
+static bool smp_start_ap(unsigned cpu, uint8_t dest)
 {
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
 	size_t size = ap_trampoline_end - ap_trampoline;
@@ -288,13 +266,13 @@ static bool smp_start_ap(unsigned cpu, uint8_t apic_id)
 	*(uint64_t *)IN_COPY(ap_param_cpu) = cpu;
 	memcpy(IN_COPY(ap_param_idtr), &idtr, sizeof(idtr));
 
-	init_sipi_sipi(apic_id, AP_TRAMPOLINE_ADDR);
+	init_sipi_sipi(dest, AP_TRAMPOLINE_ADDR);
 	uint64_t start = rdtsc();
 	while (!__atomic_load_n(&ap_started, __ATOMIC_ACQUIRE) && rdtsc() - start < tsc_hz)
 		cpu_relax();
 	if (!ap_started) {
 		/* Back to wait-for-SIPI, off the page before the guest gets it. */
-		send_ipi(apic_id, ICR_INIT | ICR_ASSERT);
+		send_ipi(dest, ICR_INIT | ICR_ASSERT);
 		udelay(10000);
 	}
 	/* The AP has left the page (or was reset): the guest finds zeros. */
@@ -304,7 +282,7 @@ static bool smp_start_ap(unsigned cpu, uint8_t apic_id)
 
 void smp_init(void)
 {
-	uint8_t bsp_id = boot_apic_id = lapic_id();
+	uint8_t bsp_id = boot_apic_id = apic_id();
 	unsigned count;
 	int ap = madt_find_ap(bsp_id, &count);
 

@@ -22,8 +22,7 @@ void mm_uncached(uint64_t pa);	/* lvisor's 2 MiB page holding pa: uncacheable */
 
 /* apic.c: the guest's local APIC is the CPU's; on SVM lvisor mediates
  * writes to its page (vmm/svm/npt.c maps it read-only). */
-void apic_init(void);
-extern uint64_t apic_page;	/* its physical address (IA32_APIC_BASE) */
+void apic_init(void);	/* apic.h: the registers, apic_page */
 
 /* The RAM ranges of a guest's memory map: [start, end), guest-physical. */
 struct ram_range {

@@ -9,6 +9,7 @@
  * unless they send INIT or an IPI elsewhere; HPET writes stop the guest).
  * The 2 MiB that hold each are mapped with 4 KiB pages.
  */
+#include "../apic.h"
 #include "../vmm.h"
 #include "svm.h"
 
