@@ -53,7 +53,8 @@ BACKENDS = {
 
 # The rows of the first table: (key, what it measures). Keys name where the
 # figure comes from: "lvisor:x" the bench policy's run, "rdtsc:x" the
-# bench-rdtsc run, "bare:x" the bare run; x is the guest's figure name.
+# bench-rdtsc run, "bare:x" the bare run, "guest1:x" and "guest2:x" the
+# bench guest as both of lvisor's guests at once; x is the guest's figure name.
 CYCLE_ROWS = [
     ("lvisor:cpuid", "CPUID: exit round trip"),
     ("guest1:cpuid", "CPUID: exit round trip in the first guest, while the second guest "
@@ -453,7 +454,7 @@ def targets(results):
                    f"once: first guest {cycles(c1)}, second guest {cycles(c2)} (their loops "
                    f"overlapped {percent(o)} or more): " +
                    (verdict(c1 <= 200 and c2 <= 200) if o >= 0.9 else
-                    "not judged (the loops did not run at the same time)"))
+                    "not judged (the loops overlapped less than 90%)"))
     for b, limit in (("vmx", 1.02), ("svm", 1.10)):
         if b in results:
             out.append(f"- {BACKENDS[b]['title']}: exit-free loops <= {limit:.2f}x bare: " +
