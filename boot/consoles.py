@@ -236,6 +236,15 @@ def read(fd):
         raise
 
 
+def copy_size(fd):
+    """Our terminal's size to COM1's (the size of a window, to a guest that
+    asks: the kernel tells the emulator with SIGWINCH)."""
+    try:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8))
+    except OSError:
+        pass
+
+
 def kill(pid, sig):
     """COMMAND and what it runs: its session's one process group."""
     try:
@@ -269,11 +278,8 @@ def main(argv):
     if interactive:
         saved = termios.tcgetattr(0)
         termios.tcsetattr(s1, termios.TCSANOW, saved)
-        try:
-            size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
-            fcntl.ioctl(s1, termios.TIOCSWINSZ, size)
-        except OSError:
-            pass
+        copy_size(s1)
+        signal.signal(signal.SIGWINCH, lambda n, f: copy_size(s1))
     else:
         attrs = termios.tcgetattr(s1)
         attrs[1] &= ~termios.ONLCR
