@@ -41,9 +41,16 @@
 #
 # OUTDIR gets: lvisor.iso, grub.cfg, bochsrc, bochs.log (Bochs' messages),
 # bochs.out (Bochs' stdout: the debugger's and port 0xe9's output) and
-# serial.log (COM1, when not interactive). With --com2 FILE, COM2 goes to
-# FILE (emptied first). One run per OUTDIR at a time;
+# serial.log (COM1, when not interactive). One run per OUTDIR at a time;
 # paths must not contain spaces or commas (bochsrc cannot quote them).
+#
+# With --com2 FILE (a second guest's console), the script runs itself again
+# under boot/consoles.py, which gives it a pseudo-terminal as its terminal
+# (so COM1 is Bochs' mode=term, as when interactive) and another for COM2
+# (mode=term too, LVISOR_COM2_TTY): both guests' output comes here, the
+# second guest's lines behind a magenta "guest2| ", COM2's also to FILE
+# unchanged and COM1's to --com1-log's file; Ctrl-] switches typing
+# between COM1 and COM2.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -61,8 +68,9 @@ options:
   --cpus N          CPUs of the machine (default: 1)
   --megs N          guest memory in MiB (default: 512)
   --ips N           emulated instructions per emulated second (default: 10000000)
-  --com2 FILE       COM2 (the second guest's console) to FILE
-                    (default: no COM2)
+  --com2 FILE       COM2 (the second guest's console) here and to FILE,
+                    through boot/consoles.py (default: no COM2)
+  --com1-log FILE   with --com2: COM1's output to FILE too
   --halt-wait S     seconds of silence after "cli; hlt" before ending Bochs
                     (default: 3; 0 never ends it)
   --debugger        stop in Bochs' internal debugger before the first
@@ -74,13 +82,14 @@ EOF
 die() { echo "$prog: $*" >&2; exit 1; }
 
 # --- Options -----------------------------------------------------------------
-cmdline='' cpu=broadwell_ult cpus=1 megs=512 ips=10000000 halt_wait=3 debugger=0 com2file=''
+cmdline='' cpu=broadwell_ult cpus=1 megs=512 ips=10000000 halt_wait=3 debugger=0 com2file='' com1log=''
+args=("$@")
 while [ $# -gt 0 ]; do
 	case $1 in
-	--cmdline|--cpu|--cpus|--megs|--ips|--halt-wait|--com2)
+	--cmdline|--cpu|--cpus|--megs|--ips|--halt-wait|--com2|--com1-log)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		opt=${1#--}; val=$2; shift 2 ;;
-	--cmdline=*|--cpu=*|--cpus=*|--megs=*|--ips=*|--halt-wait=*|--com2=*)
+	--cmdline=*|--cpu=*|--cpus=*|--megs=*|--ips=*|--halt-wait=*|--com2=*|--com1-log=*)
 		opt=${1%%=*}; opt=${opt#--}; val=${1#*=}; shift ;;
 	--debugger|--gdb)
 		[ "$1" = --gdb ] &&
@@ -99,12 +108,20 @@ while [ $# -gt 0 ]; do
 	ips) ips=$val ;;
 	halt-wait) halt_wait=$val ;;
 	com2) com2file=$val ;;
+	com1-log) com1log=$val ;;
 	esac
 done
 [ $# -ge 2 ] || { usage >&2; exit 1; }
 case $cpus in ''|0|*[!0-9]*) die "--cpus wants a number of CPUs, not '$cpus'" ;; esac
 outdir=$1 kernel=$2
 shift 2
+
+# A second guest: both consoles through boot/consoles.py, which runs this
+# script again with LVISOR_COM2_TTY set.
+if [ -n "$com2file" ] && [ -z "${LVISOR_COM2_TTY:-}" ]; then
+	exec /usr/bin/python3 "$here/consoles.py" ${com1log:+--com1-log "$com1log"} \
+		--com2-log "$com2file" -- "$0" "${args[@]}"
+fi
 
 # --- Tools and input files ---------------------------------------------------
 missing=''
@@ -210,14 +227,16 @@ else
 	com1="mode=file, dev=$serial"
 fi
 
-# COM2, with --com2: a file, as QEMU's "-serial file:" (a second guest's
-# console, lvisor's KERNEL2). Its path made absolute: Bochs runs in OUTDIR.
+# COM2, with --com2: consoles.py's second pseudo-terminal (a second
+# guest's console, lvisor's KERNEL2), which it copies here and to the file.
+# Bochs makes it raw (no echo, no translation) as it does COM1's. The
+# file's path made absolute: Bochs runs in OUTDIR, and watch_halt looks at
+# its size.
 com2='# com2: none'
 if [ -n "$com2file" ]; then
-	mkdir -p "$(dirname "$com2file")" || die "cannot create the directory of $com2file"
 	com2file=$(cd "$(dirname "$com2file")" && pwd)/$(basename "$com2file")
-	: >"$com2file"
-	com2="com2: enabled=1, mode=file, dev=$com2file"
+	com2="com2: enabled=1, mode=term, dev=$LVISOR_COM2_TTY"
+	[ -n "$com1log" ] && com1log=$(cd "$(dirname "$com1log")" && pwd)/$(basename "$com1log")
 fi
 
 # --- The Bochs configuration -------------------------------------------------
@@ -237,19 +256,19 @@ export BXSHARE=/usr/share/bochs
 # "HLT instruction with IF=0" and then nothing happens any more. (Under a
 # hypervisor a guest's own "cli; hlt" logs the same warning before its VM
 # exit, hence the wait for silence: no new log line, no serial output.
-# In interactive mode the serial output cannot be seen here: log only.
-# COM2's file, with --com2, counts as output too: a second guest may still
-# be printing there.) Only the first CPU's halt counts: with --cpus 2,
-# lvisor parks the second one in "cli; hlt" for good (vmm/smp.c), and Bochs
-# logs that as "[CPU1  ] ... HLT instruction with IF=0" while the guest
-# runs on CPU0.
+# In interactive mode the serial output cannot be seen here: log only,
+# unless consoles.py copies it to --com1-log's file. COM2's file, with
+# --com2, counts as output too: a second guest may still be printing
+# there.) Only the first CPU's halt counts: with --cpus 2, lvisor parks
+# the second one in "cli; hlt" for good (vmm/smp.c), and Bochs logs that
+# as "[CPU1  ] ... HLT instruction with IF=0" while the guest runs on CPU0.
 watch_halt() {
 	local last='' now quiet=0 nap=''
 	trap 'kill $nap 2>/dev/null; wait $nap; exit' TERM	# the sleep too
 	while kill -0 $bochs_pid 2>/dev/null; do
 		sleep 1 & nap=$!
 		wait $nap
-		now=$(stat -c %s "$log" "$serial" ${com2file:+"$com2file"})
+		now=$(stat -c %s "$log" "$serial" ${com2file:+"$com2file"} ${com1log:+"$com1log"})
 		if [ "$now" = "$last" ] &&
 		   tail -n 20 "$log" | grep -v '\[CPU[1-9][0-9]* *\].*HLT instruction with IF=0' |
 		   tail -n 1 | grep -q 'HLT instruction with IF=0'; then

@@ -6,13 +6,25 @@
 #   boot/qemu.sh [--gdb PORT] KERNEL [MODULE...]
 #
 # Environment: QEMU, QEMU_CPU, QEMU_MEM, QEMU_EXTRA, CPUS (-smp, when not 1),
-# COM2 (a file for the second serial port; COM1 stays here). KERNEL and each module
+# COM2 (a second serial port, the second guest's console: see below),
+# COM1_LOG (with COM2: a copy of COM1's output). KERNEL and each module
 # are "path" or "path words..." (the words become the command line: -append
 # for KERNEL, the module's multiboot command line for a module).
+#
+# With COM2=FILE the script runs itself again under boot/consoles.py: COM1
+# is still QEMU's own terminal (mon:stdio, a pseudo-terminal whose output
+# consoles.py copies here and to COM1_LOG), COM2 a second pseudo-terminal
+# (LVISOR_COM2_TTY) whose output goes to FILE unchanged and here, its lines
+# behind a magenta "guest2| ". Ctrl-] switches typing between COM1 and COM2.
+#
 # Exit status: QEMU's own, except for the isa-debug-exit port (0xf4) that
 # our guests and the VMM power off with (include/lib/poweroff.h): 0 after
 # POWEROFF_SUCCESS, 1 after POWEROFF_FAILURE.
 QEMU=${QEMU:-qemu-system-x86_64}
+if [ -n "${COM2:-}" ] && [ -z "${LVISOR_COM2_TTY:-}" ]; then
+	exec /usr/bin/python3 "$(dirname "$0")/consoles.py" ${COM1_LOG:+--com1-log "$COM1_LOG"} \
+		--com2-log "$COM2" -- "$0" "$@"
+fi
 gdb=""
 if [ "$1" = --gdb ]; then
 	gdb="-S -gdb tcp::$2"
@@ -37,8 +49,9 @@ done
 set -- -nographic -no-reboot -net none -m "${QEMU_MEM:-512}" -cpu "${QEMU_CPU:-qemu64,+svm,+npt}" \
 	-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$kernel"
 [ "${CPUS:-1}" != 1 ] && set -- "$@" -smp "$CPUS"
-# Both ports named: with -nographic a lone "-serial file:" would take COM1.
-[ -n "${COM2:-}" ] && set -- "$@" -serial mon:stdio -serial "file:$COM2"
+# Both ports named: with -nographic a lone second -serial would take COM1.
+# A /dev/ path is a terminal to QEMU (its "serial" character device).
+[ -n "${COM2:-}" ] && set -- "$@" -serial mon:stdio -serial "$LVISOR_COM2_TTY"
 [ -n "$append" ] && set -- "$@" -append "$append"
 [ -n "$modules" ] && set -- "$@" -initrd "$modules"
 # shellcheck disable=SC2086

@@ -37,9 +37,12 @@ endif
 # A missing kernel is reported before any emulator starts.
 CHECK_KERNEL = $(Q)test -f "$(KERNEL_FILE)" || { echo "lvisor: KERNEL=$(KERNEL): $(KERNEL_FILE): no such file" >&2; exit 1; } $(CHECK_KERNEL2)
 
-# With KERNEL2, the second guest's console (COM2) goes to this file.
+# With KERNEL2, both guests' consoles are on the terminal (boot/consoles.py:
+# the second guest's lines behind "guest2| ", Ctrl-] switches typing
+# between them) and each in a file: COM2 in COM2_LOG, COM1 in COM1_LOG.
 COM2_LOG = $(POLICY_DIR)/com2-$(notdir $(KERNEL2_FILE)).log
-QEMU_ENV = $(if $(strip $(KERNEL2)),COM2="$(COM2_LOG)") CPUS="$(CPUS)" QEMU="$(QEMU)" QEMU_CPU="$(QEMU_CPU)" QEMU_MEM="$(QEMU_MEM)" QEMU_EXTRA="$(QEMU_EXTRA)"
+COM1_LOG = $(POLICY_DIR)/com1-$(notdir $(KERNEL_FILE)).log
+QEMU_ENV = $(if $(strip $(KERNEL2)),COM2="$(COM2_LOG)" COM1_LOG="$(COM1_LOG)") CPUS="$(CPUS)" QEMU="$(QEMU)" QEMU_CPU="$(QEMU_CPU)" QEMU_MEM="$(QEMU_MEM)" QEMU_EXTRA="$(QEMU_EXTRA)"
 NEED_QEMU = $(Q)boot/need.sh $(QEMU):qemu-system-x86
 
 ## qemu           boot lvisor in QEMU (SVM backend) with KERNEL as its guest
@@ -75,11 +78,12 @@ gdb:
 # Bochs: boot/bochs.sh builds a GRUB rescue ISO (Bochs cannot load a kernel
 # itself) and runs Bochs headless with COM1 on this terminal.
 BOCHS_ENV = boot/bochs.sh --cpu $(BOCHS_CPU) --cpus $(CPUS) --megs $(BOCHS_MEM)
-# With KERNEL2, COM2 goes to the same file as QEMU's (COM2_LOG): the second
+# With KERNEL2, COM2 goes to the terminal and the same file as QEMU's
+# (COM2_LOG), COM1 also to COM1_LOG (boot/consoles.py): the second
 # guest's modules reach lvisor through GRUB's module lines, their strings
 # starting "basename guest2", which lvisor's marker test takes as QEMU's
 # "path guest2" (vmm/guest.c looks at the word after the first space).
-BOCHS_COM2 = $(if $(strip $(KERNEL2)),--com2 "$(COM2_LOG)")
+BOCHS_COM2 = $(if $(strip $(KERNEL2)),--com2 "$(COM2_LOG)" --com1-log "$(COM1_LOG)")
 # Its ISO, configuration and logs: one directory per policy and guest, so
 # that runs of different guests can go on side by side (and of CPUS other
 # than 1: -cpusN; with KERNEL2: +KERNEL2).

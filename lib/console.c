@@ -24,6 +24,8 @@ static uint16_t port = COM1;
 #define UART_LCR	3	/* line control */
 #define UART_MCR	4	/* modem control */
 #define UART_LSR	5	/* line status */
+#define UART_RBR	0	/* receive buffer (DLAB=0) */
+#define LSR_DR		0x01	/* data ready: a byte waits in RBR */
 #define LSR_THRE	0x20	/* transmitter holding register empty */
 #define LSR_TEMT	0x40	/* transmitter empty: the last bit has left */
 
@@ -183,4 +185,13 @@ void console_write(const char *s, unsigned long n)
 void console_putc(char c)
 {
 	console_write(&c, 1);
+}
+
+/* A byte received, or -1 if none waits: the console polls, no interrupts.
+ * (A missing UART reads LSR 0xff: its "byte" is 0xff too.) */
+int console_getc(void)
+{
+	if (!(inb(port + UART_LSR) & LSR_DR))
+		return -1;
+	return inb(port + UART_RBR);
 }

@@ -1,7 +1,8 @@
 """Two guests at once (KERNEL2): lv6 under `default` on the boot CPU, with
-COM1 on the terminal, and lv6 under `tsc-scale100` on the second CPU, in
-its own 64 MiB, with COM2 (a file under the build directory) as its
-console. Each runs to its end; the second guest's power-off stops its CPU,
+COM1 as its console, and lv6 under `tsc-scale100` on the second CPU, in
+its own 64 MiB, with COM2 as its console: both on the terminal, the second
+guest's lines behind "guest2| " (boot/consoles.py), and each in a file
+under the build directory. Each runs to its end; the second guest's power-off stops its CPU,
 not the machine; its timestamps show its own policy. On QEMU (SVM) and Bochs
 (VMX) for that basic run; the second guest's misdeeds on QEMU; on Bochs,
 the first guest's INIT and NMI to the second guest's CPU."""
@@ -14,13 +15,29 @@ from lvtest import ROOT, assert_lvisor_lived_on, make, plain
 LV6 = ["lv6: hello", "lv6: entering user space", "hey 481", "bye 451",
        "lv6: user space exited with 0, shutting down"]
 STAMP = re.compile(r"\[\s*(\d+)\.(\d{6})\] (.*)")
+# What boot/consoles.py puts before each of the second guest's lines on the
+# terminal (colors aside).
+GUEST2 = "guest2| "
+
+
+def first_lines(text):
+    """The terminal's lines but the second guest's: the first guest's and
+    lvisor's."""
+    return [l for l in text.splitlines() if not l.startswith(GUEST2)]
+
+
+def second_lines(text):
+    """The second guest's lines on the terminal, without their prefix."""
+    return [l[len(GUEST2):] for l in text.splitlines() if l.startswith(GUEST2)]
 
 
 def lv6_lines(text):
     """lv6's lines (timestamp, text) in order, wherever they start in a
-    line: lvisor's lines from the other CPU may come between them."""
+    line (lvisor's lines from the other CPU may come between them), but
+    not the second guest's on the terminal: in a run's output, the first
+    guest's; in COM2's file, the second guest's."""
     return [(int(m.group(1)) + int(m.group(2)) / 1e6, m.group(3))
-            for m in map(STAMP.search, text.splitlines()) if m]
+            for m in map(STAMP.search, first_lines(text)) if m]
 
 
 def com2_of(target, policy_dir, kernel2, **variables):
@@ -34,10 +51,19 @@ def com2_of(target, policy_dir, kernel2, **variables):
     return run, com2
 
 
+def com1_of(policy_dir, kernel="lv6"):
+    """The first guest's COM1 as consoles.py kept it, after a run."""
+    log = ROOT / "build" / "policy" / policy_dir / f"com1-{kernel}.log"
+    return plain(log.read_text(errors="replace")) if log.exists() else ""
+
+
 # One boot per emulator: QEMU (SVM) and Bochs (VMX, two emulated CPUs on
 # one host thread, its TSC counting instructions).
 @pytest.fixture(scope="module", params=["qemu", "bochs"])
 def two_guests(request):
+    com1 = ROOT / "build" / "policy" / "default+tsc-scale100" / "com1-lv6.log"
+    if com1.exists():
+        com1.unlink()
     run, com2 = com2_of(request.param, "default+tsc-scale100", "lv6", POLICY2="tsc-scale100")
     return run, com2, request.param
 
@@ -57,14 +83,21 @@ def test_second_guest_on_com2_under_its_policy(two_guests):
     assert "lvisor:   0000000014000000-0000000017ffffff reserved (second guest)" in run.out, run
     assert ('lvisor: CPU 1: entering the second guest (policy "tsc-scale100") '
             "in real mode at 0000:8000") in run.out, run
-    # Its firmware and lv6 printed on COM2, none of it on the terminal.
+    # Its firmware and lv6 printed on COM2, which is on the terminal only
+    # behind the prefix, whole lines in order, as in COM2's file.
     assert re.search(r"firmware: loading lv6 \(\d+ bytes at 0x2000000\), command line: console=0x2f8", com2), com2
     said = lv6_lines(com2)
     assert [t for _, t in said if not t.startswith("tsc: ")] == LV6, com2
+    assert second_lines(run.out) == com2.splitlines(), run
+    assert not any("console=0x2f8" in l for l in first_lines(run.out) if not l.startswith("lvisor: ")), run
     # tsc-scale100 tells lv6 the real frequency through CPUID and scales
     # RDTSC: its clock runs 100x faster than the first guest's.
     assert "tsc: " in com2 and "(CPUID 0x15)" in com2, com2
-    assert run.out.count("hey 481") == 1, run
+    assert sum(l.endswith("] hey 481") for l in first_lines(run.out)) == 1, run
+    # COM1's file: the first guest's and lvisor's lines, none of the second's.
+    com1 = com1_of("default+tsc-scale100")
+    assert [t for _, t in lv6_lines(com1) if not t.startswith("tsc: ")] == LV6, com1
+    assert "lvisor: image intact" in com1 and GUEST2 not in com1, com1
     first = dict((t, s) for s, t in lv6_lines(run.out))
     second = dict((t, s) for s, t in said)
     assert second["bye 451"] > 30 * first["bye 451"] > 0, (first, second)
@@ -76,7 +109,7 @@ def test_second_guest_on_com2_under_its_policy(two_guests):
 
 def test_second_guest_power_off_stops_its_cpu_only(two_guests):
     run, _, _ = two_guests
-    lines = run.out.splitlines()
+    lines = first_lines(run.out)
     off = ("lvisor: second guest powers off (out 0x10 to port 0xf4): "
            "its CPU stopped, the first guest went on")
     assert off in lines, run
@@ -110,7 +143,7 @@ def assert_first_guest_ended(run):
 def assert_second_stopped(run, why):
     """The second guest's report: why, its state, its end, in whole lines,
     after the first guest's last line and before the machine's end."""
-    lines = run.out.splitlines()
+    lines = first_lines(run.out)
     report = "lvisor: second guest: " + why
     assert report in lines, run
     at = lines.index(report)
@@ -152,7 +185,7 @@ def test_second_guest_pci_is_absent():
     assert "misbehave: PCI 00:00.0: vendor ffff device ffff" in com2, com2
     assert "misbehave: still running" in com2, com2
     assert ("lvisor: second guest powers off (out 0x11 to port 0xf4): its CPU stopped, "
-            "the first guest went on") in run.out.splitlines(), run
+            "the first guest went on") in first_lines(run.out), run
 
 
 def test_first_guest_init_to_second_cpu_on_vmx():
@@ -171,7 +204,7 @@ def test_first_guest_init_to_second_cpu_on_vmx():
     assert "misbehave: still running" in run.out, run
     assert "lvisor: the guest powers the machine off (out 0x10 to port 0xf4)" in run.out, run
     assert "lvisor: image intact" in run.out, run
-    lines = run.out.splitlines()
+    lines = first_lines(run.out)
     held = ("lvisor: second guest: INIT from another CPU exits again at every VM entry "
             "(1000 times in a row): this CPU keeps it pending (an emulator's bug: SDM 26.2), "
             "this guest alone stops")
@@ -200,7 +233,7 @@ def test_first_guest_nmi_to_second_cpu_is_ignored_on_vmx():
     assert "misbehave: sending an NMI to APIC ID 1" in run.out, run
     assert "misbehave: still running" in run.out, run
     assert [t for _, t in lv6_lines(com2) if not t.startswith("tsc: ")] == LV6, com2
-    lines = run.out.splitlines()
+    lines = first_lines(run.out)
     assert ("lvisor: second guest powers off (out 0x10 to port 0xf4): its CPU stopped, "
             "the first guest went on") in lines, run
     assert ("lvisor: second guest: its CPU received 1 NMI from another CPU: ignored, "

@@ -26,6 +26,8 @@ void console_guest_color(const char *c);
 /* Called at the start of every line, after the prefix (lv6 prints its
  * timestamp from here). */
 extern void (*console_line_hook)(void);
+/* The next byte the UART received, or -1 if none waits (it polls). */
+int console_getc(void);
 /* Wait until the UART has sent everything. */
 void console_flush(void);
 /* Emit raw bytes without prefix/color handling (e.g. to set the guest's color). */
