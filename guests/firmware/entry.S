@@ -13,9 +13,6 @@
  * through CS, as an offset from _start, and must not reload CS (a real-mode
  * far jump would set its base to selector * 16). DS and the others keep
  * the base 0 the VMM gave them; we use none of them before protected mode.
- *
- * A20: the machine has it on (lvisor itself runs above 1 MiB), and we
- * could not run at all otherwise: FIRMWARE_ADDR has bit 20 set.
  */
 #include "firmware.h"
 
@@ -27,6 +24,23 @@
 _start:
 	cli
 	cld
+
+	/*
+	 * A20 through the "fast A20" bit of system control port A (0x92,
+	 * bit 1), only if it is off: bit 0 of the same port resets the CPU,
+	 * so we leave the port alone when there is nothing to do. The
+	 * multiboot spec (3.2) promises the kernel A20 on, and this is where
+	 * a firmware makes sure. (Here it is always on: the boot loader
+	 * turned it on for lvisor, which keeps it on, and we could not run at
+	 * FIRMWARE_ADDR, which has bit 20 set, otherwise.)
+	 */
+	inb	$0x92, %al
+	test	$0x02, %al
+	jnz	2f
+	or	$0x02, %al
+	and	$0xfe, %al
+	outb	%al, $0x92
+2:
 	/* LGDT with a 32-bit operand size: all 32 bits of the GDT's base
 	 * (gdt_desc) are loaded, not only 24 (SDM Vol. 2A, LGDT). */
 	lgdtl	%cs:REL(gdt_desc)
