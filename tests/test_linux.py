@@ -16,6 +16,7 @@ from lvtest import ROOT, make, plain
 
 READY = "lvisor-linux: ready"      # printed by guests/linux/init
 VMM_RANGE = "10000000-13ffffff : Reserved"
+FIRMWARE_RANGE = "00fc0000-00ffffff : Reserved"
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +155,8 @@ def test_lvisor_hides_vmx_and_svm(lvisor):
 def test_lvisor_memory_is_reserved(lvisor, bare):
     assert VMM_RANGE in lvisor.answers["cat /proc/iomem"], lvisor.answers["cat /proc/iomem"]
     assert VMM_RANGE not in bare.answers["cat /proc/iomem"]
+    # So is the firmware's area, where boot_params and the command line were.
+    assert FIRMWARE_RANGE in lvisor.answers["cat /proc/iomem"], lvisor.answers["cat /proc/iomem"]
 
 
 def test_append_and_initrd(lvisor):

@@ -34,7 +34,7 @@ def test_second_cpu_started(two_cpus):
     # The boot CPU waits for the AP's line before it goes on to the guest.
     lines = run.out.splitlines()
     assert (lines.index(ap[0].group(0)) <
-            lines.index("lvisor: entering the guest in real mode at 0000:8000")), run
+            lines.index("lvisor: entering the guest in real mode at CS base 0xfc0000, IP 0")), run
 
 
 def test_guest_runs_as_with_one_cpu(two_cpus):

@@ -81,8 +81,9 @@ def test_second_guest_on_com2_under_its_policy(two_guests):
     run, com2, emulator = two_guests
     # lvisor set it up in its own memory, cut out of the first guest's map.
     assert "lvisor:   0000000014000000-0000000017ffffff reserved (second guest)" in run.out, run
+    # Its firmware at the same guest-physical place as the first guest's.
     assert ('lvisor: CPU 1: entering the second guest (policy "tsc-scale100") '
-            "in real mode at 0000:8000") in run.out, run
+            "in real mode at CS base 0xfc0000, IP 0") in run.out, run
     # Its firmware and lv6 printed on COM2, which is on the terminal only
     # behind the prefix, whole lines in order, as in COM2's file.
     assert re.search(r"firmware: loading lv6 \(\d+ bytes at 0x2000000\), command line: console=0x2f8", com2), com2

@@ -6,6 +6,8 @@
  * and any INITRD files. We copy the firmware to where the guest starts, the
  * kernel and its modules to the staging area in guest memory, and describe
  * it all in the handoff that the firmware reads (include/lvisor/handoff.h).
+ * The firmware and the handoff sit in FIRMWARE_AREA, just below 16 MiB,
+ * which each guest's memory map marks reserved: its kernel keeps off it.
  */
 #include <lib/printk.h>
 #include <lib/string.h>
@@ -42,8 +44,9 @@ static void add_e820(struct guest *g, struct handoff *h, uint64_t addr, uint64_t
 }
 
 /* What the first guest's map shows as reserved inside the machine's RAM:
- * lvisor's memory and, with a second guest, that guest's. Sorted. */
-static struct ram_range holes[2];
+ * its firmware's area, lvisor's memory and, with a second guest, that
+ * guest's. Sorted. */
+static struct ram_range holes[3];
 static unsigned nholes;
 
 /* RAM [a, b) into the first guest's map, the holes from `from` on cut out
@@ -65,23 +68,28 @@ static void add_ram(struct handoff *h, uint64_t a, uint64_t b, unsigned from)
 }
 
 /* The machine's memory map with our own memory (and the second guest's)
- * cut out of it as reserved: the guest's kernel must never allocate it. */
+ * cut out of it as reserved: the guest's kernel must never allocate it.
+ * The firmware's area is cut out too: the firmware needs it until the
+ * kernel runs, the kernel its GDT and multiboot information after. */
 static void build_e820(struct handoff *h, struct multiboot_info *mbi)
 {
 	if (!(mbi->flags & MULTIBOOT_INFO_MEM_MAP))
 		panic("the boot loader gave no memory map");
-	holes[0] = (struct ram_range){ VMM_BASE, VMM_END };
-	nholes = 1;
+	holes[0] = (struct ram_range){ FIRMWARE_AREA, FIRMWARE_AREA_END };
+	holes[1] = (struct ram_range){ VMM_BASE, VMM_END };
+	nholes = 2;
 	if (guest2.size)
 		holes[nholes++] = (struct ram_range){ guest2.base, guest2.base + guest2.size };
 	uint64_t p = mbi->mmap_addr, end = p + mbi->mmap_length;
-	bool clipped = false, guest2_ram = false;
+	bool clipped = false, guest2_ram = false, firmware_ram = false;
 	while (p < end) {
 		struct multiboot_mmap *m = (void *)p;
 		uint64_t a = m->addr, b = m->addr + m->len;
 		uint32_t type = m->type == 1 ? E820_RAM : m->type;
 		if (type == E820_RAM && a <= guest2.base && b >= guest2.base + guest2.size)
 			guest2_ram = true;
+		if (type == E820_RAM && a <= FIRMWARE_AREA && b >= FIRMWARE_AREA_END)
+			firmware_ram = true;
 		/* EPT and NPT map the first 4 GiB (GUEST_PHYS_LIMIT): RAM
 		 * above is not the guest's. */
 		if (type == E820_RAM && b > GUEST_PHYS_LIMIT) {
@@ -96,6 +104,9 @@ static void build_e820(struct handoff *h, struct multiboot_info *mbi)
 			add_e820(&guest1, h, a, b - a, type);
 		p += m->size + 4;
 	}
+	if (!firmware_ram)
+		panic("no RAM for the guest's firmware at 0x%x-0x%x (give the machine more memory)",
+		      FIRMWARE_AREA, FIRMWARE_AREA_END - 1);
 	if (guest2.size && !guest2_ram)
 		panic("no RAM for the second guest at 0x%lx-0x%lx (give the machine more memory)",
 		      guest2.base, guest2.base + guest2.size - 1);
@@ -103,17 +114,21 @@ static void build_e820(struct handoff *h, struct multiboot_info *mbi)
 	for (uint32_t i = 0; i < h->e820_count; i++)
 		printk("  %016lx-%016lx %s\n", h->e820[i].addr, h->e820[i].addr + h->e820[i].len - 1,
 		       h->e820[i].type == E820_RAM ? "RAM" : gpa_is_vmm(h->e820[i].addr) ? "reserved (lvisor)" :
-		       gpa_is_guest2(h->e820[i].addr) ? "reserved (second guest)" : "reserved");
+		       gpa_is_guest2(h->e820[i].addr) ? "reserved (second guest)" :
+		       h->e820[i].addr == FIRMWARE_AREA ? "reserved (firmware)" : "reserved");
 }
 
 /* The second guest's map: all of its memory is RAM but the legacy VGA and
  * BIOS area, which has no devices behind it here (its pages are its own
- * RAM, which is what EPT/NPT map). */
+ * RAM, which is what EPT/NPT map), and its firmware's area, reserved as
+ * in the first guest's map. */
 static void build_e820_guest2(struct handoff *h)
 {
 	add_e820(&guest2, h, 0, 0xa0000, E820_RAM);
 	add_e820(&guest2, h, 0xa0000, 0x60000, E820_RESERVED);
-	add_e820(&guest2, h, 0x100000, guest2.size - 0x100000, E820_RAM);
+	add_e820(&guest2, h, 0x100000, FIRMWARE_AREA - 0x100000, E820_RAM);
+	add_e820(&guest2, h, FIRMWARE_AREA, FIRMWARE_AREA_END - FIRMWARE_AREA, E820_RESERVED);
+	add_e820(&guest2, h, FIRMWARE_AREA_END, guest2.size - FIRMWARE_AREA_END, E820_RAM);
 	printk("second guest: its own %lu MiB at host 0x%lx-0x%lx, console COM2 (port 0x%x)\n",
 	       guest2.size >> 20, guest2.base, guest2.base + guest2.size - 1, GUEST2_COM);
 }
@@ -125,7 +140,7 @@ static const char *basename(const char *path)
 }
 
 /* A boot module, copied out of the boot loader's structures: those lie in
- * low memory (QEMU puts them at 0x9000) that the firmware will overwrite. */
+ * low memory (QEMU puts them at 0x9000) that the guest will overwrite. */
 struct module {
 	uint64_t start, end;
 	char string[1100];	/* "path [command line]": room for HANDOFF cmdline */
@@ -206,6 +221,10 @@ static void load(struct guest *g, struct handoff *h, struct module *mods, uint32
 	uint64_t fw_size = mods[0].end - mods[0].start;
 	if (fw_size > FIRMWARE_MAX)
 		panic("firmware too large: %lu bytes", fw_size);
+	/* lvisor reads the firmware's instructions too (vmm/guest_mem.c).
+	 * g->ram has room: the map has at most HANDOFF_MAX_E820 (32) ranges,
+	 * the firmware's area, reserved, one of them. */
+	g->ram[g->ram_count++] = (struct ram_range){ FIRMWARE_AREA, FIRMWARE_AREA_END };
 	memcpy((void *)(g->base + FIRMWARE_ADDR), (void *)mods[0].start, fw_size);
 	memcpy((void *)(g->base + HANDOFF_ADDR), h, sizeof(*h));
 }

@@ -81,7 +81,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	if (backend->init() || vcpu_create(&vcpu0, &policy, &guest1, FIRMWARE_ADDR))
 		vmm_stop(false);
 
-	printk("entering the guest in real mode at 0000:%04x\n", FIRMWARE_ADDR);
+	printk("entering the guest in real mode at CS base 0x%x, IP 0\n", FIRMWARE_ADDR);
 	console_guest_color(COLOR_GUEST);
 	smp_go();
 	vcpu_run_loop(&vcpu0);

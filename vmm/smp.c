@@ -222,7 +222,7 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 	const struct policy *p = &policy2 ? &policy2 : &policy;
 	bool guest2_ok = guest2.size && !failed && !vcpu_create(&vcpu1, p, &guest2, FIRMWARE_ADDR);
 	if (guest2_ok) {
-		printk("CPU %u: entering the second guest (policy \"%s\") in real mode at 0000:%04x\n",
+		printk("CPU %u: entering the second guest (policy \"%s\") in real mode at CS base 0x%x, IP 0\n",
 		       cpu, p->name, FIRMWARE_ADDR);
 		guest2_running = true;
 	}

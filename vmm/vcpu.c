@@ -32,7 +32,7 @@ static const struct policy_io_grant guest2_ports[] = {
 /* v->handlers[] is indexed by stats_slot(). */
 _Static_assert(VCPU_EXIT_SLOTS == STATS_REASONS, "the handler table's slots are the statistics'");
 
-int vcpu_create(struct vcpu *v, const struct policy *p, struct guest *g, uint64_t rip16)
+int vcpu_create(struct vcpu *v, const struct policy *p, struct guest *g, uint64_t cs_base)
 {
 	const exit_handler_t *exits = backend->exits(p);	/* the table for this CPU's backend */
 
@@ -49,7 +49,7 @@ int vcpu_create(struct vcpu *v, const struct policy *p, struct guest *g, uint64_
 		v->io_grant_count = sizeof(guest2_ports) / sizeof(guest2_ports[0]);
 		v->handlers[stats_slot(backend->io_exit)] = core_guest2_io;
 	}
-	return backend->create(v, rip16);
+	return backend->create(v, cs_base);
 }
 
 void vcpu_run_loop(struct vcpu *v)

@@ -143,9 +143,10 @@ struct backend {
 	bool (*detect)(void);				/* CPUID says the CPU has it */
 	int (*init)(void);				/* enable; 0 on success */
 	/* The vCPU's backend state, v->arch, from its policy v->policy
-	 * (which it checks against the CPU first); guest starts in real mode
-	 * at 0:rip16. On the CPU that will run it. */
-	int (*create)(struct vcpu *v, uint64_t rip16);
+	 * (which it checks against the CPU first); the guest starts in real
+	 * mode at IP 0 with CS base cs_base (include/lvisor/handoff.h). On
+	 * the CPU that will run it. */
+	int (*create)(struct vcpu *v, uint64_t cs_base);
 	void (*run)(struct vcpu *v);			/* enter the guest; returns at the next exit with v->exit filled */
 	const char *(*exit_name)(uint32_t code);
 	/* accessors */
@@ -202,7 +203,7 @@ static inline const char *vcpu_exit_name(struct vcpu *v) { return backend->exit_
 
 /* vmm/vcpu.c */
 /* Create v on this CPU, to run policy p as guest g's CPU; 0 on success. */
-int vcpu_create(struct vcpu *v, const struct policy *p, struct guest *g, uint64_t rip16);
+int vcpu_create(struct vcpu *v, const struct policy *p, struct guest *g, uint64_t cs_base);
 void vcpu_run_loop(struct vcpu *v);		/* enter, dispatch, repeat until a handler stops */
 void vcpu_dump(struct vcpu *v);			/* print the guest state */
 int vcpu_stop(struct vcpu *v, const char *fmt, ...);	/* print why + dump; returns EXIT_STOP */

@@ -41,6 +41,10 @@ struct guest {
 	bool second;		/* the second guest: COM2 only, its own memory */
 	uint64_t base, size;	/* second guest: host-physical base, bytes */
 	uint64_t ram_end;	/* top of RAM the guest may use, for EPT/NPT */
+	/* What lvisor may read of the guest's memory (vmm/guest_mem.c): the
+	 * RAM ranges of its map, and its firmware's area, reserved in the
+	 * map but the guest's own memory, where the firmware's instructions
+	 * that exit lie. */
 	struct ram_range ram[32];
 	unsigned ram_count;
 	char end[96];		/* second guest: how it ended, for the report at the machine's end */

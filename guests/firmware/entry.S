@@ -1,28 +1,38 @@
 /*
- * The firmware starts here, in real mode at 0000:8000, the way a BIOS
- * starts a boot sector (include/lvisor/handoff.h says what the VMM sets
- * up). We switch to 32-bit protected mode with flat segments (SDM Vol. 3A
- * 10.9.1, "Switching to Protected Mode") and call firmware_main() in C.
+ * The firmware starts here, in real mode, at its first byte: the VMM
+ * enters the guest with the CS base at FIRMWARE_ADDR (just below 16 MiB)
+ * and IP 0, the way a CPU out of reset runs its first instruction near the
+ * top of memory with a CS base that no real-mode selector gives
+ * (include/lvisor/handoff.h). We switch to 32-bit protected mode with flat
+ * segments (SDM Vol. 3A 10.9.1, "Switching to Protected Mode") and call
+ * firmware_main() in C.
+ *
+ * In real mode an address is a segment's base plus a 16-bit offset, so our
+ * symbols (linked at FIRMWARE_ADDR) are out of reach as plain 16-bit
+ * addresses: the few real-mode instructions below name their operand
+ * through CS, as an offset from _start, and must not reload CS (a real-mode
+ * far jump would set its base to selector * 16). DS and the others keep
+ * the base 0 the VMM gave them; we use none of them before protected mode.
  */
 #include "firmware.h"
 
-	.section .text.entry, "ax"	/* first in the image: 0x8000 is its first byte */
+#define REL(x)	((x) - _start)		/* a symbol as an offset from CS's base */
+
+	.section .text.entry, "ax"	/* first in the image: FIRMWARE_ADDR is its first byte */
 	.code16
 	.globl _start
 _start:
 	cli
 	cld
-	ljmp	$0, $1f			/* CS:IP = 0000:xxxx, whatever CS we came in with */
-1:	xor	%ax, %ax
-	mov	%ax, %ds
-	mov	%ax, %es
-	mov	%ax, %ss
-	mov	$STACK_TOP, %sp
 
 	/*
 	 * A20 through the "fast A20" bit of system control port A (0x92,
 	 * bit 1), only if it is off: bit 0 of the same port resets the CPU,
-	 * so we leave the port alone when there is nothing to do.
+	 * so we leave the port alone when there is nothing to do. The
+	 * multiboot spec (3.2) promises the kernel A20 on, and this is where
+	 * a firmware makes sure. (Here it is always on: the boot loader
+	 * turned it on for lvisor, which keeps it on, and we could not run at
+	 * FIRMWARE_ADDR, which has bit 20 set, otherwise.)
 	 */
 	inb	$0x92, %al
 	test	$0x02, %al
@@ -31,11 +41,16 @@ _start:
 	and	$0xfe, %al
 	outb	%al, $0x92
 2:
-	lgdtl	gdt_desc
+	/* LGDT with a 32-bit operand size: all 32 bits of the GDT's base
+	 * (gdt_desc) are loaded, not only 24 (SDM Vol. 2A, LGDT). */
+	lgdtl	%cs:REL(gdt_desc)
 	mov	%cr0, %eax
 	or	$1, %eax		/* CR0.PE */
 	mov	%eax, %cr0
-	ljmpl	$SEL_CODE32, $start32	/* loads CS from the GDT: now 32-bit */
+	/* A far jump with a 32-bit offset: start32's full address. It loads
+	 * CS from the GDT (base 0, 32-bit): from here on, addresses are
+	 * plain. */
+	ljmpl	$SEL_CODE32, $start32
 
 	.code32
 start32:
@@ -63,7 +78,8 @@ start32:
  * The GDT stays here, in firmware memory, so it is still valid when the
  * kernel starts with our selectors loaded. Flat 4 GiB segments, base 0
  * (SDM Vol. 3A 3.4.5: G=1, D/B=1, present, DPL 0). It sits in this first
- * section so that the real-mode LGDT above reaches it with a 16-bit address.
+ * section so that the real-mode LGDT above reaches gdt_desc within CS's
+ * 64 KiB.
  */
 	.align 8
 	.globl gdt

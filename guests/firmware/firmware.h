@@ -1,22 +1,27 @@
 /*
  * The guest firmware: what its files share.
  *
- * Low memory while the firmware runs (all guest-physical):
- *   0x00000-0x004ff  real-mode IVT and BIOS data area: left alone, kernels
- *                    read the BDA (xv6 finds the EBDA through it)
- *   0x01000-0x05fff  the multiboot information we build for the kernel
- *   0x06000-0x06fff  our stack (grows down from HANDOFF_ADDR)
- *   0x07000-0x07fff  the handoff from the VMM (include/lvisor/handoff.h)
- *   0x08000-0x1ffff  the firmware itself (FIRMWARE_ADDR, FIRMWARE_MAX)
- * and the kernel file and its modules at STAGING_ADDR (128 MiB).
+ * Everything the firmware uses while it runs lies in FIRMWARE_AREA (all
+ * guest-physical; include/lvisor/handoff.h has the full layout), which the
+ * guest's memory map marks reserved and check_load_range() keeps kernels
+ * out of:
+ *   0xfc0000-0xfdffff  the firmware itself (FIRMWARE_ADDR, FIRMWARE_MAX)
+ *   0xfe0000-0xfeffff  what we build for the kernel: the multiboot
+ *                      information, or Linux's boot_params and command line
+ *   0xff0000-0xffefff  our stack (grows down from HANDOFF_ADDR)
+ *   0xfff000-0xffffff  the handoff from the VMM
+ * and the kernel file and its modules at STAGING_ADDR (128 MiB). Low memory
+ * is the kernel's: we leave the real-mode IVT and BIOS data area
+ * (0x0-0x4ff) alone, since kernels read the BDA (xv6 finds the EBDA
+ * through it), and write nothing else below 1 MiB.
  */
 #ifndef FIRMWARE_H
 #define FIRMWARE_H
 
 #include <lvisor/handoff.h>
 
-#define INFO_START	0x1000
-#define INFO_END	0x6000
+#define INFO_START	(FIRMWARE_ADDR + FIRMWARE_MAX)
+#define INFO_END	(INFO_START + 0x10000)
 #define STACK_TOP	HANDOFF_ADDR
 
 /* The flat GDT of entry.S; the same selectors QEMU's multiboot loader uses. */

@@ -1,5 +1,6 @@
 # guests/firmware/: the in-guest firmware. lvisor copies $(FIRMWARE), a flat
-# binary, to guest-physical 0x8000 and starts the guest there in real mode;
+# binary, to guest-physical FIRMWARE_ADDR (just below 16 MiB) and starts the
+# guest there in real mode;
 # the firmware loads the kernel that the VMM staged (include/lvisor/handoff.h).
 # firmware.elf is the same code with symbols, for GDB.
 FIRMWARE_SRCS = guests/firmware/entry.S guests/firmware/main.c guests/firmware/memory.c \

@@ -105,9 +105,10 @@ _Static_assert(offsetof(struct boot_params, e820_table) == 0x2d0, "boot_params.e
 _Static_assert(sizeof(struct boot_params) == 0x1000, "boot_params is one 4 KiB page");
 
 /*
- * Where we put them: in the firmware's low-memory area (firmware.h), which
- * check_load_range() keeps the kernel out of. Linux copies both early and
- * never uses the first 1 MiB for its own allocations.
+ * Where we put them: in the firmware's area (firmware.h), which the memory
+ * map marks reserved and check_load_range() keeps the kernel out of. Linux
+ * copies both early; its 32-bit entry builds page tables that reach them
+ * (the first 4 GiB).
  */
 #define BOOT_PARAMS_ADDR	INFO_START
 #define CMDLINE_ADDR		(INFO_START + sizeof(struct boot_params))

@@ -17,6 +17,12 @@ _Static_assert(offsetof(struct handoff, e820) % 8 == 0,
 	       "struct handoff: e820[] must be 8-byte aligned so that the 32-bit firmware and "
 	       "the 64-bit VMM agree on its layout (include/lvisor/handoff.h)");
 
+/* The layout of FIRMWARE_AREA (include/lvisor/handoff.h): the handoff fits
+ * in its last page, our stack between it and the information area. */
+_Static_assert(sizeof(struct handoff) <= FIRMWARE_AREA_END - HANDOFF_ADDR,
+	       "struct handoff must fit between HANDOFF_ADDR and FIRMWARE_AREA_END");
+_Static_assert(INFO_END + 0x4000 <= STACK_TOP, "the firmware's stack: at least 16 KiB");
+
 void fail(const struct kernel_file *k, const char *fmt, ...)
 {
 	va_list ap;

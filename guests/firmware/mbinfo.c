@@ -1,8 +1,11 @@
 /*
  * The multiboot information the kernel finds in EBX (multiboot spec 3.3,
  * "Boot information format"): memory sizes and map, command line, modules
- * and our name. Everything is built in [INFO_START, INFO_END), low memory
- * that the firmware owns and that check_load_range() keeps kernels out of.
+ * and our name. Everything is built in [INFO_START, INFO_END), in the
+ * firmware's area just below 16 MiB (firmware.h), which the memory map
+ * marks reserved and check_load_range() keeps kernels out of: a kernel
+ * that maps only its first 16 MiB, or reads the information late, still
+ * finds it intact.
  */
 #include <lib/printk.h>
 #include <lib/string.h>

@@ -45,9 +45,10 @@ void check_load_range(const struct kernel_file *k, const char *what, uint64_t st
 	/* We run without paging: the kernel must fit below 4 GiB. */
 	if (end > 0x100000000ull)
 		fail(k, "%s at 0x%llx-0x%llx lies above 4 GiB", what, start, end - 1);
-	if (overlaps(start, end, INFO_START, FIRMWARE_ADDR + FIRMWARE_MAX))
+	/* The map marks this area reserved too (below): this says why. */
+	if (overlaps(start, end, FIRMWARE_AREA, FIRMWARE_AREA_END))
 		fail(k, "%s at 0x%llx-0x%llx overlaps the firmware and its data (0x%x-0x%x)",
-		     what, start, end - 1, INFO_START, FIRMWARE_ADDR + FIRMWARE_MAX - 1);
+		     what, start, end - 1, FIRMWARE_AREA, FIRMWARE_AREA_END - 1);
 	if (overlaps(start, end, staging_start, staging_end))
 		fail(k, "%s at 0x%llx-0x%llx overlaps the staged kernel file and modules (0x%llx-0x%llx)",
 		     what, start, end - 1, staging_start, staging_end - 1);

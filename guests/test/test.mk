@@ -8,6 +8,7 @@
 #             APPEND=devices: fw_cfg, PCI bus mastering and BARs, APIC base, PAT, MTRRs
 #   misbehave a triple fault, VMXON/VMRUN, a reset, sleep, INIT...: lvisor must report it and stop the guest
 #   echo      reads its console (COM2 as the second guest): prints each line back; quit powers off
+#   low       linked at 0x8000, in conventional memory (32-bit ELF): the firmware must leave that to kernels
 # Each X also has X.elf with its symbols, for GDB.
 TEST_LD = guests/test/test.ld
 
@@ -37,9 +38,18 @@ $(TEST32:=.elf): $(BUILD)/guests/%.elf: $(BUILD)/32/guests/test/start32.o $(BUIL
 	@mkdir -p $(@D)
 	$(Q)$(LD) $(LDFLAGS32) -T $(TEST_LD) -o $@ $(filter %.o,$^) $(LIB32)
 
-# They and lm64 boot as ELF files: the same file without debug information.
-$(LM64) $(TEST32): %: %.elf
+# low is one of them linked at 0x8000 instead of 1 MiB: its single loadable
+# segment (code, data, .bss, stack) lies in conventional memory, where
+# real-mode test kernels put theirs.
+LOW = $(BUILD)/guests/low
+$(LOW).elf: $(BUILD)/32/guests/test/start32.o $(BUILD)/32/guests/test/low.o $(LIB32) $(TEST_LD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(LD) $(LDFLAGS32) --defsym=LOAD_ADDR=0x8000 -T $(TEST_LD) -o $@ $(filter %.o,$^) $(LIB32)
+
+# They, low and lm64 boot as ELF files: the same file without debug information.
+$(LM64) $(TEST32) $(LOW): %: %.elf
 	$(call msg,STRIP,$@)
 	$(Q)$(OBJCOPY) --strip-debug $< $@
 
-GUEST_KERNELS += $(PM32) $(LM64) $(TEST32)
+GUEST_KERNELS += $(PM32) $(LM64) $(TEST32) $(LOW)

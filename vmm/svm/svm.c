@@ -111,9 +111,11 @@ static void real_mode_segment(struct vmcb_seg *s, uint16_t attrib)
 	s->attrib = attrib;
 }
 
-/* Build the VMCB: intercepts from the policy, the guest in real mode at
- * 0000:rip16 as after a reset (APM 14.1.3), nested paging on. */
-static int svm_create(struct vcpu *v, uint64_t rip16)
+/* Build the VMCB: intercepts from the policy, the guest in real mode as
+ * after a reset (APM 14.1.3) but at IP 0 with CS base cs_base, which VMRUN
+ * loads as given (APM 15.5.1; include/lvisor/handoff.h says why), nested
+ * paging on. */
+static int svm_create(struct vcpu *v, uint64_t cs_base)
 {
 	const struct policy *p = v->policy;
 
@@ -144,6 +146,7 @@ static int svm_create(struct vcpu *v, uint64_t rip16)
 
 	struct vmcb_save *s = &vmcb->save;
 	real_mode_segment(&s->cs, 0x9b);	/* present, code, readable, accessed */
+	s->cs.base = cs_base;
 	real_mode_segment(&s->ds, 0x93);	/* present, data, writable, accessed */
 	real_mode_segment(&s->es, 0x93);
 	real_mode_segment(&s->ss, 0x93);
@@ -156,7 +159,7 @@ static int svm_create(struct vcpu *v, uint64_t rip16)
 	s->cr0 = CR0_ET;
 	s->efer = EFER_SVME;			/* VMRUN requires it (APM 15.5.1) */
 	s->rflags = 2;
-	s->rip = rip16;
+	s->rip = 0;
 	s->dr6 = 0xffff0ff0;
 	s->dr7 = 0x400;
 	s->g_pat = 0x0007040600070406ull;	/* the PAT's power-on value */

@@ -2,7 +2,7 @@
  * Build the VMCS (SDM chapter 25): the controls from the policy, adjusted
  * to what this CPU allows; the bitmaps that decide which I/O ports and
  * MSRs exit; the host state that every VM exit loads; and the guest state
- * of a CPU just out of reset, in real mode at 0000:rip16.
+ * of a CPU just out of reset, in real mode at IP 0 with CS base cs_base.
  */
 #include <asm/vmx.h>
 #include <asm/x86.h>
@@ -211,11 +211,14 @@ static void guest_segment(enum seg s, uint32_t ar)
 /*
  * The guest-state area (SDM 25.4, checked by SDM 27.3.1): a CPU after reset
  * (SDM 10.1.1, table 10-1) in real mode, which "unrestricted guest" lets us
- * run directly (SDM 27.3.1.1), at 0000:rip16.
+ * run directly (SDM 27.3.1.1), at IP 0 with CS base cs_base. Real mode
+ * does not tie the base to the selector outside virtual-8086 mode (SDM
+ * 27.3.1.2); include/lvisor/handoff.h says why we want it.
  */
-static void setup_guest(const struct policy *p, uint64_t rip16)
+static void setup_guest(const struct policy *p, uint64_t cs_base)
 {
 	guest_segment(SEG_CS, 0x9b);		/* present, code, readable, accessed */
+	vmwrite(GUEST_CS_BASE, cs_base);
 	guest_segment(SEG_DS, 0x93);		/* present, data, writable, accessed */
 	guest_segment(SEG_ES, 0x93);
 	guest_segment(SEG_SS, 0x93);
@@ -238,7 +241,7 @@ static void setup_guest(const struct policy *p, uint64_t rip16)
 	vmwrite(GUEST_SYSENTER_ESP, 0);
 	vmwrite(GUEST_SYSENTER_EIP, 0);
 
-	vmwrite(GUEST_RIP, rip16);
+	vmwrite(GUEST_RIP, 0);
 	vmwrite(GUEST_RSP, 0);
 	vmwrite(GUEST_RFLAGS, 2);		/* bit 1 is always 1 */
 	vmwrite(GUEST_ACTIVITY_STATE, 0);	/* active */
@@ -249,7 +252,7 @@ static void setup_guest(const struct policy *p, uint64_t rip16)
 
 /* SDM 25.11.3 "Initializing a VMCS": a region with the revision id, VMCLEAR
  * (launch state "clear"), VMPTRLD (current), then VMWRITE every field. */
-int vmcs_create(void *vmcs, const struct vcpu *v, uint64_t rip16)
+int vmcs_create(void *vmcs, const struct vcpu *v, uint64_t cs_base)
 {
 	*(uint32_t *)vmcs = rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK;
 	if (!vmclear((uint64_t)vmcs) || !vmptrld((uint64_t)vmcs)) {
@@ -259,6 +262,6 @@ int vmcs_create(void *vmcs, const struct vcpu *v, uint64_t rip16)
 	if (setup_controls(v))
 		return -1;
 	setup_host();
-	setup_guest(v->policy, rip16);
+	setup_guest(v->policy, cs_base);
 	return 0;
 }

@@ -157,7 +157,7 @@ static int guest2_exception(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
-static int vmx_create(struct vcpu *v, uint64_t rip16)
+static int vmx_create(struct vcpu *v, uint64_t cs_base)
 {
 	if (check_capabilities(v->policy))
 		return -1;
@@ -171,7 +171,7 @@ static int vmx_create(struct vcpu *v, uint64_t rip16)
 		vmx->guest2_exceptions = v->handlers[slot];
 		v->handlers[slot] = guest2_exception;
 	}
-	return vmcs_create(vmx->vmcs, v, rip16);	/* and current: VMREAD/VMWRITE use it */
+	return vmcs_create(vmx->vmcs, v, cs_base);	/* and current: VMREAD/VMWRITE use it */
 }
 
 /* Decode the VM exit into neutral terms (SDM 28.2 "Recording VM-exit

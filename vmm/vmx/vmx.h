@@ -104,7 +104,7 @@ struct policy_vmx;
 
 /* vmcs.c: make the region a VMCS, current, and fill it in from policy p;
  * 0 on success. */
-int vmcs_create(void *vmcs, const struct vcpu *v, uint64_t rip16);
+int vmcs_create(void *vmcs, const struct vcpu *v, uint64_t cs_base);
 
 /* cr.c: the guest's control registers (who owns which CR0/CR4 bits). */
 void cr_setup(const struct policy_vmx *ctl);	/* masks, shadows, the reset values */
