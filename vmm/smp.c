@@ -141,9 +141,6 @@ void smp_go(void)
 }
 #define GUEST2_DUMP_WAIT_SECONDS	5
 
-/* Set by the boot CPU when the first guest has ended (smp_wait_guest2):
- * the second guest's end then says that both have ended. */
-static volatile bool guest1_ended;
 static bool both_ended;		/* and the second's end is reported */
 
 /*
@@ -168,8 +165,8 @@ bool smp_wait_guest2(void)
 	reported = true;
 	if (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
 		return ok;	/* lvisor stopped before either guest ran */
-	__atomic_store_n(&guest1_ended, true, __ATOMIC_RELEASE);
-	if (__atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE)) {
+	bool held = __atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE);
+	if (held) {
 		console_reset();	/* the guest may have left the UART unusable */
 		printk("the guest has ended; the machine powers off when the second guest ends\n");
 		while (__atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE))
@@ -188,7 +185,7 @@ bool smp_wait_guest2(void)
 	}
 	console_reset();
 	printk("second guest %s: its CPU stopped%s\n", guest2.end,
-	       guest2.after_first ? "; both guests have ended" : ", the first guest went on");
+	       held ? "; both guests have ended" : ", the first guest went on");
 	if (guest2.inits_ignored && !guest2.stop[0])
 		printk("second guest: its CPU received %u INIT signal%s from another CPU: ignored, "
 		       "the second guest went on (core_init_signal)\n",
@@ -256,7 +253,6 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 			strncpy(guest2.end, "was stopped by lvisor", sizeof(guest2.end) - 1);
 			guest2.failed = true;
 		}
-		guest2.after_first = __atomic_load_n(&guest1_ended, __ATOMIC_ACQUIRE);
 		__atomic_store_n(&guest2_running, false, __ATOMIC_RELEASE);
 		if (guest2.stop[0]) {
 			/* Its report, when the boot CPU asks: the first guest

@@ -56,7 +56,6 @@ struct guest {
 	/* second guest: stopped by lvisor, or powered off with the failure
 	 * value (lib/poweroff.h): the machine's exit status is failure */
 	bool failed;
-	bool after_first;	/* second guest: it ended after the first */
 	/* What the reset and power-off ports remember between two bytes
 	 * (vmm/reset.c, vmm/poweroff.c). The first guest's are the machine's
 	 * devices; the second guest's writes reach no device, but lvisor

@@ -251,19 +251,25 @@ static void ipi_insn(const char *how)
 	volatile uint32_t *icr = (volatile uint32_t *)APIC_ICR_LOW;
 	uint32_t val = ICR_INIT | ICR_ASSERT | ICR_ALL_INCLUDING_SELF;
 
+	if (!strcmp(how, "init-other") || !strcmp(how, "nmi-other")) {
+		bool init = how[0] == 'i';
+		uint32_t other = second_guest ? 0 : 1;	/* the CPU that runs the other guest */
+		printk("sending %s to APIC ID %u\n", init ? "INIT" : "an NMI", other);
+		console_flush();
+		/* Said first: as the second guest, the first APIC access stops us. */
+		*(volatile uint32_t *)APIC_SVR |= 0x100;
+		*(volatile uint32_t *)APIC_ICR_HIGH = other << 24;
+		*icr = (init ? ICR_INIT : ICR_NMI) | ICR_ASSERT;	/* physical destination, no shorthand */
+		for (volatile int i = 0; i < 1000000; i++)
+			;
+		return;
+	}
 	*(volatile uint32_t *)APIC_SVR |= 0x100;
 	if (!strcmp(how, "ipi-other")) {
 		printk("sending a fixed IPI to APIC ID 15\n");
 		console_flush();
 		*(volatile uint32_t *)APIC_ICR_HIGH = 15u << 24;
 		*icr = 0x40;		/* vector 0x40, fixed, physical, no shorthand */
-	} else if (!strcmp(how, "init-other") || !strcmp(how, "nmi-other")) {
-		bool init = how[0] == 'i';
-		uint32_t other = second_guest ? 0 : 1;	/* the CPU that runs the other guest */
-		printk("sending %s to APIC ID %u\n", init ? "INIT" : "an NMI", other);
-		console_flush();
-		*(volatile uint32_t *)APIC_ICR_HIGH = other << 24;
-		*icr = (init ? ICR_INIT : ICR_NMI) | ICR_ASSERT;	/* physical destination, no shorthand */
 	} else if (!strcmp(how, "init-imm")) {
 		printk("sending INIT to itself with MOV of an immediate\n");
 		console_flush();
