@@ -5,6 +5,7 @@
  */
 #include <asm/x86.h>
 #include <lib/printk.h>
+#include <lib/string.h>
 #include <lib/tsc.h>
 
 uint64_t tsc_hz;
@@ -32,6 +33,25 @@ static uint64_t tsc_hz_from_pit(void)
 	return (t1 - t0) * 100;
 }
 
+/* The frequency that the kernel's command line gives (tsc_hz_from_cmdline),
+ * or 0. */
+static uint64_t cmdline_hz;
+
+void tsc_hz_from_cmdline(const char *cmdline)
+{
+	static const char key[] = "tsc_khz=";
+
+	for (const char *s = cmdline; s && *s; s++) {
+		if ((s != cmdline && s[-1] != ' ') || strncmp(s, key, sizeof(key) - 1))
+			continue;
+		uint64_t khz = 0;
+		for (s += sizeof(key) - 1; *s >= '0' && *s <= '9'; s++)
+			khz = khz * 10 + (uint64_t)(*s - '0');
+		cmdline_hz = khz * 1000;
+		return;
+	}
+}
+
 void tsc_init(void)
 {
 	uint32_t max = cpuid(0, 0).eax;
@@ -44,6 +64,10 @@ void tsc_init(void)
 			tsc_hz = (uint64_t)r.ecx * r.ebx / r.eax;
 			how = "CPUID 0x15";
 		}
+	}
+	if (!tsc_hz && cmdline_hz) {
+		tsc_hz = cmdline_hz;
+		how = "command line";
 	}
 	if (!tsc_hz && max >= 0x16) {	/* leaf 16H: base frequency in MHz */
 		struct cpuid_regs r = cpuid(0x16, 0);

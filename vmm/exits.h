@@ -45,6 +45,7 @@ int core_guest2_out(struct vcpu *v);
 enum power { POWER_NONE, POWER_OFF, POWER_SLEEP };
 enum power poweroff_byte(struct vcpu *v, uint16_t port, uint8_t val);
 bool poweroff_port(uint16_t port);			/* a port of poweroff_byte's */
+bool poweroff_failure(uint16_t port, uint32_t val);	/* a power-off with the failure status */
 void poweroff_announce(struct vcpu *v, uint32_t val);	/* once: "the guest powers ... off", statistics */
 
 #endif

@@ -11,6 +11,7 @@
  */
 #include <lib/printk.h>
 #include <lib/string.h>
+#include <lib/tsc.h>
 #include <lvisor/handoff.h>
 #include <lvisor/multiboot.h>
 #include "vmm.h"
@@ -188,11 +189,14 @@ static void load(struct guest *g, struct handoff *h, struct module *mods, uint32
 		*space = '\0';
 	strncpy(h->kernel_name, basename(mods[1].string), sizeof(h->kernel_name) - 1);
 	/* The second guest's console is COM2: its firmware reads that from
-	 * the handoff, its kernel from its command line. */
+	 * the handoff, its kernel from its command line. Its kernel also
+	 * finds the host TSC's frequency there: it has no PIT to measure it
+	 * with (every port but COM2 reads all ones), and its policy's CPUID
+	 * may say nothing (leaf 0x15, which lv6 prefers). */
 	if (g->second) {
 		h->console_port = GUEST2_COM;
-		snprintf(h->cmdline, sizeof(h->cmdline), "console=0x%x%s%s", GUEST2_COM,
-			 space ? " " : "", space ? space + 1 : "");
+		snprintf(h->cmdline, sizeof(h->cmdline), "console=0x%x tsc_khz=%lu%s%s", GUEST2_COM,
+			 (unsigned long)(tsc_hz / 1000), space ? " " : "", space ? space + 1 : "");
 	} else if (space) {
 		strncpy(h->cmdline, space + 1, sizeof(h->cmdline) - 1);
 	}

@@ -25,12 +25,13 @@ static struct vcpu vcpu0;
 
 void vmm_stop(bool ok)
 {
-	smp_wait_guest2();	/* a second guest that still runs: its end first */
+	bool ok2 = smp_wait_guest2();	/* a second guest that still runs: its end first */
 	console_reset();	/* the guest may have left the UART unusable */
 	stats_print();
 	selfcheck_report();
+	smp_exit_status(ok, ok2);
 	printk("guest stopped; lvisor powers the machine off\n");
-	poweroff(ok);
+	poweroff(ok && ok2);
 }
 
 void panic(const char *fmt, ...)

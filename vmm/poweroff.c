@@ -42,6 +42,7 @@
  */
 #include <stdbool.h>
 #include <lib/console.h>
+#include <lib/poweroff.h>
 #include <lib/printk.h>
 #include "actions.h"
 #include "core_ports.h"
@@ -102,7 +103,23 @@ enum power poweroff_byte(struct vcpu *v, uint16_t port, uint8_t val)
 	return POWER_NONE;
 }
 
-/* The OUT that follows ends the emulator: the statistics first. */
+/* Does this power-off OUT end the run as a failure? QEMU's debug-exit
+ * port with any value but POWEROFF_SUCCESS (lib/poweroff.h, boot/qemu.sh);
+ * ACPI S5 and Bochs' "Shutdown" end it well. */
+bool poweroff_failure(uint16_t port, uint32_t val)
+{
+	return within(port, CORE_PORT_QEMU_DEBUG_EXIT_FIRST, CORE_PORT_QEMU_DEBUG_EXIT_LAST) &&
+	       val != POWEROFF_SUCCESS;
+}
+
+/*
+ * The OUT that follows ends the emulator: the statistics first. With a
+ * second guest that still runs, lvisor first waits for its end
+ * (smp_wait_guest2): the machine powers off when both guests have ended.
+ * The guest's OUT then ends the run with the guest's own status, unless
+ * the second guest failed: then lvisor powers off itself, with the failure
+ * status (on Bochs: halted, boot/bochs.sh's status 3).
+ */
 void poweroff_announce(struct vcpu *v, uint32_t val)
 {
 	static bool printed;
@@ -110,11 +127,16 @@ void poweroff_announce(struct vcpu *v, uint32_t val)
 	if (printed)
 		return;
 	printed = true;
-	smp_wait_guest2();	/* its end and statistics before the machine's */
+	bool ok2 = smp_wait_guest2();	/* its end and statistics before the machine's */
 	console_reset();	/* the guest may have reprogrammed the UART */
 	printk("the guest powers the machine off (out 0x%x to port 0x%x)\n", val, v->exit.io.port);
 	stats_print();
 	selfcheck_report();
+	smp_exit_status(!poweroff_failure(v->exit.io.port, val), ok2);
+	if (!ok2) {
+		printk("the second guest failed: lvisor powers the machine off with the failure status\n");
+		poweroff(false);
+	}
 	console_flush();	/* before the emulator goes away */
 }
 

@@ -223,7 +223,8 @@ int core_io_out(struct vcpu *v, uint32_t *val)
  * would reset a PC or put it to sleep is a guest that wants to end: it is
  * reported and stopped, the machine and the first guest go on. Its
  * power-off stops its CPU too; that is reported at the machine's end (a
- * line now would land in the middle of the first guest's on COM1).
+ * line now would land in the middle of the first guest's on COM1), and a
+ * power-off with the failure value makes the machine's status a failure.
  */
 int core_guest2_out(struct vcpu *v)
 {
@@ -237,6 +238,7 @@ int core_guest2_out(struct vcpu *v)
 	if (off) {
 		snprintf(v->guest->end, sizeof(v->guest->end), "powers off (out 0x%x to port 0x%x)",
 			 act_io_value(v), v->exit.io.port);
+		v->guest->failed = poweroff_failure(v->exit.io.port, act_io_value(v));
 		return EXIT_STOP;
 	}
 	return core_absent_io(v);

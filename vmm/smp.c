@@ -141,37 +141,41 @@ void smp_go(void)
 }
 #define GUEST2_DUMP_WAIT_SECONDS	5
 
+static bool both_ended;		/* and the second's end is reported */
+
 /*
- * lvisor powers the machine off when the first guest ends (each guest's own
- * lifetime is a later step). A second guest still running then would be
- * cut off mid-line: wait until it has ended, for a while, since nothing
- * tells it to stop. Then its end and statistics: printed here, with the
- * first guest stopped, since the first guest writes COM1 directly and a
- * report from the other CPU while it runs would split its lines.
+ * Each guest has its own lifetime: the first guest's end (its power-off,
+ * or lvisor stopping it) does not end the second, and the second's never
+ * ends the first. The machine powers off when both have ended. Called on
+ * the boot CPU once the first guest has ended, before lvisor's last lines
+ * (vmm_stop, poweroff_announce): a second guest that still runs is waited
+ * for, with no time limit (the first guest's CPU stays here, its power-off
+ * OUT not carried out yet). Then its end and statistics: printed here,
+ * with the first guest stopped, since the first guest writes COM1 directly
+ * and a report from the other CPU while it runs would split its lines.
+ * Returns whether the second guest ended well (true without one): not
+ * stopped by lvisor, and not powered off with the failure value.
  */
-void smp_wait_guest2(void)
+bool smp_wait_guest2(void)
 {
-	static bool reported;
+	static bool reported, ok = true;
 
 	if (!guest2.size || reported || !smp_on_boot_cpu())
-		return;
+		return ok;
 	reported = true;
 	if (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
-		return;		/* lvisor stopped before either guest ran */
-	if (__atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE)) {
-		printk("the second guest still runs: waiting for it to end (at most %u s)\n", GUEST2_WAIT_SECONDS);
-		uint64_t start = rdtsc();
-		while (__atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE) &&
-		       rdtsc() - start < GUEST2_WAIT_SECONDS * tsc_hz)
+		return ok;	/* lvisor stopped before either guest ran */
+	bool held = __atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE);
+	if (held) {
+		console_reset();	/* the guest may have left the UART unusable */
+		printk("the guest has ended; the machine powers off when the second guest ends\n");
+		while (__atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE))
 			cpu_relax();
 	}
-	if (__atomic_load_n(&guest2_running, __ATOMIC_ACQUIRE)) {
-		printk("the second guest did not end within %u s: it stops with the machine\n",
-		       GUEST2_WAIT_SECONDS);
-		return;
-	}
 	if (!vcpu1.stats)
-		return;		/* it never ran (smp_init said why) */
+		return ok;	/* it never ran (smp_init said why) */
+	ok = !guest2.failed;
+	both_ended = true;
 	if (guest2.stop[0]) {
 		__atomic_store_n(&report_now, true, __ATOMIC_RELEASE);
 		uint64_t start = rdtsc();
@@ -179,7 +183,9 @@ void smp_wait_guest2(void)
 		       rdtsc() - start < GUEST2_DUMP_WAIT_SECONDS * tsc_hz)
 			cpu_relax();
 	}
-	printk("second guest %s: its CPU stopped, the first guest went on\n", guest2.end);
+	console_reset();
+	printk("second guest %s: its CPU stopped%s\n", guest2.end,
+	       held ? "; both guests have ended" : ", the first guest went on");
 	if (guest2.inits_ignored && !guest2.stop[0])
 		printk("second guest: its CPU received %u INIT signal%s from another CPU: ignored, "
 		       "the second guest went on (core_init_signal)\n",
@@ -189,6 +195,18 @@ void smp_wait_guest2(void)
 		       "the second guest went on\n",
 		       guest2.nmis_ignored, guest2.nmis_ignored == 1 ? "" : "s");
 	stats_print_vcpu(&vcpu1);
+	return ok;
+}
+
+/* The machine's exit status with two guests, after lvisor's last report:
+ * one line that says how each guest ended. Nothing with one guest. */
+void smp_exit_status(bool ok1, bool ok2)
+{
+	if (!both_ended)
+		return;
+	printk("both guests have ended: the first %s, the second %s: exit status %s\n",
+	       ok1 ? "ended well" : "failed", ok2 ? "ended well" : "failed",
+	       ok1 && ok2 ? "success" : "failure");
 }
 
 bool smp_on_boot_cpu(void)
@@ -218,7 +236,7 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 	 * policy if one is linked in, while the boot CPU runs the first.
 	 * Created and announced while the boot CPU waits for us (no guest
 	 * prints on COM1 yet). When it stops, this CPU parks as below; the
-	 * machine goes on until the first guest ends. */
+	 * machine goes on until the first guest ends too (smp_wait_guest2). */
 	const struct policy *p = &policy2 ? &policy2 : &policy;
 	bool guest2_ok = guest2.size && !failed && !vcpu_create(&vcpu1, p, &guest2, FIRMWARE_ADDR);
 	if (guest2_ok) {
@@ -231,8 +249,10 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 		while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
 			cpu_relax();
 		vcpu_run_loop(&vcpu1);
-		if (!guest2.end[0])	/* vcpu_stop has kept why, in guest2.stop */
+		if (!guest2.end[0]) {	/* vcpu_stop has kept why, in guest2.stop */
 			strncpy(guest2.end, "was stopped by lvisor", sizeof(guest2.end) - 1);
+			guest2.failed = true;
+		}
 		__atomic_store_n(&guest2_running, false, __ATOMIC_RELEASE);
 		if (guest2.stop[0]) {
 			/* Its report, when the boot CPU asks: the first guest

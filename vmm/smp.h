@@ -13,9 +13,11 @@ bool smp_on_boot_cpu(void);
 /* The boot CPU enters the first guest now: the second guest, created and
  * waiting on the AP, starts too. */
 void smp_go(void);
-/* The first guest ends the machine: let a second guest that still runs
- * finish first (at most GUEST2_WAIT_SECONDS), from the boot CPU. */
-void smp_wait_guest2(void);
-#define GUEST2_WAIT_SECONDS	30
+/* The first guest has ended (the boot CPU): wait, with no time limit,
+ * for a second guest that still runs, then report its end; true if it
+ * ended well (or there is none). */
+bool smp_wait_guest2(void);
+/* With two guests, the line that says how each ended and the status. */
+void smp_exit_status(bool ok1, bool ok2);
 
 #endif

@@ -57,6 +57,9 @@ struct guest {
 	unsigned inits_ignored;
 	unsigned inits_in_a_row, last_init_exit;	/* an INIT that stays pending */
 	unsigned nmis_ignored;	/* the same for NMIs (vmm/vmx/vmx.c) */
+	/* second guest: stopped by lvisor, or powered off with the failure
+	 * value (lib/poweroff.h): the machine's exit status is failure */
+	bool failed;
 	/* What the reset and power-off ports remember between two bytes
 	 * (vmm/reset.c, vmm/poweroff.c). The first guest's are the machine's
 	 * devices; the second guest's writes reach no device, but lvisor

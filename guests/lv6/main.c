@@ -83,15 +83,19 @@ void trap(uint64_t vector, uint64_t error, uint64_t rip)
 
 
 /* The console's UART: COM1, unless the command line says "console=PORT"
- * (in hex, 0x2f8 for COM2: lvisor's second guest prints there). */
+ * (in hex, 0x2f8 for COM2: lvisor's second guest prints there); and the
+ * TSC's frequency, if it says "tsc_khz=N" (lvisor's second guest, which
+ * has no PIT to measure it with). */
 extern uint32_t mb_info;	/* head.S: EBX at entry, the multiboot information */
 
 static void console_from_cmdline(void)
 {
 	const struct multiboot_info *mbi = (const void *)(uint64_t)mb_info;
 
-	if (mbi && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
+	if (mbi && (mbi->flags & MULTIBOOT_INFO_CMDLINE)) {
 		console_port_from_cmdline((const char *)(uint64_t)mbi->cmdline);
+		tsc_hz_from_cmdline((const char *)(uint64_t)mbi->cmdline);	/* for tsc_init() */
+	}
 }
 
 void main(void)

@@ -33,14 +33,18 @@
  *           not carry out on SVM: it must report and stop all the same
  *   ipi-other  a fixed IPI to APIC ID 15, another CPU: lvisor gives the
  *           guest one CPU (on SVM; VMX does not look at IPIs)
- *   init-other an INIT IPI to APIC ID 1, the CPU that runs the second
- *           guest (KERNEL2): on SVM lvisor refuses it and stops this guest;
- *           on VMX it reaches that CPU, whose INIT exit lvisor ignores
- *           (vmm/exits.c; or it stops the second guest alone if the INIT
- *           stays pending, as on Bochs 2.7), and this guest runs on and
- *           powers off normally
- *   nmi-other  an NMI IPI to APIC ID 1, the same way: on VMX that CPU's
- *           NMI exits and lvisor drops it (vmm/vmx/vmx.c)
+ *   init-other an INIT IPI to the other CPU: APIC ID 1, the CPU that
+ *           runs the second guest (KERNEL2); as the second guest itself
+ *           (its console is COM2, console=0x2f8), APIC ID 0, the first
+ *           guest's. From the first guest: on SVM lvisor refuses it and
+ *           stops this guest; on VMX it reaches that CPU, whose INIT exit
+ *           lvisor ignores (vmm/exits.c; or it stops the second guest alone
+ *           if the INIT stays pending, as on Bochs 2.7), and this guest
+ *           runs on and powers off normally. From the second guest: its
+ *           map has no local APIC, so lvisor stops it alone at the first
+ *           APIC access
+ *   nmi-other  an NMI IPI to the other CPU, the same way: on VMX that
+ *           CPU's NMI exits and lvisor drops it (vmm/vmx/vmx.c)
  *   hpet    read the HPET's capabilities (allowed), then write its timer 0
  *           configuration with FSB delivery on: its interrupt would become a
  *           memory write of the guest's choosing (IA-PC HPET 1.0a, 2.3.9.2.2)
@@ -48,12 +52,22 @@
  *           another speed and 7-bit words, then triple-fault: lvisor's
  *           report must still reach the console
  *
+ * The command line can name several, done in order: "wait devices"
+ * (words with "=", such as console=0x2f8, are not modes).
+ *
  * A reset would restart the machine, lvisor with it, in silence. Under lvisor
  * each must be reported with the guest's state and the guest stopped, lvisor
  * itself unharmed; if we get past it, the run fails.
  *
  * These must work and end in a normal power-off:
  *
+ *   devices write a line straight to COM1 (port 0x3f8), then read PIT
+ *           counter 0 (port 0x40) and the master PIC's mask (port 0x21) and
+ *           print what they gave: as the second guest, whose one device is
+ *           COM2, nothing reaches COM1 and both read 0xff (absent hardware)
+ *   wait    wait one second by the TSC (lib/tsc.c finds its frequency; the
+ *           second guest's comes in its command line, tsc_khz=): the
+ *           second guest outlives a first that ends at once
  *   pci     a dword OUT to 0xcf8 (PCI CONFIG_ADDRESS, which covers 0xcf9),
  *           then the vendor and device of 00:00.0 from 0xcfc
  *   a20-92  turn A20 off through bit 1 of port 0x92, then check it
@@ -69,6 +83,7 @@
 #include <lib/poweroff.h>
 #include <lib/printk.h>
 #include <lib/string.h>
+#include <lib/tsc.h>
 #include <lvisor/multiboot.h>
 
 MULTIBOOT_ELF_HEADER(MULTIBOOT_MEMORY_INFO);
@@ -210,6 +225,9 @@ static bool a20_off(bool kbd)
 #define ICR_ASSERT		(1 << 14)
 #define ICR_ALL_INCLUDING_SELF	(2 << 18)
 
+/* Are we lvisor's second guest? Its console is COM2 (console=0x2f8). */
+static bool second_guest;
+
 static void self_ipi(uint32_t mode)
 {
 	*(volatile uint32_t *)APIC_SVR |= 0x100;	/* software-enable the APIC */
@@ -233,18 +251,25 @@ static void ipi_insn(const char *how)
 	volatile uint32_t *icr = (volatile uint32_t *)APIC_ICR_LOW;
 	uint32_t val = ICR_INIT | ICR_ASSERT | ICR_ALL_INCLUDING_SELF;
 
+	if (!strcmp(how, "init-other") || !strcmp(how, "nmi-other")) {
+		bool init = how[0] == 'i';
+		uint32_t other = second_guest ? 0 : 1;	/* the CPU that runs the other guest */
+		printk("sending %s to APIC ID %u\n", init ? "INIT" : "an NMI", other);
+		console_flush();
+		/* Said first: as the second guest, the first APIC access stops us. */
+		*(volatile uint32_t *)APIC_SVR |= 0x100;
+		*(volatile uint32_t *)APIC_ICR_HIGH = other << 24;
+		*icr = (init ? ICR_INIT : ICR_NMI) | ICR_ASSERT;	/* physical destination, no shorthand */
+		for (volatile int i = 0; i < 1000000; i++)
+			;
+		return;
+	}
 	*(volatile uint32_t *)APIC_SVR |= 0x100;
 	if (!strcmp(how, "ipi-other")) {
 		printk("sending a fixed IPI to APIC ID 15\n");
 		console_flush();
 		*(volatile uint32_t *)APIC_ICR_HIGH = 15u << 24;
 		*icr = 0x40;		/* vector 0x40, fixed, physical, no shorthand */
-	} else if (!strcmp(how, "init-other") || !strcmp(how, "nmi-other")) {
-		bool init = how[0] == 'i';
-		printk("sending %s to APIC ID 1\n", init ? "INIT" : "an NMI");
-		console_flush();
-		*(volatile uint32_t *)APIC_ICR_HIGH = 1u << 24;
-		*icr = (init ? ICR_INIT : ICR_NMI) | ICR_ASSERT;	/* physical destination, no shorthand */
 	} else if (!strcmp(how, "init-imm")) {
 		printk("sending INIT to itself with MOV of an immediate\n");
 		console_flush();
@@ -305,6 +330,37 @@ static void uart_break(void)
 #define HPET_TIMER0_CONFIG	0x100
 #define HPET_TN_FSB_EN		(1u << 14)
 
+/* The machine's devices that the second guest must not reach: its writes
+ * to COM1 go nowhere, its reads of the PIT and the PIC give all ones. */
+static bool devices(void)
+{
+	static const char line[] = "misbehave on COM1: this line is not the second guest's to write\r\n";
+
+	printk("writing a line straight to COM1 (port 0x3f8)\n");
+	for (const char *c = line; *c; c++) {
+		for (int i = 0; i < 100000 && !(inb(0x3fd) & 0x20); i++)	/* LSR: THR empty */
+			;
+		outb(0x3f8, *c);
+	}
+	outb(0x43, 0x00);			/* PIT: latch counter 0 */
+	uint8_t lo = inb(0x40), hi = inb(0x40);
+	uint8_t mask = inb(0x21);		/* master PIC: interrupt mask (OCW1) */
+	printk("read PIT counter 0 (port 0x40): 0x%02x%02x, PIC mask (port 0x21): 0x%02x\n", hi, lo, mask);
+	return true;
+}
+
+/* One second by the TSC. */
+static bool wait(void)
+{
+	tsc_init();
+	uint64_t start = rdtsc();
+	printk("waiting one second\n");
+	while (rdtsc() - start < tsc_hz)
+		;
+	printk("waited one second\n");
+	return true;
+}
+
 static void hpet_fsb(void)
 {
 	volatile uint32_t *hpet = (volatile uint32_t *)HPET_BASE;
@@ -313,21 +369,12 @@ static void hpet_fsb(void)
 	hpet[HPET_TIMER0_CONFIG / 4] |= HPET_TN_FSB_EN;
 }
 
-void kernel_main(uint32_t magic, uint32_t info);
-void kernel_main(uint32_t magic, uint32_t info)
+/* Do what one word of the command line says: true if it went as it must
+ * (the modes that must be stopped return only if they were not). */
+static bool misbehave(const char *how)
 {
-	const struct multiboot_info *mbi = (const struct multiboot_info *)info;
-	const char *how = "";
 	bool ok = false;		/* the cases that must work say so */
 
-	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
-		console_port_from_cmdline((const char *)mbi->cmdline);	/* COM2 as the second guest */
-	console_init("misbehave: ", 0);
-	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE)) {
-		const char *space = strrchr((const char *)mbi->cmdline, ' ');
-		if (space)
-			how = space + 1;
-	}
 	if (!strcmp(how, "triple"))
 		triple_fault();
 	else if (!strcmp(how, "nested"))
@@ -360,9 +407,49 @@ void kernel_main(uint32_t magic, uint32_t info)
 		uart_break();
 	else if (!strcmp(how, "hpet"))
 		hpet_fsb();
+	else if (!strcmp(how, "devices"))
+		ok = devices();
+	else if (!strcmp(how, "wait"))
+		ok = wait();
 	else
 		printk("say how: APPEND=triple, nested, reset-..., sleep, init, init-imm, init-xchg, ipi-other, init-other, nmi-other, "
-		       "uart, hpet, pci, a20-92, a20-kbd or nmi\n");
+		       "uart, hpet, pci, a20-92, a20-kbd, nmi, devices or wait\n");
+	return ok;
+}
+
+void kernel_main(uint32_t magic, uint32_t info);
+void kernel_main(uint32_t magic, uint32_t info)
+{
+	const struct multiboot_info *mbi = (const struct multiboot_info *)info;
+	char words[256] = "";
+	bool ok = true, any = false;
+
+	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE)) {
+		const char *cmdline = (const char *)mbi->cmdline;
+		console_port_from_cmdline(cmdline);	/* COM2 as the second guest */
+		tsc_hz_from_cmdline(cmdline);		/* the second guest's TSC (wait) */
+		strncpy(words, cmdline, sizeof(words) - 1);
+	}
+	console_init("misbehave: ", 0);
+	/* The first word is the kernel's name; the rest, modes and settings. */
+	char *w = strchr(words, ' ');
+	while (w) {
+		*w++ = '\0';
+		char *next = strchr(w, ' ');
+		if (next)
+			*next = '\0';
+		if (!strncmp(w, "console=0x2f8", 13))
+			second_guest = true;
+		else if (*w && !strchr(w, '=')) {
+			ok = misbehave(w) && ok;
+			any = true;
+		}
+		if (next)
+			*next = ' ';
+		w = next;
+	}
+	if (!any)
+		ok = misbehave("");
 	printk("still running\n");
 	poweroff(ok);
 }
