@@ -17,7 +17,7 @@ import pexpect
 import pytest
 
 from lvtest import ROOT, plain, require_xv6
-from test_two_guests import (LV6, assert_first_guest_ended, assert_second_stopped,
+from test_two_guests import (LV6, assert_first_guest_ended, assert_second_stopped, first_lines,
                              com2_of, lv6_lines)
 
 HOLD = "lvisor: the guest has ended; the machine powers off when the second guest ends"
@@ -36,7 +36,7 @@ def assert_first_stopped_second_ran_on(run, com2, report):
     second guest, misbehave `wait ...`, still ran: lvisor held the machine,
     then reported the second guest's end and statistics, then the first's,
     and powered off with a failure (the first guest's)."""
-    lines = run.out.splitlines()
+    lines = first_lines(run.out)
     assert run.status != 0, run
     assert report in lines, run
     at = lines.index(report)
