@@ -1,28 +1,26 @@
 /*
- * A second CPU: found in the ACPI MADT, started with INIT-SIPI-SIPI, parked.
+ * The second CPU and its guest: found in the ACPI MADT, started with
+ * INIT-SIPI-SIPI, and, with KERNEL2, running the second guest.
  *
- * lvisor has run on one CPU, the boot CPU (the BSP), and one guest. The
- * emulators can give us two (make qemu CPUS=2, make bochs CPUS=2); the
- * BIOS has already woken every other CPU (an AP) once to count it and put
- * it back to sleep. This is the first step toward a guest on each CPU:
- * smp_init() finds the AP's local APIC ID in the MADT, starts it (SDM Vol.
- * 3A 9.4.4.1 "Typical BSP Initialization Sequence", 8.4.4.1 in editions
- * before 2023; MP spec B.4) through
- * the real-mode trampoline of boot/trampoline.S, waits until the AP runs
- * in lvisor's own memory and has said so, and returns; the boot CPU then
- * runs the guest as with one CPU. The AP, in ap_main(), prints one line
- * and parks in a cli; hlt loop, with lvisor's page tables, GDT and IDT.
+ * The emulators can give us two CPUs (make qemu CPUS=2; KERNEL2 sets it);
+ * the BIOS has already woken every other CPU (an AP) once to count it and
+ * put it back to sleep. smp_init() finds the AP's local APIC ID in the
+ * MADT, starts it (SDM Vol. 3A 9.4.4.1 "Typical BSP Initialization
+ * Sequence", 8.4.4.1 in editions before 2023; MP spec B.4) through the
+ * real-mode trampoline of boot/trampoline.S, and waits until the AP runs in
+ * lvisor's own memory, with lvisor's page tables, GDT and IDT. The AP, in
+ * ap_main(), enables VMX or SVM (in VMX root operation INIT is blocked) and
+ * creates the second guest's vCPU, then waits for smp_go(): both guests
+ * start together. Without a second guest it parks in a cli; hlt loop.
+ *
+ * The two guests end on their own (README "Two guests", Lifetimes): the
+ * second guest's end is kept in guest2 and reported by the boot CPU once
+ * the first guest has ended too (smp_wait_guest2), since the first guest
+ * writes COM1 directly and a report from this CPU while it runs would
+ * split its lines.
  *
  * With one CPU in the MADT (the default), or no MADT, nothing happens and
  * nothing is printed. A third CPU and beyond stay where the BIOS left them.
- *
- * What the parked AP does not have yet: it is in neither VMX nor SVM
- * operation, so an INIT IPI resets it and a start-up IPI starts it
- * anywhere, with no hypervisor around it. On SVM lvisor refuses the
- * guest's INIT and start-up IPIs (vmm/apic.c); on VMX the guest's APIC
- * writes are not checked, so CPUS=2 is for lvisor's bring-up and guests
- * that use one CPU (lv6, the test kernels) until the next step runs a
- * guest on the AP too. The guest also still finds the AP in its MADT.
  */
 #include <asm/x86.h>
 #include <lib/printk.h>

@@ -1,9 +1,10 @@
-/* smp.c: a second CPU, started and parked (the first step toward a guest
- * on each CPU). */
+/* smp.c: the second CPU, started by the boot CPU, and the second guest
+ * that it runs (KERNEL2). */
 #ifndef VMM_SMP_H
 #define VMM_SMP_H
 
-/* Find a second CPU in the ACPI MADT and start it; it prints one line and
+/* Find a second CPU in the ACPI MADT and start it; it prints one line,
+ * creates the second guest if there is one and waits for smp_go(), or
  * parks. Returns once it runs in lvisor's memory (or did not start). Needs
  * page_alloc (after guest_setup) and the local APIC's mapping (apic_init). */
 void smp_init(void);
