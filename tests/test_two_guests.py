@@ -179,6 +179,33 @@ def test_second_guest_outside_its_memory():
     assert_second_stopped(run, "guest touched memory outside its map at GPA 0x10000000")
 
 
+
+def test_second_guest_cannot_reach_the_first_guests_memory():
+    """The first byte past the second guest's 64 MiB: host RAM that is the
+    first guest's, were its nested page tables one byte too long."""
+    run, com2 = second_run("vmmtouch", "0x4000000")
+    assert_first_guest_ended(run, second="failed")
+    assert "vmmtouch: reading memory at 0x04000000" in com2, com2
+    assert "vmmtouch: read 0x" not in com2, com2
+    assert_second_stopped(run, "guest touched memory outside its map at GPA 0x4000000")
+
+
+@pytest.mark.parametrize("emulator", ["qemu", "bochs"])
+def test_first_guest_cannot_reach_the_second_guests_memory(emulator):
+    """vmmtouch as the first guest reads the second guest's RAM (host
+    0x14000000, `reserved (second guest)` in its map): lvisor stops it
+    there, and lv6, the second guest, runs to its end."""
+    run, com2 = com2_of(emulator, "default", "lv6", KERNEL="vmmtouch", APPEND="0x14000000")
+    lines = first_lines(run.out)
+    assert run.status != 0, run
+    assert "vmmtouch: reading memory at 0x14000000" in lines, run
+    assert "lvisor: guest touched the second guest's memory at GPA 0x14000000" in lines, run
+    assert not any(l.startswith("vmmtouch: read 0x") for l in lines), run
+    assert [t for _, t in lv6_lines(com2) if not t.startswith("tsc: ")] == LV6, com2
+    assert "lvisor: image intact" in lines, run
+    assert ("lvisor: both guests have ended: the first failed, the second ended well: "
+            "exit status failure") in lines, run
+
 def test_second_guest_reset_stops_it_alone():
     run, com2 = second_run("misbehave", "reset-cf9")
     assert_first_guest_ended(run, second="failed")

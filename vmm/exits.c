@@ -38,6 +38,8 @@ int core_vmm_memory(struct vcpu *v)
 		return vcpu_stop(v, "guest touched memory outside its map at GPA 0x%lx", v->exit.gpa);
 	if (gpa_is_vmm(v->exit.gpa))
 		return vcpu_stop(v, "guest touched VMM memory at GPA 0x%lx", v->exit.gpa);
+	if (gpa_is_guest2(v->exit.gpa))
+		return vcpu_stop(v, "guest touched the second guest's memory at GPA 0x%lx", v->exit.gpa);
 	if (gpa_is_read_only(v->exit.gpa))
 		return vcpu_stop(v, "guest wrote to the HPET at GPA 0x%lx, which lvisor keeps: "
 				 "its timers can write memory", v->exit.gpa);

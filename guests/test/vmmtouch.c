@@ -2,6 +2,12 @@
  * vmmtouch: a 32-bit multiboot kernel that reads and writes lvisor's own
  * memory, which the guest's memory map marks reserved. lvisor must refuse
  * the access and stop this guest; if we get past it, the run fails.
+ *
+ * With an address as its command line's last word (e.g. "0x14000000"),
+ * it reads and writes there instead: the other guest's memory, which is
+ * as much out of bounds (make qemu KERNEL=vmmtouch APPEND=0x14000000
+ * KERNEL2=lv6: the second guest's RAM, host 0x14000000; KERNEL2=vmmtouch
+ * APPEND2=0x4000000: the first byte past the second guest's 64 MiB).
  */
 #include <lib/console.h>
 #include <lib/poweroff.h>
@@ -12,18 +18,43 @@
 
 MULTIBOOT_ELF_HEADER(MULTIBOOT_MEMORY_INFO);
 
+/* The command line's last word as a hexadecimal address "0x...", or 0. */
+static uint32_t address_word(const char *cmdline)
+{
+	const char *last = cmdline;
+	uint32_t a = 0;
+
+	for (const char *s = cmdline; *s; s++)
+		if (*s == ' ')
+			last = s + 1;
+	if (last[0] != '0' || last[1] != 'x')
+		return 0;
+	for (const char *s = last + 2; *s; s++) {
+		unsigned d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : 16;
+		if (d == 16)
+			return 0;
+		a = a * 16 + d;
+	}
+	return a;
+}
+
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
-	volatile uint32_t *p = (volatile uint32_t *)VMM_MEMORY;
-
 	const struct multiboot_info *mbi = (const void *)info;
+	const char *cmdline = "";
 
-	/* As the second guest (KERNEL2) it prints on COM2. */
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
-		console_port_from_cmdline((const char *)mbi->cmdline);
+		cmdline = (const char *)mbi->cmdline;
+	/* As the second guest (KERNEL2) it prints on COM2. */
+	console_port_from_cmdline(cmdline);
 	console_init("vmmtouch: ", 0);
-	printk("reading VMM memory at 0x%08x\n", VMM_MEMORY);
+	uint32_t at = address_word(cmdline);
+	volatile uint32_t *p = (volatile uint32_t *)(at ? at : VMM_MEMORY);
+	if (at)
+		printk("reading memory at 0x%08x\n", at);
+	else
+		printk("reading VMM memory at 0x%08x\n", VMM_MEMORY);
 	uint32_t v = *p;
 	printk("read 0x%08x\n", v);
 	*p = ~v;
