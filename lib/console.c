@@ -8,6 +8,7 @@
  */
 #include <stdbool.h>
 #include <asm/x86.h>
+#include <lib/cmdline.h>
 #include <lib/console.h>
 #include <lib/spinlock.h>
 #include <lib/string.h>
@@ -101,18 +102,11 @@ void console_port(unsigned short p)
  * and the test kernels. */
 void console_port_from_cmdline(const char *cmdline)
 {
-	static const char key[] = "console=0x";
+	const char *value = cmdline_value(cmdline, "console=0x"), *end;
+	uint64_t p = value ? cmdline_number(value, 16, &end) : 0;
 
-	for (const char *s = cmdline; s && *s; s++) {
-		if ((s != cmdline && s[-1] != ' ') || strncmp(s, key, sizeof(key) - 1))
-			continue;
-		unsigned p = 0;
-		for (s += sizeof(key) - 1; (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'); s++)
-			p = p * 16 + (*s <= '9' ? *s - '0' : *s - 'a' + 10);
-		if (p && p <= 0xffff)
-			console_port(p);
-		return;
-	}
+	if (p && p <= 0xffff && end != value)
+		console_port((unsigned short)p);
 }
 
 void console_init(const char *p, const char *c)

@@ -1,6 +1,6 @@
 # lib/: freestanding code shared by the VMM, the firmware and lv6, built once
 # for 64-bit (VMM, lv6) and once for 32-bit (the firmware).
-LIB_SRCS = lib/console.c lib/poweroff.c lib/printk.c lib/string.c lib/tsc.c lib/vsnprintf.c
+LIB_SRCS = lib/cmdline.c lib/console.c lib/poweroff.c lib/printk.c lib/string.c lib/tsc.c lib/vsnprintf.c
 LIB64 = $(BUILD)/64/lib.a
 LIB32 = $(BUILD)/32/lib.a
 

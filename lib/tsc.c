@@ -4,8 +4,8 @@
  * when lv6 runs under lvisor.
  */
 #include <asm/x86.h>
+#include <lib/cmdline.h>
 #include <lib/printk.h>
-#include <lib/string.h>
 #include <lib/tsc.h>
 
 uint64_t tsc_hz;
@@ -39,17 +39,10 @@ static uint64_t cmdline_hz;
 
 void tsc_hz_from_cmdline(const char *cmdline)
 {
-	static const char key[] = "tsc_khz=";
+	const char *value = cmdline_value(cmdline, "tsc_khz=");
 
-	for (const char *s = cmdline; s && *s; s++) {
-		if ((s != cmdline && s[-1] != ' ') || strncmp(s, key, sizeof(key) - 1))
-			continue;
-		uint64_t khz = 0;
-		for (s += sizeof(key) - 1; *s >= '0' && *s <= '9'; s++)
-			khz = khz * 10 + (uint64_t)(*s - '0');
-		cmdline_hz = khz * 1000;
-		return;
-	}
+	if (value)
+		cmdline_hz = cmdline_number(value, 10, NULL) * 1000;
 }
 
 void tsc_init(void)

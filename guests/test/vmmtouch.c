@@ -9,7 +9,9 @@
  * KERNEL2=lv6: the second guest's RAM, host 0x14000000; KERNEL2=vmmtouch
  * APPEND2=0x4000000: the first byte past the second guest's 64 MiB).
  */
+#include <lib/cmdline.h>
 #include <lib/console.h>
+#include <lib/string.h>
 #include <lib/poweroff.h>
 #include <lib/printk.h>
 #include <lvisor/multiboot.h>
@@ -21,21 +23,13 @@ MULTIBOOT_ELF_HEADER(MULTIBOOT_MEMORY_INFO);
 /* The command line's last word as a hexadecimal address "0x...", or 0. */
 static uint32_t address_word(const char *cmdline)
 {
-	const char *last = cmdline;
-	uint32_t a = 0;
+	const char *last = strrchr(cmdline, ' '), *end;
 
-	for (const char *s = cmdline; *s; s++)
-		if (*s == ' ')
-			last = s + 1;
+	last = last ? last + 1 : cmdline;
 	if (last[0] != '0' || last[1] != 'x')
 		return 0;
-	for (const char *s = last + 2; *s; s++) {
-		unsigned d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : 16;
-		if (d == 16)
-			return 0;
-		a = a * 16 + d;
-	}
-	return a;
+	uint32_t a = (uint32_t)cmdline_number(last + 2, 16, &end);
+	return *end ? 0 : a;
 }
 
 void kernel_main(uint32_t magic, uint32_t info);
