@@ -14,6 +14,19 @@ from lvtest import ROOT, assert_lvisor_lived_on, make, plain
 
 LV6 = ["lv6: hello", "lv6: entering user space", "hey 481", "bye 451",
        "lv6: user space exited with 0, shutting down"]
+# lvisor's line when the first guest ends while the second still runs.
+HELD = "lvisor: the guest has ended; the machine powers off when the second guest ends"
+
+
+def second_end(lines, how):
+    """lvisor's line for the second guest's end (`how`: "powers off (out
+    0x10 to port 0xf4)", "was stopped by lvisor"). Which guest ends first
+    is up to the emulators' timing: if the first did, lvisor held the
+    machine until the second had ended too, and the line says so."""
+    return (f"lvisor: second guest {how}: its CPU stopped" +
+            ("; both guests have ended" if HELD in lines else ", the first guest went on"))
+
+
 STAMP = re.compile(r"\[\s*(\d+)\.(\d{6})\] (.*)")
 # What boot/consoles.py puts before each of the second guest's lines on the
 # terminal (colors aside).
@@ -111,15 +124,10 @@ def test_second_guest_on_com2_under_its_policy(two_guests):
 def test_second_guest_power_off_stops_its_cpu_only(two_guests):
     run, _, _ = two_guests
     lines = first_lines(run.out)
-    # Which guest ends first is up to the emulator's timing: if the first
-    # did, lvisor held the machine until the second had ended, and said so.
-    off = ("lvisor: second guest powers off (out 0x10 to port 0xf4): "
-           "its CPU stopped, the first guest went on")
-    held = "lvisor: the guest has ended; the machine powers off when the second guest ends"
-    if held in lines:
-        off = off.replace(", the first guest went on", "; both guests have ended")
-        assert lines.index(held) < lines.index(off), run
+    off = second_end(lines, "powers off (out 0x10 to port 0xf4)")
     assert off in lines, run
+    if HELD in lines:
+        assert lines.index(HELD) < lines.index(off), run
     # Reported with the first guest stopped, before the machine's end (lvisor
     # waits for the second guest if it still runs): whole lines, in order.
     end = lines.index("lvisor: the guest powers the machine off (out 0x10 to port 0xf4)")
@@ -165,7 +173,9 @@ def assert_second_stopped(run, why):
     assert report in lines, run
     at = lines.index(report)
     assert lines[at + 1].startswith("lvisor: second guest state after "), run
-    end = "lvisor: second guest was stopped by lvisor: its CPU stopped, the first guest went on"
+    # Which guest ends first is up to the emulator's timing: if lv6 did,
+    # lvisor held the machine until the second guest was stopped.
+    end = second_end(lines, "was stopped by lvisor")
     off = lines.index("lvisor: the guest powers the machine off (out 0x10 to port 0xf4)")
     last_lv6 = max(i for i, l in enumerate(lines) if "lv6: user space exited" in l)
     assert last_lv6 < at < lines.index(end) < off, run
@@ -230,8 +240,8 @@ def test_second_guest_pci_is_absent():
     # The first guest's PCI bus is not the second's: all ones.
     assert "misbehave: PCI 00:00.0: vendor ffff device ffff" in com2, com2
     assert "misbehave: still running" in com2, com2
-    assert ("lvisor: second guest powers off (out 0x11 to port 0xf4): its CPU stopped, "
-            "the first guest went on") in first_lines(run.out), run
+    lines = first_lines(run.out)
+    assert second_end(lines, "powers off (out 0x11 to port 0xf4)") in lines, run
 
 
 def test_first_guest_init_to_second_cpu_on_vmx():
@@ -256,7 +266,7 @@ def test_first_guest_init_to_second_cpu_on_vmx():
     if held in lines:
         at = lines.index(held)
         assert lines[at + 1].startswith("lvisor: second guest state after "), run
-        end = "lvisor: second guest was stopped by lvisor: its CPU stopped, the first guest went on"
+        end = second_end(lines, "was stopped by lvisor")
         assert lines.index("misbehave: still running") < at < lines.index(end), run
         assert re.search(r"lvisor:\s+3 INIT_SIGNAL\s+1000 ", run.out), run
         # A guest that lvisor stopped: the machine's status is a failure.
@@ -266,8 +276,7 @@ def test_first_guest_init_to_second_cpu_on_vmx():
     else:
         assert run.status == 0, run
         assert [t for _, t in lv6_lines(com2) if not t.startswith("tsc: ")] == LV6, com2
-        assert ("lvisor: second guest powers off (out 0x10 to port 0xf4): its CPU stopped, "
-                "the first guest went on") in lines, run
+        assert second_end(lines, "powers off (out 0x10 to port 0xf4)") in lines, run
         assert ("lvisor: second guest: its CPU received 1 INIT signal from another CPU: ignored, "
                 "the second guest went on (core_init_signal)") in lines, run
 
@@ -284,8 +293,7 @@ def test_first_guest_nmi_to_second_cpu_is_ignored_on_vmx():
     assert "misbehave: still running" in run.out, run
     assert [t for _, t in lv6_lines(com2) if not t.startswith("tsc: ")] == LV6, com2
     lines = first_lines(run.out)
-    assert ("lvisor: second guest powers off (out 0x10 to port 0xf4): its CPU stopped, "
-            "the first guest went on") in lines, run
+    assert second_end(lines, "powers off (out 0x10 to port 0xf4)") in lines, run
     assert ("lvisor: second guest: its CPU received 1 NMI from another CPU: ignored, "
             "the second guest went on") in lines, run
     assert "lvisor: image intact" in run.out, run
