@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from lvtest import ROOT, make
+from lvtest import make
+from test_linux import release  # noqa: F401 (the fixture: Linux fetched and built)
 from test_two_guests import com2_of, first_lines
 
 # What the second guest's MP table says, on either machine; the I/O APIC's
@@ -106,3 +107,22 @@ def test_bochs_tables():
     assert re.fullmatch(r"lvisor: first guest's tables: ACPI MADT lists 1 CPU \(APIC ID 0\), APIC ID 1 "
                         r"taken out; MP table at 0x[0-9a-f]+ \(read-only BIOS memory, written through "
                         r"the i440FX's PAM\): APIC ID 1 taken out", lines[0]), run
+
+
+def test_linux_as_the_first_guest_sees_one_cpu(release):
+    """Linux (ACPI) as the first guest with lv6 as the second: its MADT
+    lists CPU 0 alone, so it allows no other CPU, not even a hot-pluggable
+    one, and never sends CPU 1 an INIT (on SVM lvisor would stop it). Both
+    guests end well."""
+    from test_linux import Session
+    s = Session("qemu", 120, KERNEL2="lv6")(
+        ["nproc", "cat /sys/devices/system/cpu/possible", "dmesg | grep -e smpboot: -e 'smp:'"],
+        "Linux with a second guest (QEMU)")
+    assert s.answers["nproc"] == "1", s.answers
+    assert s.answers["cat /sys/devices/system/cpu/possible"] == "0", s.answers
+    dmesg = s.answers["dmesg | grep -e smpboot: -e 'smp:'"]
+    assert "smpboot: Allowing 1 CPUs, 0 hotplug CPUs" in dmesg, dmesg
+    assert "smp: Brought up 1 node, 1 CPU" in dmesg, dmesg
+    assert s.status == 0, s.tail
+    assert "lvisor: both guests have ended: the first ended well, the second ended well: exit status success" \
+        in s.tail, s.tail

@@ -80,7 +80,7 @@ def test_first_guest_as_with_one(two_guests):
 def test_second_guest_on_com2_under_its_policy(two_guests):
     run, com2, emulator = two_guests
     # lvisor set it up in its own memory, cut out of the first guest's map.
-    assert "lvisor:   0000000014000000-0000000017ffffff reserved (second guest)" in run.out, run
+    assert "lvisor:   0000000014000000-0000000023ffffff reserved (second guest)" in run.out, run
     # Its firmware at the same guest-physical place as the first guest's.
     assert ('lvisor: CPU 1: entering the second guest (policy "tsc-scale100") '
             "in real mode at CS base 0xfc0000, IP 0") in run.out, run
