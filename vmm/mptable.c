@@ -65,17 +65,12 @@ struct mp_config {
 #define MP_CPU_BP	2	/* the bootstrap processor */
 #define MP_INT		0	/* interrupt types: a vectored interrupt */
 #define MP_NMI		1
-#define MP_EXTINT	3	/* from an 8259A: the second guest has none, but the */
-				/* spec's virtual-wire mode names it on LINT0 */
+#define MP_EXTINT	3	/* an 8259A's, through LINT0 in virtual-wire mode (MP spec 3.6.2.2) */
 
 struct mp_processor {
 	uint8_t type, apic_id, apic_version, flags;
 	uint32_t signature, features;	/* CPUID 1: EAX, EDX */
 	uint32_t reserved[2];
-} __attribute__((packed));
-
-struct mp_entry8 {		/* bus, I/O APIC, interrupt entries */
-	uint8_t b[8];
 } __attribute__((packed));
 
 #define MADT_ENTRIES	44	/* ACPI 5.2.12: the entries after the header, APIC address, flags */
@@ -289,22 +284,22 @@ static size_t mp_without(const struct mp_config *c, uint8_t apic_id, uint8_t *bu
 	return total;	/* the old size: the freed tail is zeros */
 }
 
-/* What the first guest's MP table says after: for lvisor's line. */
-static const char *mp_hide(uint8_t apic_id, char *what, size_t size)
+/* Take this CPU out of the BIOS's MP table; what, for lvisor's line: what
+ * became of it. */
+static void mp_hide(uint8_t apic_id, char *what, size_t size)
 {
 	static uint8_t buf[4096];
 	struct mp_float *f = mp_find();
 
-	if (!f || !f->config || gpa_is_vmm(f->config) ||
-	    gpa_is_guest2(f->config)) {
+	if (!f || !f->config || gpa_is_vmm(f->config) || gpa_is_guest2(f->config)) {
 		snprintf(what, size, "no MP table");
-		return what;
+		return;
 	}
 	struct mp_config *c = (void *)(uint64_t)f->config;
 	size_t n = mp_without(c, apic_id, buf, sizeof(buf));
 	if (!n) {
 		snprintf(what, size, "MP table at 0x%x: no APIC ID %u in it", f->config, apic_id);
-		return what;
+		return;
 	}
 	uint32_t saved = 0;
 	bool unlocked = false;
@@ -320,7 +315,6 @@ static const char *mp_hide(uint8_t apic_id, char *what, size_t size)
 	else
 		snprintf(what, size, "MP table at 0x%x%s: APIC ID %u taken out", f->config,
 			 unlocked ? " (read-only BIOS memory, written through the i440FX's PAM)" : "", apic_id);
-	return what;
 }
 
 /*
