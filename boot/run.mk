@@ -11,14 +11,17 @@ comma = ,
 # KERNEL2: a second guest, run by the second CPU with POLICY2 (or POLICY),
 # its own memory and COM2 as its console (vmm/smp.c, vmm/guest.c). Its
 # firmware and kernel are multiboot modules too, marked by their command
-# line's first word, "guest2". It needs two CPUs: KERNEL2 sets CPUS=2.
+# line's first word, "guest2"; the firmware's line also gives the second
+# guest's memory, MEM2 MiB ("mem=MEM2"). It needs two CPUs: KERNEL2 sets
+# CPUS=2, and the machine lvisor's end (320 MiB) plus MEM2 of RAM:
+# QEMU_MEM and BOCHS_MEM default to 1024 with KERNEL2 (config.def).
 KERNEL2_FILE = $(or $(filter $(BUILD)/guests/$(KERNEL2),$(GUEST_KERNELS)),$(KERNEL2))
 KERNEL2_DEP = $(filter $(GUEST_KERNELS),$(KERNEL2_FILE))
 ifneq ($(strip $(KERNEL2)),)
 ifeq ($(CPUS),1)
 override CPUS = 2
 endif
-GUEST_MODULES += "$(FIRMWARE) guest2" "$(strip $(KERNEL2_FILE) guest2 $(APPEND2))"
+GUEST_MODULES += "$(FIRMWARE) guest2 mem=$(MEM2)" "$(strip $(KERNEL2_FILE) guest2 $(APPEND2))"
 KERNEL_DEP += $(KERNEL2_DEP)
 CHECK_KERNEL2 = ; test -f "$(KERNEL2_FILE)" || { echo "lvisor: KERNEL2=$(KERNEL2): $(KERNEL2_FILE): no such file" >&2; exit 1; }
 endif

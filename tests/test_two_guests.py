@@ -1,6 +1,6 @@
 """Two guests at once (KERNEL2): lv6 under `default` on the boot CPU, with
 COM1 as its console, and lv6 under `tsc-scale100` on the second CPU, in
-its own 64 MiB, with COM2 as its console: both on the terminal, the second
+its own MEM2 (256) MiB, with COM2 as its console: both on the terminal, the second
 guest's lines behind "guest2| " (boot/consoles.py), and each in a file
 under the build directory. Each runs to its end; the second guest's power-off stops its CPU,
 not the machine; its timestamps show its own policy. On QEMU (SVM) and Bochs
@@ -93,7 +93,7 @@ def test_first_guest_as_with_one(two_guests):
 def test_second_guest_on_com2_under_its_policy(two_guests):
     run, com2, emulator = two_guests
     # lvisor set it up in its own memory, cut out of the first guest's map.
-    assert "lvisor:   0000000014000000-0000000017ffffff reserved (second guest)" in run.out, run
+    assert "lvisor:   0000000014000000-0000000023ffffff reserved (second guest)" in run.out, run
     # Its firmware at the same guest-physical place as the first guest's.
     assert ('lvisor: CPU 1: entering the second guest (policy "tsc-scale100") '
             "in real mode at CS base 0xfc0000, IP 0") in run.out, run
@@ -141,11 +141,11 @@ def test_second_guest_power_off_stops_its_cpu_only(two_guests):
                                          "the second ended well: exit status success"), run
 
 
-def second_run(kernel, append=None):
+def second_run(kernel, append=None, **variables):
     """lv6 as the first guest, `kernel` (a test kernel) as the second, on
     QEMU: the run and the second guest's COM2."""
     extra = {"APPEND2": append} if append else {}
-    return com2_of("qemu", "default", kernel, **extra)
+    return com2_of("qemu", "default", kernel, **extra, **variables)
 
 
 def assert_first_guest_ended(run, second="ended well"):
@@ -191,13 +191,16 @@ def test_second_guest_outside_its_memory():
 
 
 def test_second_guest_cannot_reach_the_first_guests_memory():
-    """The first byte past the second guest's 64 MiB: host RAM that is the
-    first guest's, were its nested page tables one byte too long."""
-    run, com2 = second_run("vmmtouch", "0x4000000")
+    """The first byte past the second guest's memory (MEM2=96: 96 MiB): host
+    RAM that is the first guest's, were its nested page tables one byte too
+    long."""
+    run, com2 = second_run("vmmtouch", "0x6000000", MEM2=96)
+    assert "lvisor: second guest: its own 96 MiB at host 0x14000000-0x19ffffff, console COM2 (port 0x2f8)" \
+        in run.out, run
     assert_first_guest_ended(run, second="failed")
-    assert "vmmtouch: reading memory at 0x04000000" in com2, com2
+    assert "vmmtouch: reading memory at 0x06000000" in com2, com2
     assert "vmmtouch: read 0x" not in com2, com2
-    assert_second_stopped(run, "guest touched memory outside its map at GPA 0x4000000")
+    assert_second_stopped(run, "guest touched memory outside its map at GPA 0x6000000")
 
 
 @pytest.mark.parametrize("emulator", ["qemu", "bochs"])

@@ -135,3 +135,86 @@ void acpi_hide_hpet(void)
 	if (dropped)
 		printk("ACPI: the HPET is lvisor's (its timers can write memory): out of the guest's tables, read-only\n");
 }
+
+/* --- CPUs: the MADT (ACPI 5.2.12) ---------------------------------------- */
+
+#define MADT_ENTRIES		44	/* after the header, the local APIC address and flags */
+#define MADT_LOCAL_APIC		0	/* type, length 8, ACPI UID, APIC ID, flags (4) */
+#define MADT_LOCAL_X2APIC	9	/* type, length 16, reserved (2), x2APIC ID (4), flags, UID */
+#define MADT_LAPIC_ENABLED	1
+
+/* Is this MADT entry the local APIC (or x2APIC) of this CPU? */
+static bool madt_entry_is_cpu(const uint8_t *p, uint8_t apic_id)
+{
+	uint32_t x2id;
+
+	if (p[0] == MADT_LOCAL_APIC && p[1] >= 8)
+		return p[3] == apic_id;
+	if (p[0] != MADT_LOCAL_X2APIC || p[1] < 16)
+		return false;
+	memcpy(&x2id, p + 4, 4);
+	return x2id == apic_id;
+}
+
+/* Take this CPU's entries out of a MADT, the rest moved up, the length
+ * and checksum fixed: a kernel finds no trace of it. How many went. */
+static int madt_drop_cpu(struct acpi_header *madt, uint8_t apic_id)
+{
+	uint8_t *start = (uint8_t *)madt, *p = start + MADT_ENTRIES, *end = start + madt->length;
+	int dropped = 0;
+
+	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
+		if (!madt_entry_is_cpu(p, apic_id)) {
+			p += p[1];
+			continue;
+		}
+		uint8_t len = p[1];
+		memmove(p, p + len, end - (p + len));
+		end -= len;
+		memset(end, 0, len);
+		dropped++;
+	}
+	madt->length = end - start;
+	madt->checksum = 0;
+	madt->checksum = -sum(madt, madt->length);
+	return dropped;
+}
+
+int acpi_hide_cpu(uint8_t apic_id)
+{
+	int dropped = 0, madts = 0;
+
+	/* Every MADT the XSDT or the RSDT points to (usually one table,
+	 * from both): once edited, a table has nothing more to drop. */
+	for (int which = 0; which < 2; which++) {
+		unsigned size;
+		struct acpi_header *root = root_table(which, &size);
+		if (!root)
+			continue;
+		const uint8_t *entries = (const uint8_t *)(root + 1);
+		for (unsigned i = 0; i < (root->length - sizeof(*root)) / size; i++) {
+			uint64_t addr = 0;
+			memcpy(&addr, entries + i * size, size);
+			struct acpi_header *madt = table_at(addr, "APIC");
+			if (madt) {
+				madts++;
+				dropped += madt_drop_cpu(madt, apic_id);
+			}
+		}
+	}
+	return madts ? dropped : -1;
+}
+
+unsigned acpi_cpus(uint8_t *ids, unsigned max)
+{
+	const struct acpi_header *madt = acpi_find("APIC");
+	unsigned n = 0;
+
+	if (!madt)
+		return 0;
+	const uint8_t *p = (const uint8_t *)madt + MADT_ENTRIES, *end = (const uint8_t *)madt + madt->length;
+	for (; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1])
+		if (p[0] == MADT_LOCAL_APIC && p[1] >= 8 && (p[4] & MADT_LAPIC_ENABLED) && n < max)
+			ids[n++] = p[3];
+	return n;
+}

@@ -19,4 +19,10 @@ struct acpi_header {
  * outside lvisor's memory, or its checksum is wrong. */
 const struct acpi_header *acpi_find(const char *sig);
 
+/* The MADT's: take the local APIC (and x2APIC) entries of this CPU out of
+ * every MADT, fixing lengths and checksums (how many went; -1: no MADT),
+ * and the APIC IDs of the enabled CPUs it lists (at most max). */
+int acpi_hide_cpu(uint8_t apic_id);
+unsigned acpi_cpus(uint8_t *ids, unsigned max);
+
 #endif

@@ -58,13 +58,13 @@ static struct {
 } functions[PCI_MAX_FUNCTIONS];
 static unsigned function_count;
 
-static uint32_t config_read(uint32_t bdf, uint8_t reg)
+uint32_t pci_config_read(uint32_t bdf, uint8_t reg)
 {
 	outl(CORE_PORT_PCI_CONFIG_ADDRESS, PCI_ENABLE | bdf | reg);
 	return inl(CORE_PORT_PCI_CONFIG_DATA_FIRST);
 }
 
-static void config_write(uint32_t bdf, uint8_t reg, uint32_t val)
+void pci_config_write(uint32_t bdf, uint8_t reg, uint32_t val)
 {
 	outl(CORE_PORT_PCI_CONFIG_ADDRESS, PCI_ENABLE | bdf | reg);
 	outl(CORE_PORT_PCI_CONFIG_DATA_FIRST, val);
@@ -76,12 +76,12 @@ static void record_function(uint32_t bdf)
 		panic("more than %d PCI functions on bus 0", PCI_MAX_FUNCTIONS);
 	functions[function_count].bdf = bdf;
 	for (unsigned i = 0; i < (PCI_BARS_END - PCI_BARS_FIRST) / 4; i++)
-		functions[function_count].bars[i] = config_read(bdf, PCI_BARS_FIRST + 4 * i);
+		functions[function_count].bars[i] = pci_config_read(bdf, PCI_BARS_FIRST + 4 * i);
 	function_count++;
 	/* No DMA from here on (the command register is the low half). */
-	uint32_t cmd = config_read(bdf, PCI_COMMAND);
+	uint32_t cmd = pci_config_read(bdf, PCI_COMMAND);
 	if (cmd & PCI_COMMAND_MASTER)
-		config_write(bdf, PCI_COMMAND, cmd & 0xffff & ~PCI_COMMAND_MASTER);
+		pci_config_write(bdf, PCI_COMMAND, cmd & 0xffff & ~PCI_COMMAND_MASTER);
 }
 
 void pci_init(void)
@@ -89,14 +89,14 @@ void pci_init(void)
 	for (uint32_t dev = 0; dev < 32; dev++) {
 		for (uint32_t fn = 0; fn < 8; fn++) {
 			uint32_t bdf = dev << 11 | fn << 8;
-			if ((config_read(bdf, 0) & 0xffff) == 0xffff) {
+			if ((pci_config_read(bdf, 0) & 0xffff) == 0xffff) {
 				if (fn == 0)
 					break;		/* no device */
 				continue;
 			}
 			record_function(bdf);
 			/* Header type bit 7: a multi-function device. */
-			if (fn == 0 && !(config_read(bdf, PCI_HEADER_TYPE & ~3) >> 16 & 0x80))
+			if (fn == 0 && !(pci_config_read(bdf, PCI_HEADER_TYPE & ~3) >> 16 & 0x80))
 				break;
 		}
 	}

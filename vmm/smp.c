@@ -316,6 +316,16 @@ void smp_init(void)
 	}
 	printk("%u CPUs (ACPI MADT); this one's APIC ID is %u: starting CPU 1 (APIC ID %d) "
 	       "at 0x%x with INIT-SIPI-SIPI\n", count, bsp_id, ap, AP_TRAMPOLINE_ADDR);
-	if (!smp_start_ap(1, ap))
+	if (!smp_start_ap(1, ap)) {
 		printk("CPU 1 (APIC ID %d) did not start within a second: reset, lvisor uses one CPU\n", ap);
+		return;
+	}
+	/* With a second guest, each guest's tables show its own CPU: the
+	 * second guest's, written into its memory; the first guest's, the
+	 * BIOS's without CPU 1 (vmm/mptable.c). Both before either runs
+	 * (smp_go); the AP waits for that with its guest created. */
+	if (guest2.size) {
+		mptable_guest2(&guest2, ap);
+		mptable_guest1_hide(ap);
+	}
 }

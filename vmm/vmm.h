@@ -70,11 +70,20 @@ struct guest {
 extern struct guest guest1, guest2;	/* guest2.size == 0: no second guest */
 
 /* The second guest's memory: the host RAM right above lvisor's, cut out of
- * the first guest's memory map. */
+ * the first guest's memory map. Its size is the MEM2 setting (MiB), which
+ * reaches lvisor on the second guest's firmware module line, "guest2
+ * mem=MiB" (boot/run.mk, vmm/guest.c); without it, GUEST2_MIB_DEFAULT. It
+ * must hold the firmware's area (16 MiB) and the staging area above
+ * GUEST2_STAGING, and stay below GUEST2_MIB_MAX: its guest-physical
+ * addresses must not reach the I/O APIC and local APIC pages at
+ * 0xfec00000 (nor the host's top of RAM below 4 GiB: lvisor checks the
+ * machine's map). In 2 MiB steps: EPT/NPT map it with 2 MiB pages. */
 #define GUEST2_BASE	VMM_END
-#define GUEST2_SIZE	0x04000000ull	/* 64 MiB */
+#define GUEST2_MIB_DEFAULT	256
+#define GUEST2_MIB_MIN		64
+#define GUEST2_MIB_MAX		3072
 /* Its kernel file and modules: in its own memory, above where a kernel
- * loads (the first guest's STAGING_ADDR lies beyond its 64 MiB). */
+ * loads (the first guest's STAGING_ADDR may lie beyond its memory). */
 #define GUEST2_STAGING	0x02000000ull
 /* The second guest's console: COM2, the one port range it gets. */
 #define GUEST2_COM	0x2f8
@@ -103,8 +112,17 @@ static inline bool cr0_write_faults(uint64_t cr0, uint64_t cr4, uint64_t efer)
 }
 
 /* pci.c: record the BIOS's BARs and turn bus mastering off, before the
- * guest runs. */
+ * guest runs; a dword of bus 0's configuration space (bdf: device << 11 |
+ * function << 8). */
 void pci_init(void);
+uint32_t pci_config_read(uint32_t bdf, uint8_t reg);
+void pci_config_write(uint32_t bdf, uint8_t reg, uint32_t val);
+
+/* mptable.c, with a second guest: its BIOS data area and MP tables (one
+ * CPU, APIC ID ap_id; the I/O APIC's ID, -1 without one), and CPU 1 out of
+ * the first guest's MADT and MP table. */
+int mptable_guest2(const struct guest *g, uint8_t ap_id);
+void mptable_guest1_hide(uint8_t ap_id);
 
 /* trap.c */
 void trap_init(void);

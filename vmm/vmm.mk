@@ -10,7 +10,7 @@ VMM_SRCS = boot/entry.S \
 	vmm/svm/svm.c vmm/svm/svm_enter.S vmm/svm/svm_exits.c vmm/svm/npt.c vmm/svm/decode.c \
 	$(wildcard vmm/vmx/*.c vmm/vmx/*.S)
 # A second CPU (make qemu CPUS=2): its real-mode trampoline and start-up.
-VMM_SRCS += boot/trampoline.S vmm/smp.c
+VMM_SRCS += boot/trampoline.S vmm/smp.c vmm/mptable.c
 VMM_OBJS = $(call obj64,$(VMM_SRCS))
 CFLAGS_vmm = -Ivmm -I$(CORE_GEN)
 

@@ -55,8 +55,8 @@
  *              policies/bench.yaml), and the CPUID and hypercall exits,
  *              which its policy answers. Not so io (port 0xed is absent
  *              hardware to it whatever the policy: it times the core's
- *              handler for that) nor loop-mem (its pages lie beyond the
- *              second guest's 64 MiB: lvisor stops it there).
+ *              handler for that) nor loop-mem (its pages, 16-80 MiB, lie
+ *              past a second guest of MEM2=64, where lvisor stops it).
  */
 #include <stdbool.h>
 #include <stdint.h>

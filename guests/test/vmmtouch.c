@@ -7,7 +7,7 @@
  * it reads and writes there instead: the other guest's memory, which is
  * as much out of bounds (make qemu KERNEL=vmmtouch APPEND=0x14000000
  * KERNEL2=lv6: the second guest's RAM, host 0x14000000; KERNEL2=vmmtouch
- * APPEND2=0x4000000: the first byte past the second guest's 64 MiB).
+ * MEM2=96 APPEND2=0x6000000: the first byte past the second guest's 96 MiB).
  */
 #include <lib/cmdline.h>
 #include <lib/console.h>
