@@ -125,8 +125,8 @@ def test_lv6_second_without_tsc_policy_gets_the_host_tsc():
     TSC's frequency on its command line (tsc_khz=), which lv6 uses and
     says so. Its timestamps are then those of the first lv6, give or take
     the emulator's timing: at half a millisecond, TCG's translation of new
-    code weighs, so within 10x (measured against the PIT that it does not
-    have, they were 10,000x the first's)."""
+    code and the host's load weigh (11x was seen), so within 100x (measured
+    against the PIT that it does not have, they were 10,000x the first's)."""
     run, com2 = com2_of("qemu", "default", "lv6")
     assert run.status == 0, run
     assert run.lines("lvisor: ")[-1] == status_line("ended well", "ended well"), run
@@ -136,7 +136,7 @@ def test_lv6_second_without_tsc_policy_gets_the_host_tsc():
     assert f"tsc: {mhz} MHz (command line)" in second, com2
     assert [t for t in second if not t.startswith("tsc: ")] == LV6, com2
     end = "lv6: user space exited with 0, shutting down"
-    assert first[end] / 10 < second[end] < first[end] * 10, (first, second)
+    assert first[end] / 100 < second[end] < first[end] * 100, (first, second)
 
 
 def test_xv6_usertests_first_with_lv6_second():
