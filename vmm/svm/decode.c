@@ -9,9 +9,9 @@
  * (guest_read_virt), skip the prefixes (SDM Vol. 2A 2.1.1 and 2.2.1; APM
  * Vol. 3 1.2), and check that the opcode is the one the exit names. The
  * instructions whose exits a handler completes have no ModRM operand, so
- * prefixes and opcode are the whole length; but for the stores that a
- * nested page fault stops (the local APIC page, vmm/apic.c), which
- * svm_decode_store reads operand and length of.
+ * prefixes and opcode are the whole length; but for the loads and stores
+ * that a nested page fault stops (the local APIC page, vmm/apic.c; the I/O
+ * APIC's, vmm/ioapic.c), which svm_decode_mmio reads operand and length of.
  */
 #include <asm/svm.h>
 #include <asm/x86.h>
@@ -95,10 +95,10 @@ unsigned svm_insn_length(struct vcpu *v, const struct vmcb *vmcb, const char **w
 	uint8_t buf[MAX_INSN_LEN];
 	bool long64 = long_mode64(vmcb);
 	uint64_t at = code_address(vmcb);
-	struct mmio_store store;
+	struct mmio_access access;
 
-	if (code == SVM_EXIT_NPF)	/* a store lvisor carried out for the guest */
-		return svm_decode_store(v, &store, why) ? store.len : 0;
+	if (code == SVM_EXIT_NPF)	/* an access lvisor carried out for the guest */
+		return svm_decode_mmio(v, &access, why) ? access.len : 0;
 	if (code >= sizeof(opcodes) / sizeof(opcodes[0]) || !opcodes[code].len) {
 		*why = "lvisor does not decode this instruction";
 		return 0;
@@ -172,21 +172,25 @@ static unsigned modrm_len(const uint8_t *p, unsigned addr)
 }
 
 /*
- * The store at the guest's CS:RIP that faulted on a page lvisor maps
- * read-only (the local APIC, vmm/apic.c), in the forms that compilers and
- * kernels write device registers with (SDM Vol. 2B, MOV; APM Vol. 3, MOV):
+ * The load or store at the guest's CS:RIP that faulted on a page lvisor
+ * maps read-only (the local APIC) or not at all (the I/O APIC, with two
+ * guests), in the forms that compilers and kernels use for device
+ * registers (SDM Vol. 2B, MOV; APM Vol. 3, MOV):
  *
  *   89 /r           MOV r/m, reg    Linux, xv6: lapic[index] = value
  *   C7 /0 imm       MOV r/m, imm    a constant to a register
  *   A3 moffs        MOV moffs, eAX  gcc's store of EAX to a constant address
+ *   8B /r           MOV reg, r/m    Linux's readl, xv6's ioapic->data
+ *   A1 moffs        MOV eAX, moffs  gcc's load from a constant address
  *
  * with any prefixes, REX, ModRM, SIB and displacement. The CPU gives the
  * address (EXITINFO2), so the memory operand matters only for the length;
- * the value is the register's or the immediate. Anything else (byte
- * stores, XCHG, OR to memory, string moves...) is refused with *why: lvisor
- * does not guess what an instruction it does not know would write.
+ * a store's value is the register's or the immediate, a load names its
+ * register. Anything else (byte moves, MOVZX, XCHG, OR to memory, string
+ * moves...) is refused with *why: lvisor does not guess what an
+ * instruction it does not know would read or write.
  */
-bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why)
+bool svm_decode_mmio(struct vcpu *v, struct mmio_access *a, const char **why)
 {
 	const struct vmcb *vmcb = svm_vmcb(v);
 	/* Zeroed past what fetch() reads: 15 prefix bytes, the opcode, ModRM,
@@ -222,9 +226,11 @@ bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why)
 		op = 8;
 	uint8_t opcode = buf[i++], modrm = buf[i];
 	unsigned reg = (modrm >> 3 & 7) | (rex & 4 ? 8 : 0);	/* REX.R */
+	bool has_modrm = opcode != 0xa3 && opcode != 0xa1;
+	a->load = false;
 	switch (opcode) {
 	case 0x89:
-		s->value = *vcpu_gpr(v, reg);
+		a->value = *vcpu_gpr(v, reg);
 		i += modrm_len(buf + i, addr);
 		break;
 	case 0xc7:
@@ -234,24 +240,34 @@ bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why)
 		}
 		i += modrm_len(buf + i, addr);
 		if (op == 2) {
-			s->value = buf[i] | buf[i + 1] << 8;
+			a->value = buf[i] | buf[i + 1] << 8;
 			i += 2;
 		} else {		/* imm32, sign-extended to 64 bits with REX.W */
-			s->value = (uint64_t)(int64_t)(int32_t)(buf[i] | buf[i + 1] << 8 |
+			a->value = (uint64_t)(int64_t)(int32_t)(buf[i] | buf[i + 1] << 8 |
 								  buf[i + 2] << 16 | (uint32_t)buf[i + 3] << 24);
 			i += 4;
 		}
 		break;
 	case 0xa3:
-		s->value = v->regs.rax;
+		a->value = v->regs.rax;
 		i += addr;		/* no ModRM: the address follows the opcode */
 		break;
+	case 0x8b:
+		a->load = true;
+		a->reg = reg;
+		i += modrm_len(buf + i, addr);
+		break;
+	case 0xa1:
+		a->load = true;
+		a->reg = 0;		/* eAX */
+		i += addr;
+		break;
 	default:
-		*why = "not a MOV store (89, C7 or A3)";
+		*why = "not a MOV to or from memory (89, C7, A3, 8B or A1)";
 		return false;
 	}
-	if (opcode != 0xa3 && (modrm >> 6) == 3) {
-		*why = "not a store to memory";
+	if (has_modrm && (modrm >> 6) == 3) {
+		*why = "not an access to memory";
 		return false;
 	}
 	if (i > MAX_INSN_LEN) {
@@ -262,9 +278,9 @@ bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why)
 		*why = "its bytes are not in guest RAM";
 		return false;
 	}
-	s->size = op;
-	s->len = i;
+	a->size = op;
+	a->len = i;
 	if (op < 8)
-		s->value &= (1ull << 8 * op) - 1;
+		a->value &= (1ull << 8 * op) - 1;
 	return true;
 }

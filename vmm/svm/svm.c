@@ -199,6 +199,7 @@ static void decode_exit(struct vcpu *v)
 		/* a write by the instruction, not by the CPU's walk of the
 		 * guest's page tables (accessed and dirty bits) */
 		e->gpa_write = (c->exitinfo1 & SVM_NPF_WRITE) && !(c->exitinfo1 & SVM_NPF_GUEST_WALK);
+		e->gpa_walk = c->exitinfo1 & SVM_NPF_GUEST_WALK;
 		break;
 	default:
 		if (e->code < 0x20) {	/* CR access; the GPR is known with decode assists */
@@ -244,8 +245,8 @@ static void svm_run(struct vcpu *v)
  * instruction starts, for the instruction intercepts; without it (QEMU's
  * TCG), and for #BP and #OF, whose intercepts never save nRIP, we decode
  * the instruction's length (decode.c): the guest may have prefixed it. So
- * for a nested page fault on a store that lvisor carried out (the local
- * APIC's page, vmm/apic.c): nRIP is saved for instruction intercepts
+ * for a nested page fault on a load or store that lvisor carried out (the
+ * local APIC's page, vmm/apic.c; the I/O APIC's, vmm/ioapic.c): nRIP is saved for instruction intercepts
  * only (APM 15.7.1). An
  * instruction completed this way also ends the interrupt shadow of a
  * preceding STI or MOV SS (APM 15.21.5).
@@ -435,5 +436,5 @@ const struct backend svm_backend = {
 	.rflags = svm_rflags,
 	.segment = svm_segment,
 	.dump_extra = svm_dump_extra,
-	.decode_store = svm_decode_store,
+	.decode_mmio = svm_decode_mmio,
 };
