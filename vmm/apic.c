@@ -140,7 +140,10 @@ static int guest_apic_write(struct vcpu *v)
 	struct mmio_access s;
 	const char *why = "lvisor does not decode stores on this backend";
 
-	if (!backend->decode_mmio || !backend->decode_mmio(v, &s, &why) || s.load)
+	bool decoded = backend->decode_mmio && backend->decode_mmio(v, &s, &why);
+	if (decoded && s.load)
+		why = "a load, not the store that faulted";
+	if (!decoded || s.load)
 		return vcpu_stop(v, "guest wrote its local APIC at GPA 0x%lx with an instruction "
 				 "lvisor does not carry out: %s", gpa, why);
 	if (s.size != 4 || (gpa & 15))

@@ -182,8 +182,15 @@ void ioapic_init(void)
 		if (!second)
 			views[0].machine[pin] = pin;
 	}
-	for (unsigned v = 0; v < PINS_MAX; v++)
-		views[0].lo[v] = views[1].lo[v] = RTE_MASK;	/* as after reset */
+	/* The first guest's pins as the firmware left them; the second's
+	 * masked, as after reset. */
+	for (unsigned v = 0; v < PINS_MAX; v++) {
+		views[0].lo[v] = views[1].lo[v] = RTE_MASK;
+		if (views[0].machine[v] >= 0) {
+			views[0].lo[v] = hw_read(IOREDTBL + 2 * v) & ~RTE_READ_ONLY;
+			views[0].hi[v] = hw_read(IOREDTBL + 2 * v + 1);
+		}
+	}
 	printk("I/O APIC at 0x%lx, %u pins: lvisor's, the second guest's pin %u is pin %d\n",
 	       base, npins, GUEST2_COM_PIN, views[1].machine[GUEST2_COM_PIN]);
 }
@@ -208,10 +215,11 @@ static void not_owned(struct vcpu *v, struct ioapic_view *view, unsigned pin)
 /*
  * The machine's entry for a guest's pin: the guest's vector, trigger
  * mode, polarity and mask, its delivery mode if that is fixed, lowest
- * priority (one CPU: the same), NMI or ExtINT, to its own CPU only
- * (physical destination mode, this CPU's APIC ID: the guest's handler
- * runs on its CPU). SMI and INIT (and the reserved modes) would reach
- * firmware or reset the CPU, lvisor with it: such an entry stays masked
+ * priority (one CPU: the same), NMI or, for the first guest, ExtINT, to
+ * its own CPU only (physical destination mode, this CPU's APIC ID: the
+ * guest's handler runs on its CPU). SMI and INIT (and the reserved modes)
+ * would reach firmware or reset the CPU, lvisor with it; ExtINT takes its
+ * vector from the 8259 PIC, the first guest's: such an entry stays masked
  * and is reported once.
  */
 static void program(struct vcpu *v, struct ioapic_view *view, unsigned virt, int pin)
@@ -220,7 +228,7 @@ static void program(struct vcpu *v, struct ioapic_view *view, unsigned virt, int
 
 	if (mode == DELMOD_LOWEST)
 		mode = DELMOD_FIXED;
-	if (mode != DELMOD_FIXED && mode != DELMOD_NMI && mode != DELMOD_EXTINT) {
+	if (mode != DELMOD_FIXED && mode != DELMOD_NMI && (mode != DELMOD_EXTINT || v->guest->second)) {
 		if (!(view->refused & 1u << virt) && !v->guest->second)
 			printk("guest sets I/O APIC pin %u to delivery mode %u (SMI, INIT or reserved): "
 			       "the pin stays masked\n", virt, RTE_DELMOD(lo));
@@ -355,6 +363,6 @@ void ioapic_report(const struct guest *g)
 		       n == 1 ? "" : "s", pins);
 	for (unsigned p = 0; p < PINS_MAX; p++)
 		if (view->refused & 1u << p)
-			printk("second guest: guest sets I/O APIC pin %u to delivery mode SMI, INIT or "
-			       "reserved: the pin stays masked\n", p);
+			printk("second guest: guest sets I/O APIC pin %u to delivery mode %u (SMI, INIT, "
+			       "ExtINT or reserved): the pin stays masked\n", p, RTE_DELMOD(view->lo[p]));
 }

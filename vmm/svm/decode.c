@@ -262,8 +262,8 @@ bool svm_decode_mmio(struct vcpu *v, struct mmio_access *a, const char **why)
 		a->reg = 0;		/* eAX */
 		i += addr;
 		break;
-	default:
-		*why = "not a MOV to or from memory (89, C7, A3, 8B or A1)";
+	default:		/* said as the fault asks: a store, or a load */
+		*why = v->exit.gpa_write ? "not a MOV store (89, C7 or A3)" : "not a MOV load (8B or A1)";
 		return false;
 	}
 	if (has_modrm && (modrm >> 6) == 3) {
