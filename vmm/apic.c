@@ -1,5 +1,5 @@
 /*
- * The guest's writes to its local APIC, on SVM.
+ * The guest's writes to its local APIC, on SVM, and on VMX with two guests.
  *
  * lvisor does not virtualize the local APIC: the guest's is the CPU's own,
  * and most of what a guest does with it is its own business (EOI, the
@@ -10,21 +10,23 @@
  * (measured on QEMU 7.2): the only place to stop it is the write to
  * the ICR. So vmm/svm/npt.c maps the APIC's page read-only: every write
  * there is a nested page fault (APM 15.25.6), which core_npf hands here.
- * Reads stay direct. The backend decodes the instruction (a MOV store, in
- * vmm/svm/decode.c); lvisor checks what it would send and carries the
- * store out on the real APIC, or reports the guest and stops it.
+ * Reads stay direct. lvisor decodes the instruction (a MOV store,
+ * vmm/decode.c), checks what it would send and carries the store out on
+ * the real APIC, or reports the guest and stops it.
  *
  * The cost is one exit per APIC write: mostly the EOI at the end of each
  * interrupt handler, which xv6 and Linux write on every interrupt.
  *
- * With a second guest, its CPU's APIC is mapped for it the same way: the
- * checks below run on the CPU of the guest that wrote, so "this CPU" is
- * the writer's (its APIC ID), and the other CPU runs the other guest.
+ * With a second guest, its CPU's APIC is mapped for it the same way, on
+ * both backends (vmm/vmx/ept.c maps both guests' APIC page read-only
+ * then: an IPI from one guest to the other's CPU must not be sent at all).
+ * The checks below run on the CPU of the guest that wrote, so "this CPU"
+ * is the writer's (its APIC ID), and the other CPU runs the other guest.
  *
- * On VMX none of this runs: INIT always causes a VM exit in VMX non-root
- * operation and is blocked in root operation (SDM 26.2, 24.8), where
- * core_init_signal reports it; EPT maps the APIC's page writable (and the
- * second guest has none).
+ * With one guest on VMX none of this runs: INIT always causes a VM exit in
+ * VMX non-root operation and is blocked in root operation (SDM 26.2,
+ * 24.8), where core_init_signal reports it; EPT maps the APIC's page
+ * writable.
  */
 #include "apic.h"
 #include "exits.h"
@@ -153,7 +155,7 @@ static int guest_apic_write(struct vcpu *v)
 	if (refused)
 		return vcpu_stop(v, refused, (uint32_t)s.value);
 	*(volatile uint32_t *)gpa = s.value;
-	vcpu_skip(v);
+	backend->skip_len(v, s.len);
 	return EXIT_RESUME;
 }
 
@@ -161,14 +163,11 @@ static int guest_apic_write(struct vcpu *v)
  * A nested page fault (SVM NPF), or an EPT violation (VMX): a write to the
  * APIC's page, which is mediated (above); an access to the I/O APIC's,
  * with two guests (vmm/ioapic.c); else the guest touched memory the nested
- * page tables do not give it. The second guest has its local APIC in its
- * map only on a backend that decodes its stores (SVM, vmm/svm/npt.c): on
- * VMX its fault there is one more address outside its map.
+ * page tables do not give it.
  */
 int core_npf(struct vcpu *v)
 {
-	if (v->exit.gpa_write && (v->exit.gpa & ~(uint64_t)(PAGE_SIZE - 1)) == apic_page &&
-	    (!v->guest->second || backend->decode_mmio))
+	if (v->exit.gpa_write && (v->exit.gpa & ~(uint64_t)(PAGE_SIZE - 1)) == apic_page)
 		return guest_apic_write(v);
 	if (gpa_is_ioapic(v->exit.gpa))
 		return ioapic_access(v);

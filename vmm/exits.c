@@ -67,11 +67,12 @@ int core_virt_instruction(struct vcpu *v)
 int core_init_signal(struct vcpu *v)
 {
 	/*
-	 * The second guest's CPU, on VMX. That guest cannot send an INIT: its
-	 * EPT maps no local APIC. So the INIT came from another CPU: the
-	 * first guest's INIT IPI (its APIC writes are not mediated on VMX),
-	 * to APIC ID 1 or to all. Stopping the second guest for it would let
-	 * the first guest kill it. On VMX the exit is all that INIT does: "A
+	 * The second guest's CPU, on VMX. That guest cannot send an INIT:
+	 * vmm/apic.c refuses it at the ICR write. Nor can the first guest
+	 * send one here: with two guests its APIC writes are checked on VMX
+	 * too (vmm/vmx/ept.c). Should an INIT come from another CPU all the
+	 * same, stopping the second guest for it would let another agent
+	 * kill it. On VMX the exit is all that INIT does: "A
 	 * logical processor performs none of the operations normally
 	 * associated with these events. Such exits do not modify register
 	 * state or clear pending events" (SDM 26.2, "INIT signals"). The

@@ -5,9 +5,10 @@
  * other device's. With a second guest (KERNEL2) each guest needs
  * interrupts from its own devices, on its own CPU, and neither may aim a
  * pin at the other's CPU. So lvisor keeps the I/O APIC: the nested page
- * tables leave its page out of both guests' maps (vmm/svm/npt.c), every
- * load and store there is a nested page fault, which core_npf hands here.
- * lvisor decodes it (the backend's decode_mmio) and carries it out on a
+ * tables leave its page out of both guests' maps (vmm/svm/npt.c,
+ * vmm/vmx/ept.c), every load and store there is a nested page fault or EPT
+ * violation, which core_npf hands here. lvisor decodes it (vmm/decode.c)
+ * and carries it out on a
  * view of the I/O APIC that each guest has of its own.
  *
  * Each guest owns pins of the machine's I/O APIC, under numbers of its
@@ -31,8 +32,8 @@
  * its own IOREGSEL; lvisor selects and reads the machine's registers under
  * a lock, since the two CPUs share its IOREGSEL.
  *
- * Only on SVM for now: VMX has no decoder (backend->decode_mmio is NULL),
- * and there the I/O APIC stays the first guest's, as without a second.
+ * On both backends: SVM's nested page tables and VMX's EPT leave the page
+ * out alike, and vmm/decode.c decodes the accesses for either.
  */
 #include <lib/printk.h>
 #include <lib/spinlock.h>
@@ -133,14 +134,13 @@ static int isa_pin(const struct acpi_header *madt, int irq)
 }
 
 /*
- * With a second guest, on a backend that decodes the guests' loads and
- * stores: find the I/O APIC (the MADT's first, else the PC's default
+ * With a second guest: find the I/O APIC (the MADT's first, else the PC's default
  * address), build each guest's pin table and mask the second guest's pins
  * on the machine, before either guest runs.
  */
 void ioapic_init(void)
 {
-	if (!guest2.size || !backend->decode_mmio)
+	if (!guest2.size)
 		return;
 	const struct acpi_header *madt = acpi_find("APIC");
 	uint64_t base = IOAPIC_DEFAULT;
@@ -343,7 +343,7 @@ int ioapic_access(struct vcpu *v)
 		window_write(v, view, a.value);
 	else if (off == IOEOI)
 		eoi(view, a.value);
-	vcpu_skip(v);
+	backend->skip_len(v, a.len);
 	return EXIT_RESUME;
 }
 

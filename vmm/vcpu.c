@@ -91,7 +91,7 @@ void vcpu_mmio_load(struct vcpu *v, const struct mmio_access *a, uint64_t value)
 		*r = (uint32_t)value;
 	else
 		*r = value;
-	vcpu_skip(v);
+	backend->skip_len(v, a->len);
 }
 
 static const char *const seg_names[SEG_NR] = { "es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr" };

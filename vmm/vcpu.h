@@ -128,6 +128,14 @@ struct mmio_access {
 	unsigned len;		/* the instruction's length */
 };
 
+/* Where the guest's code is and how it runs, for the instruction decoder
+ * (vmm/decode.c). */
+struct code_mode {
+	uint64_t linear_rip;	/* CS.base + RIP (CS.base is 0 in 64-bit mode) */
+	bool long64;		/* 64-bit mode: REX prefixes */
+	unsigned op, addr;	/* default operand and address sizes, bytes */
+};
+
 /*
  * The backend's part. vmm/svm/svm.c and vmm/vmx/vmx.c each define one;
  * vmm/main.c picks one by CPUID and stores it in `backend`.
@@ -170,10 +178,14 @@ struct backend {
 	 * entry if that can be done safely now (true); NULL: never. */
 	bool (*queue_nmi)(struct vcpu *v);
 	/* The load or store at the guest's CS:RIP that made a nested page
-	 * fault: false with *why set if it is not one the backend decodes.
-	 * NULL: no such faults on this backend (VMX maps the APIC page
-	 * writable, and the I/O APIC's is the first guest's). */
+	 * fault or EPT violation: false with *why set if it is not one lvisor
+	 * decodes (mmio_decode, vmm/decode.c, for both backends). */
 	bool (*decode_mmio)(struct vcpu *v, struct mmio_access *a, const char **why);
+	void (*code_mode)(struct vcpu *v, struct code_mode *m);	/* for the decoder */
+	/* Advance RIP past an instruction of len bytes that lvisor decoded
+	 * and carried out (a nested page fault's, whose length the CPU does
+	 * not give), as skip does. */
+	void (*skip_len)(struct vcpu *v, unsigned len);
 };
 
 extern const struct backend *backend;
