@@ -101,8 +101,11 @@ VMX_EXITS = [
              "VM entry failed loading MSRs"),
     CoreExit(41, "EXIT_REASON_MCE_DURING_VMENTRY", "core_invalid_state", "SDM 27.8",
              "VM entry failed on a machine check"),
-    CoreExit(48, "EXIT_REASON_EPT_VIOLATION", "core_vmm_memory", "SDM 29.3.3",
-             "the guest touched memory EPT does not give it (the VMM's)"),
+    CoreExit(48, "EXIT_REASON_EPT_VIOLATION", "core_npf", "SDM 29.3.3",
+             "with two guests, a write to the local APIC's read-only page, which the core "
+             "checks for INIT and IPIs to other CPUs and carries out, or an access to the I/O "
+             "APIC's, which it emulates; else the guest touched memory EPT does not give it "
+             "(the VMM's)"),
     CoreExit(49, "EXIT_REASON_EPT_MISCONFIG", "core_vmm_memory", "SDM 29.3.3",
              "a broken EPT entry: report and stop"),
     CoreExit(55, "EXIT_REASON_XSETBV", "core_xsetbv", "SDM 26.1.2",
@@ -169,8 +172,9 @@ SVM_EXITS = [
              "no nested virtualization"),
     CoreExit(0x400, "SVM_EXIT_NPF", "core_npf", "APM 15.25",
              "a write to the local APIC's read-only page, which the core checks for INIT and "
-             "IPIs to other CPUs and carries out; else the guest touched memory the nested "
-             "page tables do not give it (the VMM's)"),
+             "IPIs to other CPUs and carries out, or with two guests an access to the I/O "
+             "APIC's, which it emulates; else the guest touched memory the nested page tables "
+             "do not give it (the VMM's)"),
 ]
 
 # ---- MSRs: deny by default -------------------------------------------------

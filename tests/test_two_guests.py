@@ -4,8 +4,8 @@ its own MEM2 (256) MiB, with COM2 as its console: both on the terminal, the seco
 guest's lines behind "guest2| " (boot/consoles.py), and each in a file
 under the build directory. Each runs to its end; the second guest's power-off stops its CPU,
 not the machine; its timestamps show its own policy. On QEMU (SVM) and Bochs
-(VMX) for that basic run; the second guest's misdeeds on QEMU; on Bochs,
-the first guest's INIT and NMI to the second guest's CPU."""
+(VMX) for that basic run; the second guest's misdeeds on QEMU. (The first
+guest's INIT and NMI to the second guest's CPU: tests/test_two_guests_contain.py.)"""
 import re
 
 import pytest
@@ -245,58 +245,3 @@ def test_second_guest_pci_is_absent():
     assert "misbehave: still running" in com2, com2
     lines = first_lines(run.out)
     assert second_end(lines, "powers off (out 0x11 to port 0xf4)") in lines, run
-
-
-def test_first_guest_init_to_second_cpu_on_vmx():
-    """On VMX the first guest's local APIC is its own: misbehave `init-other`
-    sends an INIT IPI to APIC ID 1, the CPU that runs lv6 as the second
-    guest (both guests start together, vmm/smp.c). There the INIT exits
-    (SDM 26.2) and lvisor drops it. On a CPU as the SDM describes it, the
-    exit takes the INIT away: lv6 runs to its end on COM2 and lvisor
-    reports the INIT at the machine's end. Bochs 2.7 keeps the INIT
-    pending, so every VM entry exits again: lvisor sees the same INIT exit
-    1000 times in a row and stops the second guest alone. Either way the
-    first guest goes on and powers off, and lvisor lives on."""
-    run, com2 = com2_of("bochs", "default", "lv6", KERNEL="misbehave", APPEND="init-other")
-    assert "misbehave: sending INIT to APIC ID 1" in run.out, run
-    assert "misbehave: still running" in run.out, run
-    assert "lvisor: the guest powers the machine off (out 0x10 to port 0xf4)" in run.out, run
-    assert "lvisor: image intact" in run.out, run
-    lines = first_lines(run.out)
-    held = ("lvisor: second guest: INIT from another CPU exits again at every VM entry "
-            "(1000 times in a row): this CPU keeps it pending (an emulator's bug: SDM 26.2), "
-            "this guest alone stops")
-    if held in lines:
-        at = lines.index(held)
-        assert lines[at + 1].startswith("lvisor: second guest state after "), run
-        end = second_end(lines, "was stopped by lvisor")
-        assert lines.index("misbehave: still running") < at < lines.index(end), run
-        assert re.search(r"lvisor:\s+3 INIT_SIGNAL\s+1000 ", run.out), run
-        # A guest that lvisor stopped: the machine's status is a failure.
-        assert run.status != 0, run
-        assert ("lvisor: both guests have ended: the first ended well, the second failed: "
-                "exit status failure") in lines, run
-    else:
-        assert run.status == 0, run
-        assert [t for _, t in lv6_lines(com2) if not t.startswith("tsc: ")] == LV6, com2
-        assert second_end(lines, "powers off (out 0x10 to port 0xf4)") in lines, run
-        assert ("lvisor: second guest: its CPU received 1 INIT signal from another CPU: ignored, "
-                "the second guest went on (core_init_signal)") in lines, run
-
-
-def test_first_guest_nmi_to_second_cpu_is_ignored_on_vmx():
-    """misbehave `nmi-other` sends an NMI IPI to APIC ID 1, the CPU that runs
-    lv6 as the second guest. Its VMCS has "NMI exiting" on: the NMI exits
-    instead of going through lv6's IDT (SDM 26.2), and lvisor drops it. lv6
-    runs to its end on COM2, the first guest goes on and powers off, and
-    lvisor reports the NMI at the machine's end."""
-    run, com2 = com2_of("bochs", "default", "lv6", KERNEL="misbehave", APPEND="nmi-other")
-    assert run.status == 0, run
-    assert "misbehave: sending an NMI to APIC ID 1" in run.out, run
-    assert "misbehave: still running" in run.out, run
-    assert [t for _, t in lv6_lines(com2) if not t.startswith("tsc: ")] == LV6, com2
-    lines = first_lines(run.out)
-    assert second_end(lines, "powers off (out 0x10 to port 0xf4)") in lines, run
-    assert ("lvisor: second guest: its CPU received 1 NMI from another CPU: ignored, "
-            "the second guest went on") in lines, run
-    assert "lvisor: image intact" in run.out, run

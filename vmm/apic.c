@@ -1,5 +1,5 @@
 /*
- * The guest's writes to its local APIC, on SVM.
+ * The guest's writes to its local APIC, on SVM, and on VMX with two guests.
  *
  * lvisor does not virtualize the local APIC: the guest's is the CPU's own,
  * and most of what a guest does with it is its own business (EOI, the
@@ -10,16 +10,23 @@
  * (measured on QEMU 7.2): the only place to stop it is the write to
  * the ICR. So vmm/svm/npt.c maps the APIC's page read-only: every write
  * there is a nested page fault (APM 15.25.6), which core_npf hands here.
- * Reads stay direct. The backend decodes the instruction (a MOV store, in
- * vmm/svm/decode.c); lvisor checks what it would send and carries the
- * store out on the real APIC, or reports the guest and stops it.
+ * Reads stay direct. lvisor decodes the instruction (a MOV store,
+ * vmm/decode.c), checks what it would send and carries the store out on
+ * the real APIC, or reports the guest and stops it.
  *
  * The cost is one exit per APIC write: mostly the EOI at the end of each
  * interrupt handler, which xv6 and Linux write on every interrupt.
  *
- * On VMX none of this runs: INIT always causes a VM exit in VMX non-root
- * operation and is blocked in root operation (SDM 26.2, 24.8), where
- * core_init_signal reports it; EPT maps the APIC's page writable.
+ * With a second guest, its CPU's APIC is mapped for it the same way, on
+ * both backends (vmm/vmx/ept.c maps both guests' APIC page read-only
+ * then: an IPI from one guest to the other's CPU must not be sent at all).
+ * The checks below run on the CPU of the guest that wrote, so "this CPU"
+ * is the writer's (its APIC ID), and the other CPU runs the other guest.
+ *
+ * With one guest on VMX none of this runs: INIT always causes a VM exit in
+ * VMX non-root operation and is blocked in root operation (SDM 26.2,
+ * 24.8), where core_init_signal reports it; EPT maps the APIC's page
+ * writable.
  */
 #include "apic.h"
 #include "exits.h"
@@ -67,6 +74,10 @@ static bool init_deassert(uint32_t icr)
 
 static const char *ipi_refused(uint32_t icr)
 {
+	/* With a second guest, the other CPU runs it: what reaches that CPU
+	 * reaches the other guest. */
+	bool two = guest2.size;
+
 	/* INIT level de-assert only synchronizes the APICs' arbitration IDs
 	 * (P6 and Pentium; later CPUs ignore it): no reset. xv6 sends one
 	 * to all when it sets up its APIC, and Linux when it starts a CPU. */
@@ -78,15 +89,23 @@ static const char *ipi_refused(uint32_t icr)
 	case SHORTHAND_SELF:
 		return NULL;
 	case SHORTHAND_ALL:
-		/* Also reaches every other CPU, which lvisor leaves in
-		 * wait-for-SIPI, where nothing but INIT and start-up IPIs
-		 * (refused above) does anything (SDM 9.4). Refuse it too
-		 * once another CPU runs. */
+		/* Also reaches every other CPU, which with one guest lvisor
+		 * leaves in wait-for-SIPI, where nothing but INIT and start-up
+		 * IPIs (refused above) does anything (SDM 9.4). The second
+		 * guest's CPU runs: only the harmless de-assert goes there. */
+		if (two && !init_deassert(icr))
+			return "guest sent an IPI to all CPUs (ICR 0x%x): the other CPU runs the other guest";
 		return NULL;
 	case SHORTHAND_OTHERS:
 		return "guest sent an IPI to all other CPUs (ICR 0x%x): lvisor gives the guest one CPU";
 	}
 	uint8_t dest = apic_read(APIC_ICR_HIGH) >> 24;
+	/* A logical destination selects every CPU whose logical ID matches
+	 * (SDM 11.6.2.2): the other guest sets its CPU's, so with two guests
+	 * lvisor cannot tell which CPUs one reaches. */
+	if ((icr & ICR_LOGICAL) && two)
+		return "guest sent an IPI to a logical destination (ICR 0x%x): with two guests "
+		       "lvisor cannot tell which CPUs it reaches";
 	if (icr & ICR_LOGICAL ? logical_self(dest) : dest == apic_id())
 		return NULL;
 	return "guest sent an IPI to another CPU (ICR 0x%x): lvisor gives the guest one CPU";
@@ -96,6 +115,12 @@ static const char *ipi_refused(uint32_t icr)
  * delivery mode INIT, a signal on LINT0 or LINT1 would reset the CPU. */
 static const char *lvt_refused(uint32_t reg, uint32_t val)
 {
+	/* The APIC ID routes interrupts: with two guests the I/O APIC sends
+	 * each guest's pins to its CPU's ID (vmm/ioapic.c), and the other
+	 * guest's IPIs to itself go to its own. QEMU's xAPIC ID is writable. */
+	if (reg == APIC_ID && guest2.size)
+		return "guest wrote its local APIC ID (0x%x): with two guests each CPU's ID "
+		       "routes its guest's interrupts";
 	if ((reg == APIC_LVT_LINT0 || reg == APIC_LVT_LINT1) && ICR_MODE(val) == MODE_INIT)
 		return reg == APIC_LVT_LINT0
 			? "guest set LINT0 to deliver INIT (LVT 0x%x): a signal there would reset the CPU, lvisor with it"
@@ -114,10 +139,13 @@ static int guest_apic_write(struct vcpu *v)
 {
 	uint64_t gpa = v->exit.gpa;
 	uint32_t reg = gpa - apic_page;
-	struct mmio_store s;
+	struct mmio_access s;
 	const char *why = "lvisor does not decode stores on this backend";
 
-	if (!backend->decode_store || !backend->decode_store(v, &s, &why))
+	bool decoded = backend->decode_mmio && backend->decode_mmio(v, &s, &why);
+	if (decoded && s.load)
+		why = "a load, not the store that faulted";
+	if (!decoded || s.load)
 		return vcpu_stop(v, "guest wrote its local APIC at GPA 0x%lx with an instruction "
 				 "lvisor does not carry out: %s", gpa, why);
 	if (s.size != 4 || (gpa & 15))
@@ -127,20 +155,21 @@ static int guest_apic_write(struct vcpu *v)
 	if (refused)
 		return vcpu_stop(v, refused, (uint32_t)s.value);
 	*(volatile uint32_t *)gpa = s.value;
-	vcpu_skip(v);
+	backend->skip_len(v, s.len);
 	return EXIT_RESUME;
 }
 
 /*
  * A nested page fault (SVM NPF), or an EPT violation (VMX): a write to the
- * APIC's page, which is mediated (above), the first guest's only; else the guest touched memory
- * the nested page tables do not give it.
+ * APIC's page, which is mediated (above); an access to the I/O APIC's,
+ * with two guests (vmm/ioapic.c); else the guest touched memory the nested
+ * page tables do not give it.
  */
 int core_npf(struct vcpu *v)
 {
-	/* The second guest has no local APIC in its map: its fault there is
-	 * one more address outside it, not a store for this CPU's APIC. */
-	if (!v->guest->second && v->exit.gpa_write && (v->exit.gpa & ~(uint64_t)(PAGE_SIZE - 1)) == apic_page)
+	if (v->exit.gpa_write && (v->exit.gpa & ~(uint64_t)(PAGE_SIZE - 1)) == apic_page)
 		return guest_apic_write(v);
+	if (gpa_is_ioapic(v->exit.gpa))
+		return ioapic_access(v);
 	return core_vmm_memory(v);
 }

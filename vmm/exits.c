@@ -67,11 +67,12 @@ int core_virt_instruction(struct vcpu *v)
 int core_init_signal(struct vcpu *v)
 {
 	/*
-	 * The second guest's CPU, on VMX. That guest cannot send an INIT: its
-	 * EPT maps no local APIC. So the INIT came from another CPU: the
-	 * first guest's INIT IPI (its APIC writes are not mediated on VMX),
-	 * to APIC ID 1 or to all. Stopping the second guest for it would let
-	 * the first guest kill it. On VMX the exit is all that INIT does: "A
+	 * The second guest's CPU, on VMX. That guest cannot send an INIT:
+	 * vmm/apic.c refuses it at the ICR write. Nor can the first guest
+	 * send one here: with two guests its APIC writes are checked on VMX
+	 * too (vmm/vmx/ept.c). Should an INIT come from another CPU all the
+	 * same, stopping the second guest for it would let another agent
+	 * kill it. On VMX the exit is all that INIT does: "A
 	 * logical processor performs none of the operations normally
 	 * associated with these events. Such exits do not modify register
 	 * state or clear pending events" (SDM 26.2, "INIT signals"). The
@@ -288,16 +289,51 @@ int core_absent_io(struct vcpu *v)
 }
 
 /*
+ * The second guest's COM1 (ports 0x3f8-0x3ff, where a PC's first serial
+ * port is and where xv6 looks for its console) is the machine's COM2: each
+ * IN or OUT there is carried out on the same register of COM2 (0x2f8-
+ * 0x2ff), with its value. Its IRQ 4 is COM2's IRQ 3 (vmm/ioapic.c). COM2's
+ * own ports stay the second guest's too (its I/O bitmap lets them
+ * through), for kernels told console=0x2f8: two views of one UART. An
+ * access that reaches past 0x3ff is not COM1's alone: false, absent
+ * hardware.
+ */
+#define GUEST2_COM1	0x3f8
+#define GUEST2_COM1_LAST 0x3ff
+
+static bool guest2_com1(struct vcpu *v)
+{
+	uint16_t port = v->exit.io.port, com2 = port - GUEST2_COM1 + GUEST2_COM;
+	uint32_t val = act_io_value(v);
+
+	if (port < GUEST2_COM1 || port + v->exit.io.size - 1 > GUEST2_COM1_LAST || v->exit.io.string)
+		return false;
+	if (v->exit.io.in)
+		act_io_set_in(v, v->exit.io.size == 1 ? inb(com2) : v->exit.io.size == 2 ? inw(com2) : inl(com2));
+	else if (v->exit.io.size == 1)
+		outb(com2, val);
+	else if (v->exit.io.size == 2)
+		outw(com2, val);
+	else
+		outl(com2, val);
+	vcpu_skip(v);
+	return true;
+}
+
+/*
  * Every IN/OUT of the second guest (its I/O bitmap lets only COM2
  * through), the core's ports too (its handler replaces the policy's
  * exit_io, which would hand those to the core's handlers, on the real
- * devices): the machine's devices are the first guest's, so they are
- * absent hardware here. Its OUTs pass core_guest2_out (vmm/reset.c):
- * its power-off must not end the machine under the first guest, its reset
- * or sleep not reset it; each stops this vCPU alone.
+ * devices): its COM1, which is COM2 (above); the rest of the machine's
+ * devices are the first guest's, so they are absent hardware here. Its
+ * OUTs pass core_guest2_out (vmm/reset.c): its power-off must not end the
+ * machine under the first guest, its reset or sleep not reset it; each
+ * stops this vCPU alone.
  */
 int core_guest2_io(struct vcpu *v)
 {
+	if (guest2_com1(v))
+		return EXIT_RESUME;
 	if (!v->exit.io.in)
 		return core_guest2_out(v);
 	return core_absent_io(v);

@@ -78,6 +78,7 @@ void vmm_main(uint32_t magic, struct multiboot_info *mbi)
 	pci_init();
 	acpi_hide_hpet();
 	apic_init();
+	ioapic_init();	/* with a second guest: lvisor's, split between the two */
 	smp_init();	/* a second CPU, if the machine has one: started and parked */
 	if (backend->init() || vcpu_create(&vcpu0, &policy, &guest1, FIRMWARE_ADDR))
 		vmm_stop(false);

@@ -192,6 +192,7 @@ bool smp_wait_guest2(void)
 		printk("second guest: its CPU received %u NMI%s from another CPU: ignored, "
 		       "the second guest went on\n",
 		       guest2.nmis_ignored, guest2.nmis_ignored == 1 ? "" : "s");
+	ioapic_report(&guest2);
 	stats_print_vcpu(&vcpu1);
 	return ok;
 }

@@ -81,6 +81,19 @@ uint64_t *vcpu_gpr(struct vcpu *v, int index)
 	return &regs[index & 15];
 }
 
+void vcpu_mmio_load(struct vcpu *v, const struct mmio_access *a, uint64_t value)
+{
+	uint64_t *r = vcpu_gpr(v, a->reg);
+
+	if (a->size == 2)
+		*r = (*r & ~0xffffull) | (uint16_t)value;
+	else if (a->size == 4)
+		*r = (uint32_t)value;
+	else
+		*r = value;
+	backend->skip_len(v, a->len);
+}
+
 static const char *const seg_names[SEG_NR] = { "es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr" };
 
 void vcpu_dump(struct vcpu *v)

@@ -41,6 +41,7 @@ struct exit_info {
 	uint64_t qualification;	/* VMX exit qualification / SVM EXITINFO1 */
 	uint64_t gpa;		/* EPT/NPT faults: the guest-physical address */
 	bool gpa_write;		/* EPT/NPT faults: the access was a write */
+	bool gpa_walk;		/* NPT faults: by the walk of the guest's page tables */
 	struct {		/* I/O instruction exits */
 		uint16_t port;
 		uint8_t size;	/* 1, 2 or 4 */
@@ -116,13 +117,23 @@ struct segment {
 	uint32_t attrib;	/* in the backend's own encoding, printed raw */
 };
 
-/* A store to memory that faulted (an MMIO page lvisor mediates), decoded
+/* A load or store that faulted (an MMIO page lvisor mediates), decoded
  * from the guest's instruction by the backend: what the guest meant to
- * write, and how long its instruction is. */
-struct mmio_store {
-	uint64_t value;
+ * write, or which register it loads, and how long its instruction is. */
+struct mmio_access {
+	bool load;		/* a load into register reg; else a store of value */
+	int reg;		/* loads: index into struct guest_regs */
+	uint64_t value;		/* stores: the value, size bytes of it */
 	unsigned size;		/* bytes: 1, 2, 4 or 8 */
 	unsigned len;		/* the instruction's length */
+};
+
+/* Where the guest's code is and how it runs, for the instruction decoder
+ * (vmm/decode.c). */
+struct code_mode {
+	uint64_t linear_rip;	/* CS.base + RIP (CS.base is 0 in 64-bit mode) */
+	bool long64;		/* 64-bit mode: REX prefixes */
+	unsigned op, addr;	/* default operand and address sizes, bytes */
 };
 
 /*
@@ -166,10 +177,15 @@ struct backend {
 	/* Called from lvisor's NMI handler: give the guest an NMI at the next
 	 * entry if that can be done safely now (true); NULL: never. */
 	bool (*queue_nmi)(struct vcpu *v);
-	/* The store at the guest's CS:RIP that made a nested page fault:
-	 * false with *why set if it is not one the backend decodes. NULL:
-	 * no such faults on this backend (VMX maps the APIC page writable). */
-	bool (*decode_store)(struct vcpu *v, struct mmio_store *s, const char **why);
+	/* The load or store at the guest's CS:RIP that made a nested page
+	 * fault or EPT violation: false with *why set if it is not one lvisor
+	 * decodes (mmio_decode, vmm/decode.c, for both backends). */
+	bool (*decode_mmio)(struct vcpu *v, struct mmio_access *a, const char **why);
+	void (*code_mode)(struct vcpu *v, struct code_mode *m);	/* for the decoder */
+	/* Advance RIP past an instruction of len bytes that lvisor decoded
+	 * and carried out (a nested page fault's, whose length the CPU does
+	 * not give), as skip does. */
+	void (*skip_len)(struct vcpu *v, unsigned len);
 };
 
 extern const struct backend *backend;
@@ -208,5 +224,9 @@ void vcpu_run_loop(struct vcpu *v);		/* enter, dispatch, repeat until a handler 
 void vcpu_dump(struct vcpu *v);			/* print the guest state */
 int vcpu_stop(struct vcpu *v, const char *fmt, ...);	/* print why + dump; returns EXIT_STOP */
 uint64_t *vcpu_gpr(struct vcpu *v, int index);	/* 0=rax ... 15=r15 (SDM/APM register numbering) */
+/* Complete a decoded MMIO load: the value into its register as MOV puts it
+ * (a 32-bit load zeroes the upper half, SDM 3.4.1.1; a 16-bit one keeps
+ * it), and RIP past the instruction. */
+void vcpu_mmio_load(struct vcpu *v, const struct mmio_access *a, uint64_t value);
 
 #endif

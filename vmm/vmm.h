@@ -24,6 +24,16 @@ void mm_uncached(uint64_t pa);	/* lvisor's 2 MiB page holding pa: uncacheable */
  * writes to its page (vmm/svm/npt.c maps it read-only). */
 void apic_init(void);	/* apic.h: the registers, apic_page */
 
+/* ioapic.c: with a second guest (on SVM), the I/O APIC is lvisor's: each
+ * guest programs its own pins through it (NPT leaves its page out). */
+extern uint64_t ioapic_page;	/* its page; 0 when the guests' maps have it */
+void ioapic_init(void);		/* after guest_setup and apic_init, before any vCPU */
+bool gpa_is_ioapic(uint64_t gpa);	/* in its page, when lvisor keeps it */
+struct vcpu;
+int ioapic_access(struct vcpu *v);	/* a load or store there (core_npf) */
+struct guest;
+void ioapic_report(const struct guest *g);	/* the second guest's, at the machine's end */
+
 /* The RAM ranges of a guest's memory map: [start, end), guest-physical. */
 struct ram_range {
 	uint64_t start, end;

@@ -40,9 +40,10 @@
  *           stops this guest; on VMX it reaches that CPU, whose INIT exit
  *           lvisor ignores (vmm/exits.c; or it stops the second guest alone
  *           if the INIT stays pending, as on Bochs 2.7), and this guest
- *           runs on and powers off normally. From the second guest: its
- *           map has no local APIC, so lvisor stops it alone at the first
- *           APIC access
+ *           runs on and powers off normally. From the second guest: on SVM
+ *           lvisor refuses the ICR write and stops it alone; on VMX its map
+ *           has no local APIC, so lvisor stops it alone at the first APIC
+ *           access
  *   nmi-other  an NMI IPI to the other CPU, the same way: on VMX that
  *           CPU's NMI exits and lvisor drops it (vmm/vmx/vmx.c)
  *   hpet    read the HPET's capabilities (allowed), then write its timer 0
@@ -64,7 +65,14 @@
  *   devices write a line straight to COM1 (port 0x3f8), then read PIT
  *           counter 0 (port 0x40) and the master PIC's mask (port 0x21) and
  *           print what they gave: as the second guest, whose one device is
- *           COM2, nothing reaches COM1 and both read 0xff (absent hardware)
+ *           COM2, nothing reaches the machine's COM1 (with two guests on
+ *           SVM or VMX its COM1 ports are COM2's: the line shows on its own
+ *           console) and both read 0xff (absent hardware)
+ *   ioapic-pin2  program I/O APIC pin 2 (the PIT's: the first guest's timer)
+ *           to vector 0x22, unmasked, and read it back. With two guests
+ *           lvisor keeps the I/O APIC (SVM): as the second guest, not its
+ *           pin, so the write is dropped (reported at the machine's end)
+ *           and the entry reads masked (0x00010000); the guest goes on
  *   wait    wait one second by the TSC (lib/tsc.c finds its frequency; the
  *           second guest's comes in its command line, tsc_khz=): the
  *           second guest outlives a first that ends at once
@@ -285,6 +293,28 @@ static void ipi_insn(const char *how)
 		;
 }
 
+/* The I/O APIC (82093AA datasheet 3.0): IOREGSEL selects, IOWIN shows;
+ * pin n's redirection entry is registers 0x10 + 2n (low) and 0x11 + 2n. */
+#define IOAPIC_IOREGSEL		0xfec00000
+#define IOAPIC_IOWIN		0xfec00010
+
+static uint32_t ioapic_rw(uint32_t reg, bool write, uint32_t val)
+{
+	*(volatile uint32_t *)IOAPIC_IOREGSEL = reg;
+	if (write)
+		*(volatile uint32_t *)IOAPIC_IOWIN = val;
+	return *(volatile uint32_t *)IOAPIC_IOWIN;
+}
+
+static bool ioapic_pin2(void)
+{
+	printk("programming I/O APIC pin 2 (the PIT's) to vector 0x22, unmasked\n");
+	ioapic_rw(0x15, true, 0);		/* destination APIC ID 0 */
+	uint32_t lo = ioapic_rw(0x14, true, 0x22);	/* fixed, edge, active high */
+	printk("I/O APIC pin 2 reads 0x%08x\n", lo);
+	return true;
+}
+
 /* The NMI handler: count, return. */
 volatile uint32_t nmis;
 void nmi_entry(void);
@@ -331,7 +361,9 @@ static void uart_break(void)
 #define HPET_TN_FSB_EN		(1u << 14)
 
 /* The machine's devices that the second guest must not reach: its writes
- * to COM1 go nowhere, its reads of the PIT and the PIC give all ones. */
+ * to COM1 go to its own console (with two guests its COM1 is the
+ * machine's COM2, vmm/exits.c), never the machine's COM1; its reads of the
+ * PIT and the PIC give all ones. */
 static bool devices(void)
 {
 	static const char line[] = "misbehave on COM1: this line is not the second guest's to write\r\n";
@@ -403,6 +435,8 @@ static bool misbehave(const char *how)
 	}
 	else if (!strcmp(how, "nmi"))
 		ok = nmi();
+	else if (!strcmp(how, "ioapic-pin2"))
+		ok = ioapic_pin2();
 	else if (!strcmp(how, "uart"))
 		uart_break();
 	else if (!strcmp(how, "hpet"))
@@ -412,7 +446,7 @@ static bool misbehave(const char *how)
 	else if (!strcmp(how, "wait"))
 		ok = wait();
 	else
-		printk("say how: APPEND=triple, nested, reset-..., sleep, init, init-imm, init-xchg, ipi-other, init-other, nmi-other, "
+		printk("say how: APPEND=triple, nested, reset-..., sleep, init, init-imm, init-xchg, ipi-other, init-other, nmi-other, ioapic-pin2, "
 		       "uart, hpet, pci, a20-92, a20-kbd, nmi, devices or wait\n");
 	return ok;
 }

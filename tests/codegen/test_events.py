@@ -16,7 +16,7 @@ VMX_CORE_EXITS = {2: "core_triple_fault", 3: "core_init_signal", 10: "core_cpuid
                   18: "core_hypercall_ud", 28: "core_cr_access", 30: "exit_io",
                   31: "core_msr", 32: "core_msr",
                   33: "core_invalid_state", 34: "core_invalid_state", 41: "core_invalid_state",
-                  48: "core_vmm_memory", 49: "core_vmm_memory", 55: "core_xsetbv",
+                  48: "core_npf", 49: "core_vmm_memory", 55: "core_xsetbv",
                   **{n: "core_virt_instruction" for n in (19, 20, 21, 22, 23, 24, 25, 26, 27,
                                                           50, 53, 59)}}
 # SVM: intercept vector 3 (misc1) and 4 (misc2), APM table B-1.

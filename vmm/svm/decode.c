@@ -9,18 +9,17 @@
  * (guest_read_virt), skip the prefixes (SDM Vol. 2A 2.1.1 and 2.2.1; APM
  * Vol. 3 1.2), and check that the opcode is the one the exit names. The
  * instructions whose exits a handler completes have no ModRM operand, so
- * prefixes and opcode are the whole length; but for the stores that a
- * nested page fault stops (the local APIC page, vmm/apic.c), which
- * svm_decode_store reads operand and length of.
+ * prefixes and opcode are the whole length; but for the loads and stores
+ * that a nested page fault stops (the local APIC page, vmm/apic.c; the I/O
+ * APIC's, vmm/ioapic.c), which vmm/decode.c reads operand and length of.
  */
 #include <asm/svm.h>
 #include <asm/x86.h>
 #include <lib/string.h>
-#include "../guest_mem.h"
+#include "../decode.h"
 #include "../vmm.h"
 #include "svm.h"
 
-#define MAX_INSN_LEN	15	/* longer is #GP (SDM 2.3.11, APM Vol. 3 1.1) */
 #define VMCB_ATTR_L	(1u << 9)	/* descriptor bit 53, packed (APM B.2) */
 #define VMCB_ATTR_DB	(1u << 10)	/* descriptor bit 54: D/B, 32-bit code */
 
@@ -41,33 +40,6 @@ static const struct {
 	[SVM_EXIT_EXCP(VEC_BP)] = { 1, { 0xcc } },	/* INT3 */
 	[SVM_EXIT_EXCP(VEC_OF)] = { 1, { 0xce } },	/* INTO */
 };
-
-/* Operand-size, address-size, segment, LOCK, REP/REPNE (SDM 2.1.1). */
-static bool legacy_prefix(uint8_t b)
-{
-	switch (b) {
-	case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
-	case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Up to MAX_INSN_LEN bytes at linear address `at`: those of the first
- * page, and of the next if it is readable. Returns how many. */
-static unsigned fetch(struct vcpu *v, uint64_t at, uint8_t *buf)
-{
-	unsigned first = PAGE_SIZE - (at & (PAGE_SIZE - 1));
-
-	if (first > MAX_INSN_LEN)
-		first = MAX_INSN_LEN;
-	if (!guest_read_virt(v, at, buf, first))
-		return 0;
-	if (first < MAX_INSN_LEN && guest_read_virt(v, at + first, buf + first, MAX_INSN_LEN - first))
-		return MAX_INSN_LEN;
-	return first;
-}
 
 /*
  * The length of the instruction at the guest's CS:RIP that made this exit,
@@ -95,22 +67,22 @@ unsigned svm_insn_length(struct vcpu *v, const struct vmcb *vmcb, const char **w
 	uint8_t buf[MAX_INSN_LEN];
 	bool long64 = long_mode64(vmcb);
 	uint64_t at = code_address(vmcb);
-	struct mmio_store store;
+	struct mmio_access access;
 
-	if (code == SVM_EXIT_NPF)	/* a store lvisor carried out for the guest */
-		return svm_decode_store(v, &store, why) ? store.len : 0;
+	if (code == SVM_EXIT_NPF)	/* an access lvisor carried out for the guest */
+		return mmio_decode(v, &access, why) ? access.len : 0;
 	if (code >= sizeof(opcodes) / sizeof(opcodes[0]) || !opcodes[code].len) {
 		*why = "lvisor does not decode this instruction";
 		return 0;
 	}
-	unsigned n = fetch(v, at, buf), i = 0;
+	unsigned n = insn_fetch(v, at, buf), i = 0;
 	if (!n) {
 		*why = "its bytes are not in guest RAM";
 		return 0;
 	}
 	/* Prefixes, and in 64-bit mode REX (40-4F, SDM 2.2.1): a REX
 	 * followed by another prefix is ignored, but its byte still counts. */
-	while (i < n && (legacy_prefix(buf[i]) || (long64 && (buf[i] & 0xf0) == 0x40)))
+	while (i < n && (insn_legacy_prefix(buf[i]) || (long64 && (buf[i] & 0xf0) == 0x40)))
 		i++;
 	const uint8_t *op = opcodes[code].bytes;
 	uint8_t wrmsr[2] = { 0x0f, 0x30 };
@@ -129,142 +101,24 @@ unsigned svm_insn_length(struct vcpu *v, const struct vmcb *vmcb, const char **w
 }
 
 /*
- * The default operand and address sizes of the guest's code, in bytes
- * (SDM 3.6; APM Vol. 3 1.2.3): 16 in real and virtual-8086 mode, CS.D in
- * protected mode; 64-bit mode has 32-bit operands and 64-bit addresses.
+ * The guest's code for vmm/decode.c: where CS:RIP is, and the default
+ * operand and address sizes, in bytes (SDM 3.6; APM Vol. 3 1.2.3): 16 in
+ * real and virtual-8086 mode, CS.D in protected mode; 64-bit mode has
+ * 32-bit operands and 64-bit addresses.
  */
-static void code_sizes(const struct vmcb *vmcb, unsigned *op, unsigned *addr)
-{
-	if (long_mode64(vmcb)) {
-		*op = 4;
-		*addr = 8;
-	} else if (!(vmcb->save.cr0 & CR0_PE) || (vmcb->save.rflags & RFLAGS_VM) ||
-		   !(vmcb->save.cs.attrib & VMCB_ATTR_DB)) {
-		*op = *addr = 2;
-	} else {
-		*op = *addr = 4;
-	}
-}
-
-/*
- * The bytes of a memory operand's ModRM, SIB and displacement (SDM 2.1.5,
- * tables 2-1 to 2-3; 2.2.1.6 for RIP-relative), or 0 for a register
- * operand (mod 11). p has room for the longest form: the caller zeroed
- * what it could not fetch and checks the total against what it fetched.
- */
-static unsigned modrm_len(const uint8_t *p, unsigned addr)
-{
-	uint8_t mod = p[0] >> 6, rm = p[0] & 7;
-
-	if (mod == 3)
-		return 0;
-	if (addr == 2)			/* 16-bit addressing: no SIB; [disp16] is mod 00 rm 110 */
-		return 1 + (mod == 1 ? 1 : mod == 2 || (mod == 0 && rm == 6) ? 2 : 0);
-	unsigned len = 1;
-	if (rm == 4) {			/* a SIB byte; base 101 with mod 00: disp32, no base */
-		len++;
-		if (mod == 0 && (p[1] & 7) == 5)
-			len += 4;
-	} else if (mod == 0 && rm == 5) {	/* disp32 (RIP-relative in 64-bit mode) */
-		len += 4;
-	}
-	return len + (mod == 1 ? 1 : mod == 2 ? 4 : 0);
-}
-
-/*
- * The store at the guest's CS:RIP that faulted on a page lvisor maps
- * read-only (the local APIC, vmm/apic.c), in the forms that compilers and
- * kernels write device registers with (SDM Vol. 2B, MOV; APM Vol. 3, MOV):
- *
- *   89 /r           MOV r/m, reg    Linux, xv6: lapic[index] = value
- *   C7 /0 imm       MOV r/m, imm    a constant to a register
- *   A3 moffs        MOV moffs, eAX  gcc's store of EAX to a constant address
- *
- * with any prefixes, REX, ModRM, SIB and displacement. The CPU gives the
- * address (EXITINFO2), so the memory operand matters only for the length;
- * the value is the register's or the immediate. Anything else (byte
- * stores, XCHG, OR to memory, string moves...) is refused with *why: lvisor
- * does not guess what an instruction it does not know would write.
- */
-bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why)
+void svm_code_mode(struct vcpu *v, struct code_mode *m)
 {
 	const struct vmcb *vmcb = svm_vmcb(v);
-	/* Zeroed past what fetch() reads: 15 prefix bytes, the opcode, ModRM,
-	 * SIB, disp32 and imm32 would reach byte 26, which the checks at the
-	 * end refuse. */
-	uint8_t buf[32] = { 0 };
-	unsigned n = fetch(v, code_address(vmcb), buf), i = 0, op, addr;
-	uint8_t rex = 0;
 
-	if (!n) {
-		*why = "its bytes are not in guest RAM";
-		return false;
+	m->linear_rip = code_address(vmcb);
+	m->long64 = long_mode64(vmcb);
+	if (m->long64) {
+		m->op = 4;
+		m->addr = 8;
+	} else if (!(vmcb->save.cr0 & CR0_PE) || (vmcb->save.rflags & RFLAGS_VM) ||
+		   !(vmcb->save.cs.attrib & VMCB_ATTR_DB)) {
+		m->op = m->addr = 2;
+	} else {
+		m->op = m->addr = 4;
 	}
-	bool op_prefix = false, addr_prefix = false;
-	for (; i < n; i++) {		/* prefixes (SDM 2.1.1); REX only right before the opcode */
-		if (long_mode64(vmcb) && (buf[i] & 0xf0) == 0x40) {
-			rex = buf[i];
-			continue;
-		}
-		if (!legacy_prefix(buf[i]))
-			break;
-		op_prefix |= buf[i] == 0x66;
-		addr_prefix |= buf[i] == 0x67;
-		rex = 0;		/* a REX before a legacy prefix is ignored */
-	}
-	/* 66 and 67 switch to the other size (SDM 3.6.1, table 3-4; 2.2.1.2) */
-	code_sizes(vmcb, &op, &addr);
-	if (op_prefix)
-		op = op == 4 ? 2 : 4;
-	if (addr_prefix)
-		addr = addr == 8 ? 4 : addr == 4 ? 2 : 4;
-	if (rex & 8)			/* REX.W, which wins over 66 */
-		op = 8;
-	uint8_t opcode = buf[i++], modrm = buf[i];
-	unsigned reg = (modrm >> 3 & 7) | (rex & 4 ? 8 : 0);	/* REX.R */
-	switch (opcode) {
-	case 0x89:
-		s->value = *vcpu_gpr(v, reg);
-		i += modrm_len(buf + i, addr);
-		break;
-	case 0xc7:
-		if (reg & 7) {
-			*why = "opcode C7 with a ModRM reg field other than 0 is not MOV";
-			return false;
-		}
-		i += modrm_len(buf + i, addr);
-		if (op == 2) {
-			s->value = buf[i] | buf[i + 1] << 8;
-			i += 2;
-		} else {		/* imm32, sign-extended to 64 bits with REX.W */
-			s->value = (uint64_t)(int64_t)(int32_t)(buf[i] | buf[i + 1] << 8 |
-								  buf[i + 2] << 16 | (uint32_t)buf[i + 3] << 24);
-			i += 4;
-		}
-		break;
-	case 0xa3:
-		s->value = v->regs.rax;
-		i += addr;		/* no ModRM: the address follows the opcode */
-		break;
-	default:
-		*why = "not a MOV store (89, C7 or A3)";
-		return false;
-	}
-	if (opcode != 0xa3 && (modrm >> 6) == 3) {
-		*why = "not a store to memory";
-		return false;
-	}
-	if (i > MAX_INSN_LEN) {
-		*why = "longer than 15 bytes, which the CPU refuses with #GP";
-		return false;
-	}
-	if (i > n) {
-		*why = "its bytes are not in guest RAM";
-		return false;
-	}
-	s->size = op;
-	s->len = i;
-	if (op < 8)
-		s->value &= (1ull << 8 * op) - 1;
-	return true;
 }

@@ -7,7 +7,10 @@
  * the local APIC's: the guest may read them, and their writes exit with NPF
  * too, which the core checks (vmm/apic.c: APIC writes are carried out
  * unless they send INIT or an IPI elsewhere; HPET writes stop the guest).
- * The 2 MiB that hold each are mapped with 4 KiB pages.
+ * The 2 MiB that hold each are mapped with 4 KiB pages. With a second
+ * guest, the I/O APIC's page is in neither guest's map: every access
+ * there exits with NPF, for vmm/ioapic.c. The second guest's map has its
+ * own RAM and its local APIC's page, read-only as the first guest's.
  */
 #include "../apic.h"
 #include "../vmm.h"
@@ -19,38 +22,38 @@
 #define NPT_PS		(1ull << 7)	/* 2 MiB page */
 #define NPT_LEAF	(NPT_P | NPT_RW | NPT_US)
 
-/* A 2 MiB region with a read-only 4 KiB page: a page table of its own. */
+/* The 2 MiB region that holds gpa? */
+static bool in_2m(uint64_t base, uint64_t gpa)
+{
+	return gpa && (gpa & ~0x1fffffull) == base;
+}
+
+/*
+ * A 2 MiB region with a 4 KiB page of its own kind, split into 4 KiB pages
+ * (a page table under the PDE, APM 15.25.5 and 5.3.3): the HPET's and the
+ * local APIC's without RW, so that only writes to them exit; the I/O
+ * APIC's, when lvisor keeps it, not present; the rest as before.
+ */
 static uint64_t small_pages(uint64_t base)
 {
 	uint64_t *pt = page_alloc(1);
 
 	for (int j = 0; j < 512; j++) {
 		uint64_t gpa = base + ((uint64_t)j << 12);
-		pt[j] = gpa | (gpa_is_read_only(gpa) ? NPT_P | NPT_US : NPT_LEAF);
+		if (gpa_is_ioapic(gpa))
+			continue;
+		pt[j] = gpa | (gpa_is_read_only(gpa) || gpa == apic_page ? NPT_P | NPT_US : NPT_LEAF);
 	}
 	return (uint64_t)pt | NPT_LEAF;
 }
 
 /*
- * The 2 MiB page that holds the local APIC's page, split into 4 KiB pages
- * (a page table under the PDE, APM 15.25.5 and 5.3.3): all as before,
- * but the APIC's without RW, so that only writes to it exit.
- */
-static void apic_read_only(uint64_t *pd)
-{
-	uint64_t *pt = page_alloc(1), big = apic_page & ~0x1fffffull;
-
-	for (int i = 0; i < 512; i++)
-		pt[i] = (big + (uint64_t)i * PAGE_SIZE) | NPT_LEAF;
-	pt[apic_page >> 12 & 511] &= ~NPT_RW;
-	pd[apic_page >> 21] = (uint64_t)pt | NPT_LEAF;
-}
-
-/*
  * The second guest's: its GPA 0..size to host base..base+size, 2 MiB
- * pages, and nothing else: no lvisor memory, none of the first guest's,
- * no device (its APIC page is absent, so it cannot send IPIs). Any other
- * access exits with NPF, which the core reports.
+ * pages; and, on a backend that decodes its stores, its CPU's local APIC
+ * page, read-only like the first guest's, so that vmm/apic.c checks each
+ * write (no INIT, no IPI to the other CPU). Nothing else: no lvisor
+ * memory, none of the first guest's, no device. Any other access exits
+ * with NPF, which the core reports (or the I/O APIC's, which it emulates).
  */
 static uint64_t npt_build_guest2(const struct guest *g)
 {
@@ -61,6 +64,11 @@ static uint64_t npt_build_guest2(const struct guest *g)
 		pdpt[i] = (uint64_t)&pd[512 * i] | NPT_LEAF;
 	for (uint64_t gpa = 0; gpa < g->size; gpa += 1 << 21)
 		pd[gpa >> 21] = (g->base + gpa) | NPT_LEAF | NPT_PS;
+	if (apic_page >= g->size) {	/* not inside its RAM: it is its APIC */
+		uint64_t *pt = page_alloc(1);
+		pt[apic_page >> 12 & 511] = apic_page | NPT_P | NPT_US;
+		pd[apic_page >> 21] = (uint64_t)pt | NPT_LEAF;
+	}
 	return (uint64_t)pml4;
 }
 
@@ -78,8 +86,8 @@ uint64_t npt_build(const struct guest *g)
 		uint64_t gpa = i << 21;
 		if (gpa_is_vmm(gpa) || gpa_is_guest2(gpa))
 			continue;
-		pd[i] = !gpa_2m_is_split(gpa) ? gpa | NPT_LEAF | NPT_PS : small_pages(gpa);
+		bool split = gpa_2m_is_split(gpa) || in_2m(gpa, apic_page) || in_2m(gpa, ioapic_page);
+		pd[i] = !split ? gpa | NPT_LEAF | NPT_PS : small_pages(gpa);
 	}
-	apic_read_only(pd);
 	return (uint64_t)pml4;
 }

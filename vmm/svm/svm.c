@@ -7,6 +7,7 @@
 #include <asm/x86.h>
 #include <lib/printk.h>
 #include <lib/string.h>
+#include "../decode.h"
 #include "../policy.h"
 #include "../vmm.h"
 #include "svm.h"
@@ -199,6 +200,7 @@ static void decode_exit(struct vcpu *v)
 		/* a write by the instruction, not by the CPU's walk of the
 		 * guest's page tables (accessed and dirty bits) */
 		e->gpa_write = (c->exitinfo1 & SVM_NPF_WRITE) && !(c->exitinfo1 & SVM_NPF_GUEST_WALK);
+		e->gpa_walk = c->exitinfo1 & SVM_NPF_GUEST_WALK;
 		break;
 	default:
 		if (e->code < 0x20) {	/* CR access; the GPR is known with decode assists */
@@ -244,8 +246,8 @@ static void svm_run(struct vcpu *v)
  * instruction starts, for the instruction intercepts; without it (QEMU's
  * TCG), and for #BP and #OF, whose intercepts never save nRIP, we decode
  * the instruction's length (decode.c): the guest may have prefixed it. So
- * for a nested page fault on a store that lvisor carried out (the local
- * APIC's page, vmm/apic.c): nRIP is saved for instruction intercepts
+ * for a nested page fault on a load or store that lvisor carried out (the
+ * local APIC's page, vmm/apic.c; the I/O APIC's, vmm/ioapic.c): nRIP is saved for instruction intercepts
  * only (APM 15.7.1). An
  * instruction completed this way also ends the interrupt shadow of a
  * preceding STI or MOV SS (APM 15.21.5).
@@ -281,18 +283,33 @@ static void svm_advance(struct vcpu *v)
  * TF step branches only, which these instructions are not. The guest's
  * DEBUGCTL is the CPU's (no LBR virtualization); the VMCB holds DR6.
  */
-static void svm_skip(struct vcpu *v)
+static inline __attribute__((always_inline)) void single_step(struct vmcb *vmcb)
 {
-	struct vmcb *vmcb = svm_vmcb(v);
 	uint64_t debugctl;
 
-	svm_advance(v);
 	if (__builtin_expect(!(vmcb->save.rflags & RFLAGS_TF), 1))
 		return;
 	if (!rdmsr_safe(MSR_IA32_DEBUGCTL, &debugctl) && (debugctl & DEBUGCTL_BTF))
 		return;
 	vmcb->save.dr6 |= DR6_BS;
 	vmcb->control.eventinj = VEC_DB | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
+}
+
+static void svm_skip(struct vcpu *v)
+{
+	svm_advance(v);
+	single_step(svm_vmcb(v));
+}
+
+/* The same for an instruction lvisor decoded (vmm/decode.c): its length
+ * known, RIP past it, the interrupt shadow ended. */
+static void svm_skip_len(struct vcpu *v, unsigned len)
+{
+	struct vmcb *vmcb = svm_vmcb(v);
+
+	vmcb->control.interrupt_shadow &= ~1ull;
+	vmcb->save.rip += len;
+	single_step(vmcb);
 }
 
 /* EVENTINJ (APM 15.20): the exception is delivered at the next VMRUN.
@@ -435,5 +452,7 @@ const struct backend svm_backend = {
 	.rflags = svm_rflags,
 	.segment = svm_segment,
 	.dump_extra = svm_dump_extra,
-	.decode_store = svm_decode_store,
+	.decode_mmio = mmio_decode,
+	.code_mode = svm_code_mode,
+	.skip_len = svm_skip_len,
 };

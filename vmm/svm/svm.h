@@ -29,6 +29,6 @@ void svm_enter(struct guest_regs *regs, uint64_t vmcb_pa);	/* svm_enter.S */
 const char *svm_exit_name(uint32_t code);			/* svm_exits.c */
 void svm_exit_names_init(void);					/* once, before the first */
 unsigned svm_insn_length(struct vcpu *v, const struct vmcb *vmcb, const char **why);	/* decode.c */
-bool svm_decode_store(struct vcpu *v, struct mmio_store *s, const char **why);		/* decode.c */
+void svm_code_mode(struct vcpu *v, struct code_mode *m);		/* decode.c */
 
 #endif

@@ -87,10 +87,12 @@ static int setup_controls(const struct vcpu *v)
 	 * policy says: every one but COM2 exits (vcpu.c). */
 	if (v->guest->second)
 		proc = (proc & ~CPU_BASED_UNCOND_IO_EXITING) | CPU_BASED_USE_IO_BITMAPS;
-	/* An NMI on the second guest's CPU is another CPU's (it has no APIC
-	 * and no device): the first guest's NMI IPI. With "NMI exiting" it
-	 * exits instead of going through the second guest's IDT (SDM
-	 * 25.6.1, 26.2), and lvisor drops it (vmx.c, guest2_exception). */
+	/* An NMI on the second guest's CPU is another CPU's (its own APIC
+	 * writes are checked, vmm/apic.c, and it has no device that sends
+	 * one): the first guest's NMI IPI, which vmm/apic.c refuses before it
+	 * is sent; should one come all the same, with "NMI exiting" it exits
+	 * instead of going through the second guest's IDT (SDM 25.6.1, 26.2),
+	 * and lvisor drops it (vmx.c, guest2_exception). */
 	if (v->guest->second)
 		pin |= PIN_BASED_NMI_EXITING;
 

@@ -8,6 +8,7 @@
 #include <asm/x86.h>
 #include <lib/printk.h>
 #include <lib/string.h>
+#include "../decode.h"
 #include "../exits.h"
 #include "../policy.h"
 #include "../stats.h"
@@ -219,6 +220,9 @@ static void decode_exit(struct vcpu *v)
 	case EXIT_REASON_EPT_MISCONFIG:
 		e->gpa = vmread(GUEST_PHYSICAL_ADDRESS);
 		e->gpa_write = e->code == EXIT_REASON_EPT_VIOLATION && (q & 2);	/* a data write */
+		/* bit 7: a linear address was translated; bit 8 clear: the
+		 * access was to one of its paging-structure entries */
+		e->gpa_walk = e->code == EXIT_REASON_EPT_VIOLATION && (q & 0x80) && !(q & 0x100);
 		break;
 	}
 }
@@ -308,17 +312,50 @@ static void vmx_run(struct vcpu *v)
  * (SDM 27.7.3). Pending, it also merges with a #DB the guest already had
  * pending (a data breakpoint on a MOV SS before): one #DB, as on the CPU.
  */
-static void vmx_skip(struct vcpu *v)
+static inline __attribute__((always_inline)) void skip_to(uint64_t rip)
 {
 	uint64_t blocking = vmread(GUEST_INTERRUPTIBILITY_INFO);
 
-	vmwrite(GUEST_RIP, v->exit.rip + vmread(VM_EXIT_INSTRUCTION_LEN));
+	vmwrite(GUEST_RIP, rip);
 	if (blocking & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
 		vmwrite(GUEST_INTERRUPTIBILITY_INFO, blocking &
 			~(uint64_t)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 	if (__builtin_expect(vmread(GUEST_RFLAGS) & RFLAGS_TF, 0) &&
 	    !(vmread(GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF))
 		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, vmread(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
+}
+
+static void vmx_skip(struct vcpu *v)
+{
+	skip_to(v->exit.rip + vmread(VM_EXIT_INSTRUCTION_LEN));
+}
+
+/* The same for an instruction lvisor decoded (vmm/decode.c): an EPT
+ * violation's, for which the SDM leaves VM_EXIT_INSTRUCTION_LEN undefined
+ * (28.2.5). */
+static void vmx_skip_len(struct vcpu *v, unsigned len)
+{
+	skip_to(v->exit.rip + len);
+}
+
+/* The guest's code for vmm/decode.c (SDM 3.6, 25.4.1: CS's access rights,
+ * L in bit 13, D/B in bit 14): 64-bit mode with EFER.LMA and CS.L; else
+ * 16-bit in real and virtual-8086 mode, CS.D in protected mode. */
+static void vmx_code_mode(struct vcpu *v, struct code_mode *m)
+{
+	uint32_t ar = vmread(GUEST_CS_AR_BYTES);
+
+	(void)v;
+	m->long64 = (vmread(GUEST_IA32_EFER) & EFER_LMA) && (ar & (1u << 13));
+	m->linear_rip = (m->long64 ? 0 : vmread(GUEST_CS_BASE)) + vmread(GUEST_RIP);
+	if (m->long64) {
+		m->op = 4;
+		m->addr = 8;
+	} else if (!(cr_guest(0) & CR0_PE) || (vmread(GUEST_RFLAGS) & RFLAGS_VM) || !(ar & (1u << 14))) {
+		m->op = m->addr = 2;
+	} else {
+		m->op = m->addr = 4;
+	}
 }
 
 /* Event injection (SDM 27.6): an exception, delivered at the next VM
@@ -458,4 +495,7 @@ const struct backend vmx_backend = {
 	.segment = vmx_segment,
 	.dump_extra = vmx_dump_extra,
 	.queue_nmi = vmx_queue_nmi,
+	.decode_mmio = mmio_decode,
+	.code_mode = vmx_code_mode,
+	.skip_len = vmx_skip_len,
 };

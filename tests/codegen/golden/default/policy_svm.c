@@ -50,7 +50,7 @@ static const exit_handler_t svm_exits[SVM_EXIT_NR] = {
 	[SVM_EXIT_STGI] = core_virt_instruction,	/* required by the core: no nested virtualization -- APM table B-1 */
 	[SVM_EXIT_CLGI] = core_virt_instruction,	/* required by the core: no nested virtualization -- APM table B-1 */
 	[SVM_EXIT_SKINIT] = core_virt_instruction,	/* required by the core: no nested virtualization -- APM table B-1 */
-	[SVM_EXIT_NPF] = core_npf,	/* required by the core: a write to the local APIC's read-only page, which the core checks for INIT and IPIs to other CPUs and carries out; else the guest touched memory the nested page tables do not give it (the VMM's) -- APM 15.25 */
+	[SVM_EXIT_NPF] = core_npf,	/* required by the core: a write to the local APIC's read-only page, which the core checks for INIT and IPIs to other CPUs and carries out, or with two guests an access to the I/O APIC's, which it emulates; else the guest touched memory the nested page tables do not give it (the VMM's) -- APM 15.25 */
 };
 
 /* CPU features the rules need (CPUID Fn8000_000A EDX), checked when a vCPU is created. */

@@ -1,0 +1,181 @@
+/*
+ * Decoding the guest's instructions, for either backend: the loads and
+ * stores that lvisor carries out for the guest when a nested page fault or
+ * EPT violation stops them (the local APIC's page, vmm/apic.c; the I/O
+ * APIC's, vmm/ioapic.c), and the fetching that SVM's instruction lengths
+ * need too (vmm/svm/decode.c). The backend says where the guest's code is
+ * and in which mode (backend->code_mode: CS base, RIP, CS.L and CS.D,
+ * EFER.LMA, CR0.PE, RFLAGS.VM); we read the bytes at CS.base + RIP through
+ * the guest's page tables (guest_read_virt).
+ */
+#include <asm/x86.h>
+#include "decode.h"
+#include "guest_mem.h"
+#include "vmm.h"
+
+/* Operand-size, address-size, segment, LOCK, REP/REPNE (SDM 2.1.1). */
+bool insn_legacy_prefix(uint8_t b)
+{
+	switch (b) {
+	case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+	case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Up to MAX_INSN_LEN bytes at linear address `at`: those of the first
+ * page, and of the next if it is readable. Returns how many. */
+unsigned insn_fetch(struct vcpu *v, uint64_t at, uint8_t *buf)
+{
+	unsigned first = PAGE_SIZE - (at & (PAGE_SIZE - 1));
+
+	if (first > MAX_INSN_LEN)
+		first = MAX_INSN_LEN;
+	if (!guest_read_virt(v, at, buf, first))
+		return 0;
+	if (first < MAX_INSN_LEN && guest_read_virt(v, at + first, buf + first, MAX_INSN_LEN - first))
+		return MAX_INSN_LEN;
+	return first;
+}
+
+/*
+ * The bytes of a memory operand's ModRM, SIB and displacement (SDM 2.1.5,
+ * tables 2-1 to 2-3; 2.2.1.6 for RIP-relative), or 0 for a register
+ * operand (mod 11). p has room for the longest form: the caller zeroed
+ * what it could not fetch and checks the total against what it fetched.
+ */
+static unsigned modrm_len(const uint8_t *p, unsigned addr)
+{
+	uint8_t mod = p[0] >> 6, rm = p[0] & 7;
+
+	if (mod == 3)
+		return 0;
+	if (addr == 2)			/* 16-bit addressing: no SIB; [disp16] is mod 00 rm 110 */
+		return 1 + (mod == 1 ? 1 : mod == 2 || (mod == 0 && rm == 6) ? 2 : 0);
+	unsigned len = 1;
+	if (rm == 4) {			/* a SIB byte; base 101 with mod 00: disp32, no base */
+		len++;
+		if (mod == 0 && (p[1] & 7) == 5)
+			len += 4;
+	} else if (mod == 0 && rm == 5) {	/* disp32 (RIP-relative in 64-bit mode) */
+		len += 4;
+	}
+	return len + (mod == 1 ? 1 : mod == 2 ? 4 : 0);
+}
+
+/*
+ * The load or store at the guest's CS:RIP that faulted on a page lvisor
+ * maps read-only (the local APIC) or not at all (the I/O APIC, with two
+ * guests), on either backend, in the forms that compilers and kernels use for device
+ * registers (SDM Vol. 2B, MOV; APM Vol. 3, MOV):
+ *
+ *   89 /r           MOV r/m, reg    Linux, xv6: lapic[index] = value
+ *   C7 /0 imm       MOV r/m, imm    a constant to a register
+ *   A3 moffs        MOV moffs, eAX  gcc's store of EAX to a constant address
+ *   8B /r           MOV reg, r/m    Linux's readl, xv6's ioapic->data
+ *   A1 moffs        MOV eAX, moffs  gcc's load from a constant address
+ *
+ * with any prefixes, REX, ModRM, SIB and displacement. The CPU gives the
+ * address (SVM's EXITINFO2, VMX's guest-physical address), so the memory operand matters only for the length;
+ * a store's value is the register's or the immediate, a load names its
+ * register. Anything else (byte moves, MOVZX, XCHG, OR to memory, string
+ * moves...) is refused with *why: lvisor does not guess what an
+ * instruction it does not know would read or write.
+ */
+bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why)
+{
+	struct code_mode m;
+	/* Zeroed past what insn_fetch() reads: 15 prefix bytes, the opcode,
+	 * ModRM, SIB, disp32 and imm32 would reach byte 26, which the checks
+	 * at the end refuse. */
+	uint8_t buf[32] = { 0 };
+
+	backend->code_mode(v, &m);
+	unsigned n = insn_fetch(v, m.linear_rip, buf), i = 0, op = m.op, addr = m.addr;
+	uint8_t rex = 0;
+
+	if (!n) {
+		*why = "its bytes are not in guest RAM";
+		return false;
+	}
+	bool op_prefix = false, addr_prefix = false;
+	for (; i < n; i++) {		/* prefixes (SDM 2.1.1); REX only right before the opcode */
+		if (m.long64 && (buf[i] & 0xf0) == 0x40) {
+			rex = buf[i];
+			continue;
+		}
+		if (!insn_legacy_prefix(buf[i]))
+			break;
+		op_prefix |= buf[i] == 0x66;
+		addr_prefix |= buf[i] == 0x67;
+		rex = 0;		/* a REX before a legacy prefix is ignored */
+	}
+	/* 66 and 67 switch to the other size (SDM 3.6.1, table 3-4; 2.2.1.2) */
+	if (op_prefix)
+		op = op == 4 ? 2 : 4;
+	if (addr_prefix)
+		addr = addr == 8 ? 4 : addr == 4 ? 2 : 4;
+	if (rex & 8)			/* REX.W, which wins over 66 */
+		op = 8;
+	uint8_t opcode = buf[i++], modrm = buf[i];
+	unsigned reg = (modrm >> 3 & 7) | (rex & 4 ? 8 : 0);	/* REX.R */
+	bool has_modrm = opcode != 0xa3 && opcode != 0xa1;
+	a->load = false;
+	switch (opcode) {
+	case 0x89:
+		a->value = *vcpu_gpr(v, reg);
+		i += modrm_len(buf + i, addr);
+		break;
+	case 0xc7:
+		if (reg & 7) {
+			*why = "opcode C7 with a ModRM reg field other than 0 is not MOV";
+			return false;
+		}
+		i += modrm_len(buf + i, addr);
+		if (op == 2) {
+			a->value = buf[i] | buf[i + 1] << 8;
+			i += 2;
+		} else {		/* imm32, sign-extended to 64 bits with REX.W */
+			a->value = (uint64_t)(int64_t)(int32_t)(buf[i] | buf[i + 1] << 8 |
+								  buf[i + 2] << 16 | (uint32_t)buf[i + 3] << 24);
+			i += 4;
+		}
+		break;
+	case 0xa3:
+		a->value = v->regs.rax;
+		i += addr;		/* no ModRM: the address follows the opcode */
+		break;
+	case 0x8b:
+		a->load = true;
+		a->reg = reg;
+		i += modrm_len(buf + i, addr);
+		break;
+	case 0xa1:
+		a->load = true;
+		a->reg = 0;		/* eAX */
+		i += addr;
+		break;
+	default:		/* said as the fault asks: a store, or a load */
+		*why = v->exit.gpa_write ? "not a MOV store (89, C7 or A3)" : "not a MOV load (8B or A1)";
+		return false;
+	}
+	if (has_modrm && (modrm >> 6) == 3) {
+		*why = "not an access to memory";
+		return false;
+	}
+	if (i > MAX_INSN_LEN) {
+		*why = "longer than 15 bytes, which the CPU refuses with #GP";
+		return false;
+	}
+	if (i > n) {
+		*why = "its bytes are not in guest RAM";
+		return false;
+	}
+	a->size = op;
+	a->len = i;
+	if (op < 8)
+		a->value &= (1ull << 8 * op) - 1;
+	return true;
+}

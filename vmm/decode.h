@@ -1,0 +1,21 @@
+/* Decoding the guest's instructions (vmm/decode.c), for both backends. */
+#ifndef VMM_DECODE_H
+#define VMM_DECODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "vcpu.h"
+
+#define MAX_INSN_LEN	15	/* longer is #GP (SDM 2.3.11, APM Vol. 3 1.1) */
+
+/* Up to MAX_INSN_LEN bytes at the guest's linear address `at`: those of
+ * the first page, and of the next if it is readable. Returns how many. */
+unsigned insn_fetch(struct vcpu *v, uint64_t at, uint8_t *buf);
+/* Operand-size, address-size, segment, LOCK, REP/REPNE (SDM 2.1.1). */
+bool insn_legacy_prefix(uint8_t b);
+/* The load or store at the guest's CS:RIP that made a nested page fault or
+ * EPT violation (backend->decode_mmio): false with *why set if it is not
+ * one lvisor carries out. */
+bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why);
+
+#endif
