@@ -321,10 +321,45 @@ static bool guest2_com1(struct vcpu *v)
 }
 
 /*
+ * The second guest's VGA CRT controller: its index register (port 0x3d4)
+ * and data register (0x3d5), kept in struct guest with no screen behind
+ * them. A PC's text console writes characters to the text page at 0xb8000
+ * (the second guest's own RAM) and keeps its cursor in CRTC registers 0x0e
+ * and 0x0f; xv6 reads the cursor back before each character and panics if
+ * it is off the screen, which an absent device's all-ones would be. The
+ * machine's VGA is the first guest's. A byte access to either port, as
+ * xv6 makes; a word OUT to 0x3d4 (index, then value) too.
+ */
+#define CRTC_INDEX	0x3d4
+#define CRTC_DATA	0x3d5
+
+static bool guest2_crtc(struct vcpu *v)
+{
+	struct guest *g = v->guest;
+	uint16_t port = v->exit.io.port;
+	uint32_t val = act_io_value(v);
+
+	if ((port != CRTC_INDEX && port != CRTC_DATA) || v->exit.io.string ||
+	    port + v->exit.io.size - 1 > CRTC_DATA)
+		return false;
+	uint8_t *reg = g->crtc_index < GUEST2_CRTC_REGS ? &g->crtc[g->crtc_index] : NULL;
+	if (v->exit.io.in)
+		act_io_set_in(v, port == CRTC_INDEX ? g->crtc_index : reg ? *reg : 0xff);
+	else if (port == CRTC_INDEX) {
+		g->crtc_index = (uint8_t)val;
+		if (v->exit.io.size == 2 && g->crtc_index < GUEST2_CRTC_REGS)
+			g->crtc[g->crtc_index] = (uint8_t)(val >> 8);
+	} else if (reg)
+		*reg = (uint8_t)val;
+	vcpu_skip(v);
+	return true;
+}
+
+/*
  * Every IN/OUT of the second guest (its I/O bitmap lets only COM2
  * through), the core's ports too (its handler replaces the policy's
  * exit_io, which would hand those to the core's handlers, on the real
- * devices): its COM1, which is COM2 (above); the rest of the machine's
+ * devices): its COM1, which is COM2, and its VGA cursor (above); the rest of the machine's
  * devices are the first guest's, so they are absent hardware here. Its
  * OUTs pass core_guest2_out (vmm/reset.c): its power-off must not end the
  * machine under the first guest, its reset or sleep not reset it; each
@@ -332,7 +367,7 @@ static bool guest2_com1(struct vcpu *v)
  */
 int core_guest2_io(struct vcpu *v)
 {
-	if (guest2_com1(v))
+	if (guest2_com1(v) || guest2_crtc(v))
 		return EXIT_RESUME;
 	if (!v->exit.io.in)
 		return core_guest2_out(v);

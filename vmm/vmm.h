@@ -46,6 +46,10 @@ struct ram_range {
  * second guest's left out); the second guest's GPA 0..size is host
  * base..base+size, and nothing else is mapped for it.
  */
+/* The VGA CRT controller's registers (0x00-0x18) that the second guest
+ * keeps (vmm/exits.c). */
+#define GUEST2_CRTC_REGS	0x19
+
 struct guest {
 	const char *name;	/* for lvisor's lines: "guest", "second guest" */
 	bool second;		/* the second guest: COM2 only, its own memory */
@@ -75,6 +79,9 @@ struct guest {
 	 * devices; the second guest's writes reach no device, but lvisor
 	 * follows them on its own copy to recognize a reset or a power-off. */
 	bool kbc_output_port_next;	/* the 8042 waits for command 0xD1's data byte */
+	/* second guest: its VGA CRT controller's registers, index and
+	 * values, with no screen behind them (vmm/exits.c, guest2_crtc) */
+	uint8_t crtc_index, crtc[GUEST2_CRTC_REGS];
 	unsigned bochs_shutdown_matched;	/* bytes of "Shutdown" written so far */
 };
 extern struct guest guest1, guest2;	/* guest2.size == 0: no second guest */
