@@ -5,7 +5,9 @@
 # policy_id and Q. The generator rewrites only files whose contents
 # change, and a stamp records each run; the depfile it writes lists the
 # policy, the policies it includes, the templates and the generator's own
-# sources, so make reruns it exactly when one of them changes.
+# sources, so make reruns it exactly when one of them changes. It is
+# generator.d, not policy.d: the compiler writes policy.d beside policy.o
+# (-MMD), which would replace it.
 
 LVPOLICY = $(PYTHON) codegen/lvpolicy.py
 # The generator needs Debian's Python with PyYAML and Jinja2.
@@ -18,16 +20,16 @@ GEN_PARTS = $(GEN)/policy_svm.c $(GEN)/policy_vmx.c $(GEN)/policy_actions.c $(GE
 
 # $(call lvpolicy_generate,POLICY_FILE,DIR): generate into DIR, then stamp it.
 define lvpolicy_generate
-$(LVPOLICY) generate $(1) $(2) --depfile $(2)/policy.d --target $(2)/.stamp && touch $(2)/.stamp
+$(LVPOLICY) generate $(1) $(2) --depfile $(2)/generator.d --target $(2)/.stamp && touch $(2)/.stamp
 endef
 
-$(GEN)/.stamp: $(if $(wildcard $(POLICY_FILE)),$(POLICY_FILE),policy-missing)
+$(GEN)/.stamp: $(if $(wildcard $(POLICY_FILE)),$(POLICY_FILE),policy-missing) codegen/codegen.mk
 	$(NEED_PYTHON)
 	@echo '  GEN      $(GEN)/ from $(POLICY_FILE)'
 	$(Q)$(call lvpolicy_generate,$(POLICY_FILE),$(GEN))
 # The generated files change only when the stamp's rule rewrites them.
 $(GEN_SRCS) $(GEN_PARTS): $(GEN)/.stamp ;
--include $(GEN)/policy.d
+-include $(GEN)/generator.d
 
 # POLICY2: the second policy's C, in the pair's directory ($(POLICY_DIR),
 # vmm/vmm.mk), exported as `policy2` rather than `policy`, so that both
@@ -36,13 +38,13 @@ ifneq ($(POLICY2),)
 GEN2 = $(BUILD)/policy/$(POLICY_ID)+$(POLICY2_ID)/gen2
 GEN2_SRCS = $(GEN2)/policy.c
 
-$(GEN2)/.stamp: $(if $(wildcard $(POLICY2_FILE)),$(POLICY2_FILE),policy2-missing)
+$(GEN2)/.stamp: $(if $(wildcard $(POLICY2_FILE)),$(POLICY2_FILE),policy2-missing) codegen/codegen.mk
 	$(NEED_PYTHON)
 	@echo '  GEN      $(GEN2)/ from $(POLICY2_FILE), as policy2'
 	$(Q)$(LVPOLICY) generate $(POLICY2_FILE) $(GEN2) --symbol policy2 \
-		--depfile $(GEN2)/policy.d --target $(GEN2)/.stamp && touch $(GEN2)/.stamp
+		--depfile $(GEN2)/generator.d --target $(GEN2)/.stamp && touch $(GEN2)/.stamp
 $(GEN2_SRCS): $(GEN2)/.stamp ;
--include $(GEN2)/policy.d
+-include $(GEN2)/generator.d
 endif
 
 # core_ports.h: the numbers of the ports and MSRs the core keeps for itself,
