@@ -1,4 +1,8 @@
-"""Two unmodified xv6 at once on QEMU (SVM), one per CPU, each with its
+"""Unmodified kernels side by side, one per CPU: two xv6 at once on QEMU
+(SVM), Linux beside xv6 on QEMU, and xv6 beside lv6 on Bochs (VMX) in
+either slot.
+
+Two xv6 at once, each with its
 own console: the first on COM1, the second on its COM1 that is the
 machine's COM2 (vmm/exits.c), each with its own local APIC timer, their
 UART interrupts through the I/O APIC that lvisor splits by pins
@@ -112,3 +116,43 @@ def test_xv6_beside_lv6_on_bochs(slot):
     assert any(l.endswith("init: starting sh") for l in lines) and lines[-1] == "$ ", out[-3000:]
     if slot == "second":
         assert "cpu0: starting 0" in lines, out[-3000:]
+
+
+def test_linux_answers_while_xv6_runs_usertests():
+    """Linux (Debian's, our busybox initramfs) as the first guest reaches
+    its shell and answers commands on COM1 while xv6 as the second guest
+    runs its usertests on its own console, to the end. Linux's tables show
+    it one CPU; xv6's show it its own."""
+    xv6 = require_xv6()
+    child = pexpect.spawn("make", ["-s", "qemu", "KERNEL=linux", f"KERNEL2={xv6}"], cwd=str(ROOT),
+                          timeout=300, encoding="utf-8", codec_errors="replace")
+    child.logfile_read = seen = io.StringIO()
+    try:
+        # xv6's shell (it is up long before Linux's): usertests there.
+        assert wait_for(child, seen, lambda out: "$ " in second_lines(out), timeout=300), \
+            "xv6's shell: " + plain(seen.getvalue())[-3000:]
+        child.send(SWITCH)
+        child.expect(re.escape("[typing to the second guest (Ctrl-] switches)]"), timeout=10)
+        child.send("usertests\r")
+        child.send(SWITCH)
+        child.expect(re.escape("[typing to the first guest (Ctrl-] switches)]"), timeout=10)
+        # Linux's shell, then a question for it while xv6 works.
+        child.expect_exact("lvisor-linux: ready", timeout=300)
+        child.expect_exact("# ", timeout=60)
+        child.sendline("echo @@$((6*7)) $(nproc)")
+        child.expect(r"@@42 (\d+)\r*\n", timeout=60)
+        cpus = int(child.match.group(1))
+        assert wait_for(child, seen, lambda out: "ALL TESTS PASSED" in second_lines(out), timeout=900), \
+            "xv6's usertests beside Linux: " + plain(seen.getvalue())[-3000:]
+        # Linux still answers after xv6's tests.
+        child.sendline("echo @@$((6*6))")
+        child.expect(r"@@36\r*\n", timeout=60)
+    except (pexpect.TIMEOUT, pexpect.EOF):
+        pytest.fail("Linux beside xv6: " + plain(seen.getvalue())[-3000:])
+    finally:
+        child.terminate(force=True)
+    out = plain(seen.getvalue())
+    assert cpus == 1, out[-3000:]
+    second = second_lines(out)
+    assert "usertests starting" in second and "ALL TESTS PASSED" in second, out[-3000:]
+    assert not any("lvisor-linux" in l for l in second), out[-3000:]
