@@ -96,3 +96,15 @@ char *strrchr(const char *s, int c)
 			return (char *)last;
 	}
 }
+
+/* The sum of n bytes, modulo 256: the ACPI and MP tables' checksums make
+ * their bytes' sum zero. */
+uint8_t memsum(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint8_t s = 0;
+
+	while (n--)
+		s += *b++;
+	return s;
+}

@@ -36,20 +36,10 @@ bool gpa_2m_is_split(uint64_t base)
 	return HPET_BASE >= base && HPET_BASE < base + (1 << 21);
 }
 
-static uint8_t sum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint8_t s = 0;
-
-	while (n--)
-		s += *b++;
-	return s;
-}
-
 static const uint8_t *find_rsdp(void)
 {
 	for (uint64_t a = 0xe0000; a < 0x100000; a += 16)
-		if (!memcmp((const void *)a, "RSD PTR ", 8) && !sum((const void *)a, 20))
+		if (!memcmp((const void *)a, "RSD PTR ", 8) && !memsum((const void *)a, 20))
 			return (const uint8_t *)a;
 	return NULL;
 }
@@ -62,7 +52,7 @@ static struct acpi_header *table_at(uint64_t addr, const char *sig)
 
 	if (!addr || addr >= GUEST_PHYS_LIMIT || gpa_is_vmm(addr) || memcmp(t->signature, sig, 4))
 		return NULL;
-	return sum(t, t->length) ? NULL : t;
+	return memsum(t, t->length) ? NULL : t;
 }
 
 /* The root tables: which 0 is the XSDT (64-bit entries, RSDP revision 2
@@ -82,23 +72,35 @@ static struct acpi_header *root_table(int which, unsigned *entry_size)
 	return table_at(addr, which == 0 ? "XSDT" : "RSDT");
 }
 
-const struct acpi_header *acpi_find(const char *sig)
+/* The tables with this signature that the XSDT and the RSDT point to, one
+ * per call: *pos starts at 0; NULL at the end. A table that both point to
+ * (the usual case) comes twice. */
+static struct acpi_header *next_table(const char *sig, unsigned *pos)
 {
-	for (int which = 0; which < 2; which++) {
-		unsigned size;
-		const struct acpi_header *root = root_table(which, &size);
+	for (; *pos < 2u << 16; *pos = ((*pos >> 16) + 1) << 16) {
+		unsigned size, which = *pos >> 16;
+		struct acpi_header *root = root_table(which, &size);
 		if (!root)
 			continue;
 		const uint8_t *entries = (const uint8_t *)(root + 1);
-		for (unsigned i = 0; i < (root->length - sizeof(*root)) / size; i++) {
+		/* *pos: which root table (high half), which of its entries (low) */
+		while ((*pos & 0xffff) < (root->length - sizeof(*root)) / size) {
+			unsigned i = (*pos)++ & 0xffff;
 			uint64_t addr = 0;
 			memcpy(&addr, entries + i * size, size);
-			const struct acpi_header *t = table_at(addr, sig);
+			struct acpi_header *t = table_at(addr, sig);
 			if (t)
 				return t;
 		}
 	}
 	return NULL;
+}
+
+const struct acpi_header *acpi_find(const char *sig)
+{
+	unsigned pos = 0;
+
+	return next_table(sig, &pos);
 }
 
 /* Drop the entries of a root table (entry_size 4: RSDT, 8: XSDT) that
@@ -118,7 +120,7 @@ static int drop_entries(struct acpi_header *root, unsigned entry_size, const cha
 	}
 	root->length = sizeof(*root) + kept * entry_size;
 	root->checksum = 0;
-	root->checksum = -sum(root, root->length);
+	root->checksum = -memsum(root, root->length);
 	return n - kept;
 }
 
@@ -138,10 +140,38 @@ void acpi_hide_hpet(void)
 
 /* --- CPUs: the MADT (ACPI 5.2.12) ---------------------------------------- */
 
-#define MADT_ENTRIES		44	/* after the header, the local APIC address and flags */
-#define MADT_LOCAL_APIC		0	/* type, length 8, ACPI UID, APIC ID, flags (4) */
-#define MADT_LOCAL_X2APIC	9	/* type, length 16, reserved (2), x2APIC ID (4), flags, UID */
-#define MADT_LAPIC_ENABLED	1
+#define MADT_ENTRIES	44	/* after the header, the local APIC address and flags */
+
+/* The entry after e (NULL: the first), of any type; NULL past the end. */
+static const uint8_t *madt_any(const struct acpi_header *madt, const uint8_t *e)
+{
+	const uint8_t *end = (const uint8_t *)madt + madt->length;
+	const uint8_t *p = e ? e + e[1] : (const uint8_t *)madt + MADT_ENTRIES;
+
+	return p + 2 <= end && p[1] >= 2 && p + p[1] <= end ? p : NULL;
+}
+
+const uint8_t *madt_next(const struct acpi_header *madt, const uint8_t *e, uint8_t type, uint8_t len)
+{
+	while ((e = madt_any(madt, e)) && (e[0] != type || e[1] < len))
+		;
+	return e;
+}
+
+bool acpi_ioapic(uint8_t *id, uint64_t *addr, uint32_t *gsi_base)
+{
+	const struct acpi_header *madt = acpi_find("APIC");
+	const uint8_t *e = madt ? madt_next(madt, NULL, MADT_IOAPIC, 12) : NULL;
+	uint32_t a;
+
+	if (!e)
+		return false;
+	*id = e[2];
+	memcpy(&a, e + 4, 4);
+	*addr = a;
+	memcpy(gsi_base, e + 8, 4);
+	return true;
+}
 
 /* Is this MADT entry the local APIC (or x2APIC) of this CPU? */
 static bool madt_entry_is_cpu(const uint8_t *p, uint8_t apic_id)
@@ -160,23 +190,26 @@ static bool madt_entry_is_cpu(const uint8_t *p, uint8_t apic_id)
  * and checksum fixed: a kernel finds no trace of it. How many went. */
 static int madt_drop_cpu(struct acpi_header *madt, uint8_t apic_id)
 {
-	uint8_t *start = (uint8_t *)madt, *p = start + MADT_ENTRIES, *end = start + madt->length;
+	uint8_t *start = (uint8_t *)madt, *end = start + madt->length;
+	const uint8_t *e = NULL;
 	int dropped = 0;
 
-	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
-		if (!madt_entry_is_cpu(p, apic_id)) {
-			p += p[1];
+	/* After a drop the next entry is where the dropped one was: look
+	 * again from the one before it. */
+	for (const uint8_t *prev = NULL; (e = madt_any(madt, prev));) {
+		if (!madt_entry_is_cpu(e, apic_id)) {
+			prev = e;
 			continue;
 		}
-		uint8_t len = p[1];
+		uint8_t *p = (uint8_t *)e, len = p[1];
 		memmove(p, p + len, end - (p + len));
 		end -= len;
 		memset(end, 0, len);
+		madt->length = end - start;
 		dropped++;
 	}
-	madt->length = end - start;
 	madt->checksum = 0;
-	madt->checksum = -sum(madt, madt->length);
+	madt->checksum = -memsum(madt, madt->length);
 	return dropped;
 }
 
@@ -186,21 +219,10 @@ int acpi_hide_cpu(uint8_t apic_id)
 
 	/* Every MADT the XSDT or the RSDT points to (usually one table,
 	 * from both): once edited, a table has nothing more to drop. */
-	for (int which = 0; which < 2; which++) {
-		unsigned size;
-		struct acpi_header *root = root_table(which, &size);
-		if (!root)
-			continue;
-		const uint8_t *entries = (const uint8_t *)(root + 1);
-		for (unsigned i = 0; i < (root->length - sizeof(*root)) / size; i++) {
-			uint64_t addr = 0;
-			memcpy(&addr, entries + i * size, size);
-			struct acpi_header *madt = table_at(addr, "APIC");
-			if (madt) {
-				madts++;
-				dropped += madt_drop_cpu(madt, apic_id);
-			}
-		}
+	unsigned pos = 0;
+	for (struct acpi_header *madt; (madt = next_table("APIC", &pos));) {
+		madts++;
+		dropped += madt_drop_cpu(madt, apic_id);
 	}
 	return madts ? dropped : -1;
 }
@@ -208,13 +230,11 @@ int acpi_hide_cpu(uint8_t apic_id)
 unsigned acpi_cpus(uint8_t *ids, unsigned max)
 {
 	const struct acpi_header *madt = acpi_find("APIC");
+	const uint8_t *e = NULL;
 	unsigned n = 0;
 
-	if (!madt)
-		return 0;
-	const uint8_t *p = (const uint8_t *)madt + MADT_ENTRIES, *end = (const uint8_t *)madt + madt->length;
-	for (; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1])
-		if (p[0] == MADT_LOCAL_APIC && p[1] >= 8 && (p[4] & MADT_LAPIC_ENABLED) && n < max)
-			ids[n++] = p[3];
+	while (madt && n < max && (e = madt_next(madt, e, MADT_LOCAL_APIC, 8)))
+		if (e[4] & MADT_LAPIC_ENABLED)
+			ids[n++] = e[3];
 	return n;
 }

@@ -36,6 +36,7 @@
  * out alike, and vmm/decode.c decodes the accesses for either.
  */
 #include <lib/printk.h>
+#include <lib/string.h>
 #include <lib/spinlock.h>
 #include "acpi.h"
 #include "apic.h"
@@ -70,10 +71,6 @@
 #define RTE_MASK		(1u << 16)
 #define RTE_READ_ONLY		(RTE_DELIVS | RTE_REMOTE_IRR)
 
-/* MADT entries (ACPI 6.x 5.2.12.3 and 5.2.12.5). */
-#define MADT_ENTRIES		44
-#define MADT_IOAPIC		1	/* type, length, ID, 0, address (4), GSI base (4) */
-#define MADT_OVERRIDE		2	/* type, length, bus, source IRQ, GSI (4), flags (2) */
 #define IOAPIC_DEFAULT		0xfec00000ull	/* where a PC's is without a MADT */
 
 /* Which of the machine's pins a guest owns: its own pin number `virt` is
@@ -102,7 +99,7 @@ struct ioapic_view {
 
 uint64_t ioapic_page;		/* 0: not emulated (one guest, or VMX) */
 static unsigned npins;		/* IOAPICVER's highest pin + 1 */
-static int gsi_base;
+static uint32_t gsi_base;
 static struct ioapic_view views[2];	/* the first guest's, the second's */
 static spinlock_t lock;		/* the machine's IOREGSEL */
 
@@ -122,14 +119,12 @@ static void hw_write(uint8_t reg, uint32_t val)
  * override for it (bus 0, ISA), else the identity (ACPI 5.2.12.5). */
 static int isa_pin(const struct acpi_header *madt, int irq)
 {
-	int gsi = irq;
+	const uint8_t *e = NULL;
+	uint32_t gsi = irq;
 
-	if (madt) {
-		const uint8_t *p = (const uint8_t *)madt + MADT_ENTRIES, *end = (const uint8_t *)madt + madt->length;
-		for (; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1])
-			if (p[0] == MADT_OVERRIDE && p[1] >= 10 && p[2] == 0 && p[3] == irq)
-				gsi = p[4] | p[5] << 8 | p[6] << 16 | p[7] << 24;
-	}
+	while (madt && (e = madt_next(madt, e, MADT_OVERRIDE, 10)))
+		if (e[2] == 0 && e[3] == irq)
+			memcpy(&gsi, e + 4, 4);
 	return gsi - gsi_base;
 }
 
@@ -143,17 +138,10 @@ void ioapic_init(void)
 	if (!guest2.size)
 		return;
 	const struct acpi_header *madt = acpi_find("APIC");
-	uint64_t base = IOAPIC_DEFAULT;
-	if (madt) {
-		const uint8_t *p = (const uint8_t *)madt + MADT_ENTRIES, *end = (const uint8_t *)madt + madt->length;
-		for (; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1]) {
-			if (p[0] == MADT_IOAPIC && p[1] >= 12) {
-				base = p[4] | p[5] << 8 | p[6] << 16 | (uint32_t)p[7] << 24;
-				gsi_base = p[8] | p[9] << 8 | p[10] << 16 | p[11] << 24;
-				break;
-			}
-		}
-	}
+	uint64_t base;
+	uint8_t id;
+	if (!acpi_ioapic(&id, &base, &gsi_base))
+		base = IOAPIC_DEFAULT;
 	if ((base & (PAGE_SIZE - 1)) || base >= GUEST_PHYS_LIMIT || gpa_is_vmm(base) || gpa_is_guest2(base) ||
 	    (base & ~(uint64_t)(PAGE_SIZE - 1)) == apic_page)
 		panic("the I/O APIC at 0x%lx is not a page lvisor can keep from the guests", base);

@@ -73,8 +73,6 @@ struct mp_processor {
 	uint32_t reserved[2];
 } __attribute__((packed));
 
-#define MADT_ENTRIES	44	/* ACPI 5.2.12: the entries after the header, APIC address, flags */
-#define MADT_IOAPIC	1	/* type, length, ID, reserved, address, GSI base */
 #define LAPIC_ADDR	0xfee00000u
 #define APIC_VERSION	0x030	/* the local APIC's version register (SDM 11.4.8) */
 #define IOAPIC_VERSION	0x11	/* the 82093AA's: the version the second guest's I/O APIC reads */
@@ -87,33 +85,6 @@ struct mp_processor {
 #define GUEST2_MP_FLOAT	0xf0000u
 #define GUEST2_MP_CONFIG	(GUEST2_MP_FLOAT + 16)
 
-static uint8_t sum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint8_t s = 0;
-
-	while (n--)
-		s += *b++;
-	return s;
-}
-
-/* The machine's first I/O APIC, from the MADT: false without one. */
-static bool madt_ioapic(uint8_t *id, uint32_t *addr)
-{
-	const struct acpi_header *madt = acpi_find("APIC");
-
-	if (!madt)
-		return false;
-	const uint8_t *p = (const uint8_t *)madt + MADT_ENTRIES, *end = (const uint8_t *)madt + madt->length;
-	for (; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1]) {
-		if (p[0] == MADT_IOAPIC && p[1] >= 12) {
-			*id = p[2];
-			memcpy(addr, p + 4, 4);
-			return true;
-		}
-	}
-	return false;
-}
 
 static uint8_t *add8(uint8_t *p, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3,
 		     uint8_t b4, uint8_t b5, uint8_t b6, uint8_t b7)
@@ -138,8 +109,9 @@ static uint8_t *add8(uint8_t *p, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3,
 int mptable_guest2(const struct guest *g, uint8_t ap_id)
 {
 	uint8_t *mem = (uint8_t *)g->base, ioapic_id = 0;
-	uint32_t ioapic_addr = 0;
-	bool ioapic = madt_ioapic(&ioapic_id, &ioapic_addr);
+	uint64_t ioapic_addr = 0;
+	uint32_t gsi_base;
+	bool ioapic = acpi_ioapic(&ioapic_id, &ioapic_addr, &gsi_base);
 
 	/* The BIOS data area (IBM PC technical reference; xv6's and Linux's
 	 * MP searches read it): no extended BIOS data area (segment 0 at
@@ -175,17 +147,17 @@ int mptable_guest2(const struct guest *g, uint8_t ap_id)
 	p = add8(p, MP_LINTR, MP_NMI, 0, 0, 0, 0, 0xff, 1);
 	c->entries += 2;
 	c->length = p - (uint8_t *)c;
-	c->checksum = -sum(c, c->length);
+	c->checksum = -memsum(c, c->length);
 
 	struct mp_float *f = (void *)(mem + GUEST2_MP_FLOAT);
 	memcpy(f->signature, "_MP_", 4);
 	f->config = GUEST2_MP_CONFIG;
 	f->length = 1;
 	f->spec_rev = 4;
-	f->checksum = -sum(f, sizeof(*f));
+	f->checksum = -memsum(f, sizeof(*f));
 
 	if (ioapic)
-		printk("second guest's tables: MP 1.4 at 0x%x: 1 CPU (APIC ID %u), I/O APIC %u at 0x%x, "
+		printk("second guest's tables: MP 1.4 at 0x%x: 1 CPU (APIC ID %u), I/O APIC %u at 0x%lx, "
 		       "ISA IRQ %u (COM2, its COM1) on pin %u; no ACPI\n", GUEST2_MP_FLOAT, ap_id,
 		       ioapic_id, ioapic_addr, GUEST2_COM_IRQ, GUEST2_COM_IRQ);
 	else
@@ -200,7 +172,7 @@ int mptable_guest2(const struct guest *g, uint8_t ap_id)
 static struct mp_float *mp_search(uint64_t a, uint64_t len)
 {
 	for (uint64_t p = a; p + 16 <= a + len; p += 16)
-		if (!memcmp((void *)p, "_MP_", 4) && !sum((void *)p, 16))
+		if (!memcmp((void *)p, "_MP_", 4) && !memsum((void *)p, 16))
 			return (struct mp_float *)p;
 	return NULL;
 }
@@ -257,7 +229,7 @@ static size_t mp_without(const struct mp_config *c, uint8_t apic_id, uint8_t *bu
 {
 	size_t total = (size_t)c->length + c->ext_length;
 
-	if (memcmp(c->signature, "PCMP", 4) || c->length < sizeof(*c) || total > max || sum(c, c->length))
+	if (memcmp(c->signature, "PCMP", 4) || c->length < sizeof(*c) || total > max || memsum(c, c->length))
 		return 0;
 	memcpy(buf, c, total);
 	struct mp_config *n = (void *)buf;
@@ -280,7 +252,7 @@ static size_t mp_without(const struct mp_config *c, uint8_t apic_id, uint8_t *bu
 	if (!dropped)
 		return 0;
 	n->checksum = 0;
-	n->checksum = -sum(n, n->length);
+	n->checksum = -memsum(n, n->length);
 	return total;	/* the old size: the freed tail is zeros */
 }
 

@@ -38,30 +38,17 @@
 
 /* --- Finding the AP: the ACPI MADT (ACPI 6.x 5.2.12) ----------------------- */
 
-#define MADT_ENTRIES		44	/* after the header, the APIC address and flags */
-#define MADT_LOCAL_APIC		0	/* entry type: one CPU's local APIC */
-#define MADT_LAPIC_ENABLED	1	/* its flags: the CPU can be used */
-
 /* The APIC ID of the first enabled CPU in the MADT other than ours, or -1;
  * *count: how many enabled CPUs it lists. */
 static int madt_find_ap(uint8_t bsp_id, unsigned *count)
 {
-	const struct acpi_header *madt = acpi_find("APIC");
+	uint8_t ids[64];
 	int ap = -1;
 
-	*count = 0;
-	if (!madt)
-		return -1;
-	const uint8_t *p = (const uint8_t *)madt + MADT_ENTRIES, *end = (const uint8_t *)madt + madt->length;
-	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
-		/* Processor Local APIC: type, length, ACPI UID, APIC ID, flags */
-		if (p[0] == MADT_LOCAL_APIC && p[1] >= 8 && (p[4] & MADT_LAPIC_ENABLED)) {
-			++*count;
-			if (p[3] != bsp_id && ap < 0)
-				ap = p[3];
-		}
-		p += p[1];
-	}
+	*count = acpi_cpus(ids, sizeof(ids));
+	for (unsigned i = 0; i < *count && ap < 0; i++)
+		if (ids[i] != bsp_id)
+			ap = ids[i];
 	return ap;
 }
 

@@ -31,15 +31,6 @@
 
 MULTIBOOT_ELF_HEADER(MULTIBOOT_MEMORY_INFO);
 
-static uint8_t sum(const uint8_t *p, uint32_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s += *p++;
-	return s;
-}
-
 /* Read low memory through an address GCC cannot see is small. */
 static const uint8_t *at(uint32_t a)
 {
@@ -66,7 +57,7 @@ static uint32_t dword(const uint8_t *p)
 static const uint8_t *mp_search(uint32_t a, uint32_t len)
 {
 	for (uint32_t p = a; p + 16 <= a + len; p += 16)
-		if (!memcmp(at(p), "_MP_", 4) && !sum(at(p), 16))
+		if (!memcmp(at(p), "_MP_", 4) && !memsum(at(p), 16))
 			return at(p);
 	return NULL;
 }
@@ -100,7 +91,7 @@ static void mp(void)
 	}
 	const uint8_t *c = at(dword(f + 4));
 	uint16_t len = c[4] | c[5] << 8, entries = c[34] | c[35] << 8;
-	bool ok = !memcmp(c, "PCMP", 4) && !sum(c, len);
+	bool ok = !memcmp(c, "PCMP", 4) && !memsum(c, len);
 	printk("MP: floating pointer at 0x%x, table at 0x%x, spec 1.%u, checksums %s\n",
 	       (uint32_t)f, (uint32_t)c, c[6], ok ? "ok" : "bad");
 	if (!ok)
@@ -146,7 +137,7 @@ static void acpi(void)
 	const uint8_t *rsdp = NULL;
 
 	for (uint32_t a = 0xe0000; a < 0x100000 && !rsdp; a += 16)
-		if (!memcmp(at(a), "RSD PTR ", 8) && !sum(at(a), 20))
+		if (!memcmp(at(a), "RSD PTR ", 8) && !memsum(at(a), 20))
 			rsdp = at(a);
 	if (!rsdp) {
 		printk("ACPI: none\n");
@@ -159,7 +150,7 @@ static void acpi(void)
 			continue;
 		uint8_t cpus[16];
 		unsigned n = 0;
-		if (sum(t, dword(t + 4))) {
+		if (memsum(t, dword(t + 4))) {
 			printk("ACPI MADT: checksum bad\n");
 			return;
 		}

@@ -14,5 +14,7 @@ int strncmp(const char *a, const char *b, size_t n);
 char *strncpy(char *d, const char *s, size_t n);
 char *strchr(const char *s, int c);
 char *strrchr(const char *s, int c);
+#include <stdint.h>
+uint8_t memsum(const void *p, size_t n);
 
 #endif
