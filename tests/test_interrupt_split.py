@@ -16,7 +16,7 @@ import re
 import pexpect
 import pytest
 
-from lvtest import ROOT, plain, require_xv6
+from lvtest import ROOT, assert_lvisor_lived_on, make, plain, require_xv6
 from test_two_guests import GUEST2, assert_first_guest_ended, assert_second_stopped, com2_of
 
 IOAPIC = "lvisor: I/O APIC at 0xfec00000, 24 pins: lvisor's, the second guest's pin 4 is pin 3"
@@ -122,3 +122,28 @@ def test_echo_by_interrupt_second_on_vmx():
     com2 = plain(log.read_text(errors="replace"))
     assert "echo: hello" in com2.splitlines(), com2
     assert child.exitstatus == 0, out[-3000:]
+
+
+SMI = ("guest sent an IPI with delivery mode SMI or a reserved one (ICR 0x%x): "
+       "lvisor does not hand a CPU to SMM" % 0x44200)
+
+
+def test_smi_to_itself_is_refused_on_svm():
+    """An SMI would take the CPU into the firmware's SMM, outside lvisor:
+    with one guest on SVM, where lvisor checks every APIC write."""
+    run = make("qemu", KERNEL="misbehave", APPEND="smi-self")
+    assert "misbehave: sending an SMI to itself" in run.out, run
+    assert "lvisor: " + SMI in run.out, run
+    assert "misbehave: still running" not in run.out, run
+    assert_lvisor_lived_on(run)
+
+
+def test_second_guest_smi_is_refused_on_vmx():
+    """The same SMI from the second guest on Bochs (VMX): its APIC page is
+    read-only in its EPT, lvisor refuses the ICR write and stops it alone;
+    lv6, the first guest, runs to its end."""
+    run, com2 = com2_of("bochs", "default", "misbehave", APPEND2="smi-self")
+    assert "misbehave: sending an SMI to itself" in com2, com2
+    assert "misbehave: still running" not in com2, com2
+    assert_first_guest_ended(run, second="failed")
+    assert_second_stopped(run, SMI)

@@ -85,6 +85,11 @@ static const char *ipi_refused(uint32_t icr)
 		return "guest sent an INIT IPI (ICR 0x%x): it would reset the CPU, lvisor with it";
 	if (ICR_MODE(icr) == MODE_STARTUP)
 		return "guest sent a start-up IPI (ICR 0x%x): lvisor gives the guest one CPU";
+	/* SMI hands the CPU to the firmware's SMM, outside lvisor, which on
+	 * a real machine may gather every CPU; 3 and 7 are reserved. */
+	if (ICR_MODE(icr) == MODE_SMI || ICR_MODE(icr) == 3 || ICR_MODE(icr) == 7)
+		return "guest sent an IPI with delivery mode SMI or a reserved one (ICR 0x%x): "
+		       "lvisor does not hand a CPU to SMM";
 	switch (ICR_SHORTHAND(icr)) {
 	case SHORTHAND_SELF:
 		return NULL;
@@ -125,7 +130,24 @@ static const char *lvt_refused(uint32_t reg, uint32_t val)
 		return reg == APIC_LVT_LINT0
 			? "guest set LINT0 to deliver INIT (LVT 0x%x): a signal there would reset the CPU, lvisor with it"
 			: "guest set LINT1 to deliver INIT (LVT 0x%x): a signal there would reset the CPU, lvisor with it";
+	/* Every LVT entry (timer 0x320 to error 0x370, and CMCI 0x2f0) may
+	 * not deliver an SMI, for the ICR's reason above. */
+	if (((reg >= 0x320 && reg <= 0x370) || reg == 0x2f0) && ICR_MODE(val) == MODE_SMI)
+		return "guest set a local interrupt to deliver an SMI (LVT 0x%x): lvisor does not hand a CPU to SMM";
 	return NULL;
+}
+
+/* The 8259 PIC is the first guest's: its interrupt reaches every CPU whose
+ * LINT0 takes ExtINT unmasked (SDM 11.5.1; QEMU wires it so). On the
+ * second guest's CPU the entry is written masked (its MP table still names
+ * LINT0 ExtINT, as a PC's does: a kernel that follows it in virtual-wire
+ * mode simply gets no 8259 interrupts, which it has none of). */
+static uint32_t lvt_contained(struct vcpu *v, uint32_t reg, uint32_t val)
+{
+	if (v->guest->second && (reg == APIC_LVT_LINT0 || reg == APIC_LVT_LINT1) &&
+	    ICR_MODE(val) == MODE_EXTINT)
+		val |= APIC_LVT_MASKED;
+	return val;
 }
 
 /*
@@ -154,7 +176,7 @@ static int guest_apic_write(struct vcpu *v)
 	const char *refused = reg == APIC_ICR_LOW ? ipi_refused(s.value) : lvt_refused(reg, s.value);
 	if (refused)
 		return vcpu_stop(v, refused, (uint32_t)s.value);
-	*(volatile uint32_t *)gpa = s.value;
+	*(volatile uint32_t *)gpa = lvt_contained(v, reg, s.value);
 	backend->skip_len(v, s.len);
 	return EXIT_RESUME;
 }

@@ -16,10 +16,15 @@ extern uint64_t apic_page;	/* its physical address (IA32_APIC_BASE), apic_init()
 #define APIC_ICR_HIGH	0x310	/* bits 31:24, the destination */
 #define APIC_LVT_LINT0	0x350
 #define APIC_LVT_LINT1	0x360
+#define APIC_LVT_MASKED	(1u << 16)	/* an LVT entry's mask bit */
 
 /* ICR low fields; the LVT's delivery mode is in the same bits (figure 11-8). */
 #define ICR_MODE(icr)		((icr) >> 8 & 7)
+#define MODE_FIXED		0
+#define MODE_SMI		2
+#define MODE_NMI		4
 #define MODE_INIT		5
+#define MODE_EXTINT		7	/* LVT: the 8259's interrupt; ICR: reserved */
 #define MODE_STARTUP		6
 #define ICR_INIT		(MODE_INIT << 8)	/* delivery modes, in place */
 #define ICR_STARTUP		(MODE_STARTUP << 8)

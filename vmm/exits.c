@@ -201,6 +201,11 @@ static bool apic_base_write_ok(uint64_t val)
 {
 	uint64_t now = rdmsr(MSR_IA32_APICBASE);
 
+	/* With two guests the APIC stays on and in xAPIC mode: lvisor checks
+	 * its writes through its page (vmm/apic.c), which x2APIC mode takes
+	 * away, and a disabled APIC passes the 8259's interrupts on. */
+	if (guest2.size && ((val ^ now) & (APICBASE_EXTD | APICBASE_ENABLE)))
+		return false;
 	return (val & APICBASE_ADDRESS) == (now & APICBASE_ADDRESS) && !(val & APICBASE_RESERVED);
 }
 

@@ -142,6 +142,11 @@ void ioapic_init(void)
 	uint8_t id;
 	if (!acpi_ioapic(&id, &base, &gsi_base))
 		base = IOAPIC_DEFAULT;
+	/* One I/O APIC, as QEMU's and Bochs' machines have: a second one
+	 * would stay in the first guest's map, free to send its pins to the
+	 * second guest's CPU. */
+	if (madt && madt_next(madt, madt_next(madt, NULL, MADT_IOAPIC, 12), MADT_IOAPIC, 12))
+		panic("the MADT lists more than one I/O APIC: lvisor splits one between two guests");
 	if ((base & (PAGE_SIZE - 1)) || base >= GUEST_PHYS_LIMIT || gpa_is_vmm(base) || gpa_is_guest2(base) ||
 	    (base & ~(uint64_t)(PAGE_SIZE - 1)) == apic_page)
 		panic("the I/O APIC at 0x%lx is not a page lvisor can keep from the guests", base);
@@ -170,13 +175,17 @@ void ioapic_init(void)
 		if (!second)
 			views[0].machine[pin] = pin;
 	}
-	/* The first guest's pins as the firmware left them; the second's
-	 * masked, as after reset. */
+	/* The first guest's pins as the firmware left them, but masked: an
+	 * entry left unmasked would reach whichever CPUs it names, the second
+	 * guest's among them, until the first guest programmed it (it reads
+	 * masked, as the kernels expect at boot). The second's masked, as
+	 * after reset. */
 	for (unsigned v = 0; v < PINS_MAX; v++) {
 		views[0].lo[v] = views[1].lo[v] = RTE_MASK;
 		if (views[0].machine[v] >= 0) {
-			views[0].lo[v] = hw_read(IOREDTBL + 2 * v) & ~RTE_READ_ONLY;
+			views[0].lo[v] = (hw_read(IOREDTBL + 2 * v) & ~RTE_READ_ONLY) | RTE_MASK;
 			views[0].hi[v] = hw_read(IOREDTBL + 2 * v + 1);
+			hw_write(IOREDTBL + 2 * v, views[0].lo[v]);
 		}
 	}
 	printk("I/O APIC at 0x%lx, %u pins: lvisor's, the second guest's pin %u is pin %d\n",

@@ -81,6 +81,10 @@
  *   a20-92  turn A20 off through bit 1 of port 0x92, then check it
  *   a20-kbd turn A20 off through the keyboard controller's output port
  *           (command 0xD1, bit 1 clear), then check it: lvisor keeps it on
+ *   smi-self  an SMI to itself through the ICR (shorthand "self"): the CPU
+ *           would enter the firmware's SMM, outside lvisor; lvisor refuses
+ *           it wherever it checks the guest's APIC writes (SVM; VMX with a
+ *           second guest) and stops this guest
  *   nmi     an NMI to itself through the ICR: its IDT's vector 2 handler
  *           must see it
  */
@@ -232,6 +236,8 @@ static bool a20_off(bool kbd)
 #define ICR_INIT		(5 << 8)
 #define ICR_ASSERT		(1 << 14)
 #define ICR_ALL_INCLUDING_SELF	(2 << 18)
+#define ICR_SMI			(2 << 8)
+#define ICR_SELF		(1 << 18)
 
 /* Are we lvisor's second guest? Its console is COM2 (console=0x2f8). */
 static bool second_guest;
@@ -242,6 +248,16 @@ static void self_ipi(uint32_t mode)
 	*(volatile uint32_t *)APIC_ICR_HIGH = 0;
 	*(volatile uint32_t *)APIC_ICR_LOW = mode | ICR_ASSERT | ICR_ALL_INCLUDING_SELF;
 	for (volatile int i = 0; i < 1000000; i++)	/* delivery takes a moment */
+		;
+}
+
+static void smi_self(void)
+{
+	printk("sending an SMI to itself\n");
+	console_flush();
+	*(volatile uint32_t *)APIC_SVR |= 0x100;
+	*(volatile uint32_t *)APIC_ICR_LOW = ICR_SMI | ICR_ASSERT | ICR_SELF;
+	for (volatile int i = 0; i < 1000000; i++)
 		;
 }
 
@@ -427,6 +443,8 @@ static bool misbehave(const char *how)
 		ok = a20_off(how[4] == 'k');
 	else if (!strcmp(how, "init"))
 		init_ipi();
+	else if (!strcmp(how, "smi-self"))
+		smi_self();
 	else if (!strcmp(how, "init-imm") || !strcmp(how, "init-xchg") || !strcmp(how, "ipi-other"))
 		ipi_insn(how);
 	else if (!strcmp(how, "init-other") || !strcmp(how, "nmi-other")) {

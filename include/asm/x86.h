@@ -91,6 +91,8 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define MSR_IA32_APICBASE	0x1b
 #define APICBASE_ADDRESS	0x000ffffffffff000ull
 #define APICBASE_RESERVED	(0xfff0000000000000ull | 0x2ffull)
+#define APICBASE_EXTD		(1u << 10)
+#define APICBASE_ENABLE		(1u << 11)
 #define MSR_IA32_DEBUGCTL	0x1d9
 #define DEBUGCTL_BTF	(1u << 1)	/* single-step on branches (SDM 18.4.1) */
 #define RFLAGS_TF	(1u << 8)
