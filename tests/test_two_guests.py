@@ -114,7 +114,10 @@ def test_second_guest_on_com2_under_its_policy(two_guests):
     assert "lvisor: image intact" in com1 and GUEST2 not in com1, com1
     first = dict((t, s) for s, t in lv6_lines(run.out))
     second = dict((t, s) for s, t in said)
-    assert second["bye 451"] > 30 * first["bye 451"] > 0, (first, second)
+    # On QEMU the clock is the host's and both lv6 run for a few ms, which
+    # the host's load stretches (28x was seen with other emulators
+    # running): more than 10x; Bochs' figure below is exact.
+    assert second["bye 451"] > 10 * first["bye 451"] > 0, (first, second)
     if emulator == "bochs":
         # Bochs' TSC counts instructions, the same on both CPUs, and each
         # guest's lv6 does the same work: close to 100x.
