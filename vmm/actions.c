@@ -104,17 +104,8 @@ fault:
 	return EXIT_RESUME;
 }
 
-int act_io_emulate(struct vcpu *v)
+void act_io_on(struct vcpu *v, uint16_t port, uint32_t val)
 {
-	uint16_t port = v->exit.io.port;
-	uint32_t val = act_io_value(v);
-
-	/* Every OUT on the hardware is the core's to check first: the bytes
-	 * that would reset the machine, put it to sleep or turn A20 off. */
-	if (!v->exit.io.in && core_io_out(v, &val) == EXIT_STOP)
-		return EXIT_STOP;
-	if (v->exit.io.string)
-		return vcpu_stop(v, "string I/O on port 0x%x is not emulated", port);
 	if (v->exit.io.in) {
 		if (v->exit.io.size == 1)
 			val = inb(port);
@@ -132,6 +123,20 @@ int act_io_emulate(struct vcpu *v)
 			outl(port, val);
 	}
 	vcpu_skip(v);
+}
+
+int act_io_emulate(struct vcpu *v)
+{
+	uint16_t port = v->exit.io.port;
+	uint32_t val = act_io_value(v);
+
+	/* Every OUT on the hardware is the core's to check first: the bytes
+	 * that would reset the machine, put it to sleep or turn A20 off. */
+	if (!v->exit.io.in && core_io_out(v, &val) == EXIT_STOP)
+		return EXIT_STOP;
+	if (v->exit.io.string)
+		return vcpu_stop(v, "string I/O on port 0x%x is not emulated", port);
+	act_io_on(v, port, val);
 	return EXIT_RESUME;
 }
 

@@ -70,6 +70,10 @@ int act_msr_emulate(struct vcpu *v);
 void act_io_set_in(struct vcpu *v, uint32_t val);
 /* AL, AX or EAX as the access size says: what an OUT writes, or what an IN read. */
 uint32_t act_io_value(struct vcpu *v);
+/* Carry out the exit's IN or OUT (not a string one), of its size, on port
+ * (the exit's own, or another: the second guest's COM1 is COM2): an IN's
+ * value into the guest's EAX, an OUT of val; then step past it. */
+void act_io_on(struct vcpu *v, uint16_t port, uint32_t val);
 
 /* MOV from CR: the value goes into the instruction's register, then skip.
  * MOV to CR: vcpu_set_cr() with the register's value, then skip (or #GP,

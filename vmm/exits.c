@@ -313,15 +313,7 @@ static bool guest2_com1(struct vcpu *v)
 
 	if (port < GUEST2_COM1 || port + v->exit.io.size - 1 > GUEST2_COM1_LAST || v->exit.io.string)
 		return false;
-	if (v->exit.io.in)
-		act_io_set_in(v, v->exit.io.size == 1 ? inb(com2) : v->exit.io.size == 2 ? inw(com2) : inl(com2));
-	else if (v->exit.io.size == 1)
-		outb(com2, val);
-	else if (v->exit.io.size == 2)
-		outw(com2, val);
-	else
-		outl(com2, val);
-	vcpu_skip(v);
+	act_io_on(v, com2, val);
 	return true;
 }
 

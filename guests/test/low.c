@@ -19,11 +19,8 @@ static char greeting[] = "hello from conventional memory";
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
-	const struct multiboot_info *mbi = (const void *)info;
-
 	/* As the second guest (KERNEL2) it prints on COM2. */
-	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
-		console_port_from_cmdline((const char *)mbi->cmdline);
+	console_port_from_cmdline(multiboot_cmdline(magic, info));
 	console_init("low: ", 0);
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC) {
 		printk("entered with EAX=0x%08x, not the multiboot magic\n", magic);

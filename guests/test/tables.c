@@ -167,11 +167,8 @@ void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
 	const struct multiboot_info *mbi = (const void *)info;
-	const char *cmdline = "";
 
-	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
-		cmdline = (const char *)mbi->cmdline;
-	console_port_from_cmdline(cmdline);
+	console_port_from_cmdline(multiboot_cmdline(magic, info));
 	console_init("tables: ", 0);
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC) {
 		printk("not started by a multiboot loader\n");

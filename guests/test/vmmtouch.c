@@ -35,11 +35,8 @@ static uint32_t address_word(const char *cmdline)
 void kernel_main(uint32_t magic, uint32_t info);
 void kernel_main(uint32_t magic, uint32_t info)
 {
-	const struct multiboot_info *mbi = (const void *)info;
-	const char *cmdline = "";
+	const char *cmdline = multiboot_cmdline(magic, info);
 
-	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MULTIBOOT_INFO_CMDLINE))
-		cmdline = (const char *)mbi->cmdline;
 	/* As the second guest (KERNEL2) it prints on COM2. */
 	console_port_from_cmdline(cmdline);
 	console_init("vmmtouch: ", 0);

@@ -66,6 +66,18 @@ struct multiboot_mmap {
 	uint64_t addr, len;
 	uint32_t type;		/* 1: RAM, 2: reserved, 3: ACPI, 4: NVS, 5: bad */
 } __attribute__((packed));
+
+/* A 32-bit kernel's command line, from the boot loader's EAX (magic) and
+ * EBX (info, a physical address, which the kernel sees as is before it
+ * pages): "" if the loader gave none. */
+static inline const char *multiboot_cmdline(uint32_t magic, uint32_t info)
+{
+	const struct multiboot_info *mbi = (const void *)(uintptr_t)info;
+
+	if (magic != MULTIBOOT_BOOTLOADER_MAGIC || !(mbi->flags & MULTIBOOT_INFO_CMDLINE))
+		return "";
+	return (const char *)(uintptr_t)mbi->cmdline;
+}
 #endif
 
 #endif
