@@ -9,6 +9,7 @@
  * The firmware and the handoff sit in FIRMWARE_AREA, just below 16 MiB,
  * which each guest's memory map marks reserved: its kernel keeps off it.
  */
+#include <lib/cmdline.h>
 #include <lib/printk.h>
 #include <lib/string.h>
 #include <lib/tsc.h>
@@ -171,16 +172,14 @@ static uint32_t stage(struct guest *g, struct module *m, uint64_t *at)
  * Checked here; whether the machine has the RAM, in build_e820. */
 static uint64_t guest2_mib(const char *string)
 {
-	const char *w = string;
-	uint64_t mib = 0;
+	const char *value = cmdline_value(string, "mem="), *end;
 
-	while ((w = strchr(w, ' ')) && strncmp(w, " mem=", 5))
-		w++;
-	if (!w)
+	if (!value)
 		return GUEST2_MIB_DEFAULT;
-	for (w += 5; *w >= '0' && *w <= '9' && mib <= GUEST2_MIB_MAX; w++)
-		mib = mib * 10 + (*w - '0');
-	if ((*w && *w != ' ') || mib < GUEST2_MIB_MIN || mib > GUEST2_MIB_MAX || mib % 2)
+	uint64_t mib = cmdline_number(value, 10, &end);
+	/* At most 5 digits: cmdline_number does not guard against overflow. */
+	if ((*end && *end != ' ') || end == value || end - value > 5 ||
+	    mib < GUEST2_MIB_MIN || mib > GUEST2_MIB_MAX || mib % 2)
 		panic("MEM2: the second guest's memory must be %d to %d MiB, a multiple of 2 (its firmware's module line says \"%s\")",
 		      GUEST2_MIB_MIN, GUEST2_MIB_MAX, string);
 	return mib;
