@@ -288,19 +288,64 @@ static void window_write(struct vcpu *v, struct ioapic_view *view, uint32_t val)
 	program(v, view, virt, view->machine[virt]);
 }
 
-/* The EOI register (version 0x20): clears the remote IRR of every pin with
- * this vector. Passed on only for a vector one of the guest's own pins
- * has, so that it clears nothing of the other guest's. */
+/*
+ * The EOI register (version 0x20 and later): the hardware clears the
+ * remote IRR of every pin with the vector written, whoever's pin it is.
+ * An I/O APIC older than 0x20 has no such register: the write does
+ * nothing there, and nothing here (the guest reads the machine's version).
+ * Passed on only for a vector one of the guest's own pins has, and only if
+ * no pin of the other guest is level-triggered with that vector: its
+ * remote IRR, cleared early, would deliver the other guest's interrupt
+ * again while its handler runs. Then lvisor clears the remote IRR of the
+ * guest's own pins alone, as kernels do on I/O APICs without the EOI
+ * register: the entry written edge-triggered and masked, then its own
+ * value again. The datasheet leaves remote IRR undefined for an edge-
+ * triggered pin (3.2.4); the I/O APICs kernels do this on clear it then,
+ * QEMU's among them. Under the lock, on the machine's entries as they are.
+ */
 static void eoi(struct ioapic_view *view, uint32_t vector)
 {
-	for (unsigned virt = 0; virt < npins; virt++) {
-		if (view->machine[virt] >= 0 && (view->lo[virt] & RTE_VECTOR) == (vector & RTE_VECTOR)) {
-			spin_lock(&lock);
-			*(volatile uint32_t *)(ioapic_page + IOEOI) = vector & RTE_VECTOR;
-			spin_unlock(&lock);
-			return;
-		}
+	uint32_t mine = 0, lo[PINS_MAX];
+	bool own = false, others_level = false;
+
+	vector &= RTE_VECTOR;
+	for (unsigned virt = 0; virt < PINS_MAX; virt++)
+		if (view->machine[virt] >= 0)
+			mine |= 1u << view->machine[virt];
+	spin_lock(&lock);
+	if ((hw_read(IOAPICVER) & 0xff) < 0x20) {
+		spin_unlock(&lock);
+		return;
 	}
+	for (unsigned pin = 0; pin < npins; pin++) {
+		lo[pin] = hw_read(IOREDTBL + 2 * pin);
+		if ((lo[pin] & RTE_VECTOR) != vector)
+			continue;
+		if (mine & 1u << pin)
+			own = true;
+		else if (lo[pin] & RTE_TRIGGER)
+			others_level = true;
+	}
+	if (own && !others_level)
+		*(volatile uint32_t *)(ioapic_page + IOEOI) = vector;
+	for (unsigned pin = 0; own && others_level && pin < npins; pin++) {
+		if (!(mine & 1u << pin) || (lo[pin] & RTE_VECTOR) != vector || !(lo[pin] & RTE_REMOTE_IRR))
+			continue;
+		hw_write(IOREDTBL + 2 * pin, (lo[pin] & ~(RTE_READ_ONLY | RTE_TRIGGER)) | RTE_MASK);
+		hw_write(IOREDTBL + 2 * pin, lo[pin] & ~RTE_READ_ONLY);
+	}
+	spin_unlock(&lock);
+}
+
+/* The machine's I/O APIC version (IOAPICVER bits 7:0), for the second
+ * guest's MP table (vmm/mptable.c): it must say what the guest reads from
+ * the register (window_read). With a second guest, after ioapic_init. */
+uint8_t ioapic_version(void)
+{
+	spin_lock(&lock);
+	uint8_t version = hw_read(IOAPICVER) & 0xff;
+	spin_unlock(&lock);
+	return version;
 }
 
 /*

@@ -75,7 +75,6 @@ struct mp_processor {
 
 #define LAPIC_ADDR	0xfee00000u
 #define APIC_VERSION	0x030	/* the local APIC's version register (SDM 11.4.8) */
-#define IOAPIC_VERSION	0x11	/* the 82093AA's: the version the second guest's I/O APIC reads */
 
 /* The second guest's COM1 (the machine's COM2): ISA IRQ 4, I/O APIC pin 4
  * in its view (the I/O APIC that lvisor emulates for it). */
@@ -135,7 +134,9 @@ int mptable_guest2(const struct guest *g, uint8_t ap_id)
 	p = add8(p, MP_BUS, 0, 'I', 'S', 'A', ' ', ' ', ' ');
 	c->entries = 2;
 	if (ioapic) {
-		p = add8(p, MP_IOAPIC, ioapic_id, IOAPIC_VERSION, 1, ioapic_addr, ioapic_addr >> 8,
+		/* its version: the machine's, which its IOAPICVER reads
+		 * (QEMU's 0x20, with an EOI register; Bochs' 0x11) */
+		p = add8(p, MP_IOAPIC, ioapic_id, ioapic_version(), 1, ioapic_addr, ioapic_addr >> 8,
 			 ioapic_addr >> 16, ioapic_addr >> 24);
 		/* flags 0: the bus's polarity and trigger (ISA: active
 		 * high, edge) */

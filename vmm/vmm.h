@@ -33,6 +33,7 @@ struct vcpu;
 int ioapic_access(struct vcpu *v);	/* a load or store there (core_npf) */
 struct guest;
 void ioapic_report(const struct guest *g);	/* the second guest's, at the machine's end */
+uint8_t ioapic_version(void);	/* the machine's IOAPICVER, bits 7:0 */
 
 /* The RAM ranges of a guest's memory map: [start, end), guest-physical. */
 struct ram_range {

@@ -9,7 +9,8 @@
  *   MP: floating pointer at 0xF, table at 0xC, spec 1.V, checksums ok|bad
  *   MP processor: APIC ID A, enabled|disabled[, BSP]
  *   MP bus B: NAME
- *   MP I/O APIC: ID I, address 0xA, enabled|disabled
+ *   MP I/O APIC: ID I, version 0xV, address 0xA, enabled|disabled
+ *   I/O APIC: IOAPICVER version 0xV, N pins        read from the I/O APIC the entry names
  *   MP interrupt: TYPE bus B IRQ Q -> I/O APIC I pin P
  *   MP local interrupt: TYPE -> LINTn
  *   MP CPUs: N (APIC IDs a, b)                      the processor entries
@@ -72,6 +73,16 @@ static void list(const char *what, const uint8_t *ids, unsigned n)
 	printk("%s: %u (APIC IDs %s)\n", what, n, buf);
 }
 
+/* IOAPICVER (register 1, through IOREGSEL at +0 and IOWIN at +0x10;
+ * 82093AA datasheet 3.2.2): the version in bits 7:0, the highest pin in
+ * 23:16. */
+static void ioapic_version(uint32_t base)
+{
+	*(volatile uint32_t *)at(base) = 1;
+	uint32_t ver = *(volatile uint32_t *)at(base + 0x10);
+	printk("I/O APIC: IOAPICVER version 0x%02x, %u pins\n", ver & 0xff, (ver >> 16 & 0xff) + 1);
+}
+
 static void mp(void)
 {
 	static const char *const int_types[] = { "INT", "NMI", "SMI", "ExtINT" };
@@ -112,8 +123,9 @@ static void mp(void)
 			printk("MP bus %u: %.6s\n", p[1], (const char *)p + 2);
 			break;
 		case 2:
-			printk("MP I/O APIC: ID %u, address 0x%x, %s\n", p[1], dword(p + 4),
+			printk("MP I/O APIC: ID %u, version 0x%02x, address 0x%x, %s\n", p[1], p[2], dword(p + 4),
 			       p[3] & 1 ? "enabled" : "disabled");
+			ioapic_version(dword(p + 4));
 			break;
 		case 3:
 			printk("MP interrupt: %s bus %u IRQ %u -> I/O APIC %u pin %u\n", int_types[p[1] & 3],
