@@ -44,13 +44,21 @@ static const uint8_t *find_rsdp(void)
 	return NULL;
 }
 
-/* A table that the BIOS put in RAM below 4 GiB, never in lvisor's memory,
- * with this signature and a good checksum (ACPI 5.2.6). */
+/* A table that the BIOS put in RAM below 4 GiB (all that lvisor maps for
+ * itself, boot/entry.S), never in lvisor's memory, with this signature
+ * and a good checksum (ACPI 5.2.6). */
 static struct acpi_header *table_at(uint64_t addr, const char *sig)
 {
 	struct acpi_header *t = (void *)addr;
 
-	if (!addr || addr >= GUEST_PHYS_LIMIT || gpa_is_vmm(addr) || memcmp(t->signature, sig, 4))
+	if (!addr || addr > GUEST_PHYS_LIMIT - sizeof(*t) || gpa_is_vmm(addr) || memcmp(t->signature, sig, 4))
+		return NULL;
+	/* Its length covers its header at least (a shorter one would make
+	 * the count of a root table's entries wrap around) and ends where it
+	 * began, below 4 GiB and before lvisor's memory: lvisor reads and
+	 * edits no byte past it. */
+	if (t->length < sizeof(*t) || t->length > GUEST_PHYS_LIMIT - addr ||
+	    (addr < VMM_END && addr + t->length > VMM_BASE))
 		return NULL;
 	return memsum(t, t->length) ? NULL : t;
 }
@@ -83,8 +91,13 @@ static struct acpi_header *next_table(const char *sig, unsigned *pos)
 		if (!root)
 			continue;
 		const uint8_t *entries = (const uint8_t *)(root + 1);
-		/* *pos: which root table (high half), which of its entries (low) */
-		while ((*pos & 0xffff) < (root->length - sizeof(*root)) / size) {
+		/* *pos: which root table (high half), which of its entries
+		 * (low): at most 0xffff entries, or the count would run into
+		 * the next root table's and never end */
+		unsigned n = (root->length - sizeof(*root)) / size;
+		if (n > 0xffff)
+			n = 0xffff;
+		while ((*pos & 0xffff) < n) {
 			unsigned i = (*pos)++ & 0xffff;
 			uint64_t addr = 0;
 			memcpy(&addr, entries + i * size, size);
@@ -113,7 +126,10 @@ static int drop_entries(struct acpi_header *root, unsigned entry_size, const cha
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t addr = 0;
 		memcpy(&addr, entries + i * entry_size, entry_size);
-		if (addr && !gpa_is_vmm(addr) && !memcmp((const void *)addr, sig, 4))
+		/* an address lvisor maps and may read (table_at's), for its
+		 * signature alone */
+		if (addr && addr <= GUEST_PHYS_LIMIT - 4 && !gpa_is_vmm(addr) &&
+		    !memcmp((const void *)addr, sig, 4))
 			continue;
 		memmove(entries + kept * entry_size, entries + i * entry_size, entry_size);
 		kept++;

@@ -230,7 +230,12 @@ static size_t mp_without(const struct mp_config *c, uint8_t apic_id, uint8_t *bu
 {
 	size_t total = (size_t)c->length + c->ext_length;
 
-	if (memcmp(c->signature, "PCMP", 4) || c->length < sizeof(*c) || total > max || memsum(c, c->length))
+	/* total > ...: a table that would run past 4 GiB, where lvisor
+	 * maps nothing (boot/entry.S), or into lvisor's memory, which
+	 * mp_hide would overwrite */
+	if (memcmp(c->signature, "PCMP", 4) || c->length < sizeof(*c) || total > max ||
+	    total > GUEST_PHYS_LIMIT - (uint64_t)c || ((uint64_t)c < VMM_END && (uint64_t)c + total > VMM_BASE) ||
+	    memsum(c, c->length))
 		return 0;
 	memcpy(buf, c, total);
 	struct mp_config *n = (void *)buf;
@@ -239,6 +244,11 @@ static size_t mp_without(const struct mp_config *c, uint8_t apic_id, uint8_t *bu
 	bool dropped = false;
 	for (unsigned i = 0; i < c->entries && p < buf + n->length; i++) {
 		size_t len = p[0] == MP_PROCESSOR ? 20 : 8;
+		/* an entry that runs past the base table's end is not one: the
+		 * walk stops before it (what is dropped is moved within the
+		 * table) */
+		if (p + len > buf + n->length)
+			break;
 		if (p[0] == MP_PROCESSOR && p[1] == apic_id) {
 			memmove(p, p + len, buf + end - (p + len));
 			memset(buf + end - len, 0, len);
@@ -264,7 +274,8 @@ static void mp_hide(uint8_t apic_id, char *what, size_t size)
 	static uint8_t buf[4096];
 	struct mp_float *f = mp_find();
 
-	if (!f || !f->config || gpa_is_vmm(f->config) || gpa_is_guest2(f->config)) {
+	if (!f || !f->config || f->config > GUEST_PHYS_LIMIT - sizeof(struct mp_config) ||
+	    gpa_is_vmm(f->config) || gpa_is_guest2(f->config)) {
 		snprintf(what, size, "no MP table");
 		return;
 	}
