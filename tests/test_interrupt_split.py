@@ -83,10 +83,13 @@ def test_second_guest_unowned_pin_then_ipi_to_first_cpu():
     """misbehave as the second guest (lv6 first): its write to I/O APIC pin
     2 (the PIT's, the first guest's) is dropped, the pin reads masked, and
     it goes on; its COM1 line lands on its own console (COM2), not on the
-    machine's COM1; its INIT to APIC ID 0 is refused before it is sent and
+    machine's COM1; a word IN from its CRTC index port reads the index and
+    the register it selects; its INIT to APIC ID 0 is refused before it is sent and
     stops it alone. The pin is reported at the machine's end."""
-    run, com2 = com2_of("qemu", "default", "misbehave", APPEND2="ioapic-pin2 devices init-other")
+    run, com2 = com2_of("qemu", "default", "misbehave", APPEND2="ioapic-pin2 devices crtc init-other")
     assert "misbehave: I/O APIC pin 2 reads 0x00010000" in com2, com2
+    # its VGA CRTC (vmm/exits.c): the index, then register 0x0e; all ones past 0x3d5
+    assert "misbehave: CRTC at 0x3d4: word IN 0x120e, dword IN 0xffff120e" in com2, com2
     assert "misbehave on COM1: this line is not the second guest's to write" in com2, com2
     assert not any("misbehave on COM1" in l for l in run.out.splitlines() if not l.startswith(GUEST2)), run
     assert "misbehave: sending INIT to APIC ID 0" in com2, com2

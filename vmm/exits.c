@@ -324,8 +324,12 @@ static bool guest2_com1(struct vcpu *v)
  * (the second guest's own RAM) and keeps its cursor in CRTC registers 0x0e
  * and 0x0f; xv6 reads the cursor back before each character and panics if
  * it is off the screen, which an absent device's all-ones would be. The
- * machine's VGA is the first guest's. A byte access to either port, as
- * xv6 makes; a word OUT to 0x3d4 (index, then value) too.
+ * machine's VGA is the first guest's. An access that starts at either
+ * port, of any size, is taken byte by byte, as the bus splits it: a word
+ * OUT to 0x3d4 writes the index, then the register it selects; a word IN
+ * there reads the index in its low byte and that register in its high
+ * byte (0x3d5's, as on a VGA); the bytes past 0x3d5 are absent hardware
+ * (all ones in, OUT dropped).
  */
 #define CRTC_INDEX	0x3d4
 #define CRTC_DATA	0x3d5
@@ -334,20 +338,25 @@ static bool guest2_crtc(struct vcpu *v)
 {
 	struct guest *g = v->guest;
 	uint16_t port = v->exit.io.port;
-	uint32_t val = act_io_value(v);
+	uint32_t val = act_io_value(v), in = 0;
 
-	if ((port != CRTC_INDEX && port != CRTC_DATA) || v->exit.io.string ||
-	    port + v->exit.io.size - 1 > CRTC_DATA)
+	if ((port != CRTC_INDEX && port != CRTC_DATA) || v->exit.io.string)
 		return false;
-	uint8_t *reg = g->crtc_index < GUEST2_CRTC_REGS ? &g->crtc[g->crtc_index] : NULL;
+	for (unsigned i = 0; i < v->exit.io.size; i++) {
+		uint8_t *reg = g->crtc_index < GUEST2_CRTC_REGS ? &g->crtc[g->crtc_index] : NULL;
+		uint8_t byte = val >> 8 * i, r = 0xff;
+		if (port + i == CRTC_INDEX && v->exit.io.in)
+			r = g->crtc_index;
+		else if (port + i == CRTC_INDEX)
+			g->crtc_index = byte;
+		else if (port + i == CRTC_DATA && reg && v->exit.io.in)
+			r = *reg;
+		else if (port + i == CRTC_DATA && reg)
+			*reg = byte;
+		in |= (uint32_t)r << 8 * i;
+	}
 	if (v->exit.io.in)
-		act_io_set_in(v, port == CRTC_INDEX ? g->crtc_index : reg ? *reg : 0xff);
-	else if (port == CRTC_INDEX) {
-		g->crtc_index = (uint8_t)val;
-		if (v->exit.io.size == 2 && g->crtc_index < GUEST2_CRTC_REGS)
-			g->crtc[g->crtc_index] = (uint8_t)(val >> 8);
-	} else if (reg)
-		*reg = (uint8_t)val;
+		act_io_set_in(v, in);
 	vcpu_skip(v);
 	return true;
 }

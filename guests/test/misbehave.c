@@ -87,6 +87,15 @@
  *           second guest) and stops this guest
  *   nmi     an NMI to itself through the ICR: its IDT's vector 2 handler
  *           must see it
+ *   apic-straddle  a store to the local APIC's TPR through a base register
+ *           (carried out), then a 4-byte store at 0xfedffffe, two bytes
+ *           before the APIC's page and two on its first register: not an
+ *           access to one register, lvisor stops the guest (SVM; VMX with
+ *           a second guest)
+ *   crtc    as the second guest: CRTC register 0x0e set through ports
+ *           0x3d4 and 0x3d5, then read back as a word and a dword IN at
+ *           0x3d4 (the index in the low byte, the register in the next,
+ *           all ones past 0x3d5)
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -309,6 +318,28 @@ static void ipi_insn(const char *how)
 		;
 }
 
+static void apic_straddle(void)
+{
+	uint32_t page = 0xfee00000;
+
+	__asm__ volatile("movl %1, 0x80(%0)" : : "r"(page), "r"(0) : "memory");	/* TPR: 0 */
+	printk("wrote the TPR through a base register; now 4 bytes at 0xfedffffe\n");
+	console_flush();
+	__asm__ volatile("movl %1, 2(%0)" : : "r"(page - 4), "r"(0x12345678) : "memory");
+	for (volatile int i = 0; i < 1000000; i++)
+		;
+}
+
+static bool crtc(void)
+{
+	outb(0x3d4, 0x0e);
+	outb(0x3d5, 0x12);
+	uint16_t w = inw(0x3d4);
+	uint32_t d = inl(0x3d4);
+	printk("CRTC at 0x3d4: word IN 0x%04x, dword IN 0x%08x\n", w, d);
+	return true;
+}
+
 /* The I/O APIC (82093AA datasheet 3.0): IOREGSEL selects, IOWIN shows;
  * pin n's redirection entry is registers 0x10 + 2n (low) and 0x11 + 2n. */
 #define IOAPIC_IOREGSEL		0xfec00000
@@ -453,6 +484,10 @@ static bool misbehave(const char *how)
 	}
 	else if (!strcmp(how, "nmi"))
 		ok = nmi();
+	else if (!strcmp(how, "apic-straddle"))
+		apic_straddle();
+	else if (!strcmp(how, "crtc"))
+		ok = crtc();
 	else if (!strcmp(how, "ioapic-pin2"))
 		ok = ioapic_pin2();
 	else if (!strcmp(how, "uart"))
@@ -465,7 +500,7 @@ static bool misbehave(const char *how)
 		ok = wait();
 	else
 		printk("say how: APPEND=triple, nested, reset-..., sleep, init, init-imm, init-xchg, ipi-other, init-other, nmi-other, ioapic-pin2, "
-		       "uart, hpet, pci, a20-92, a20-kbd, nmi, devices or wait\n");
+		       "apic-straddle, crtc, uart, hpet, pci, a20-92, a20-kbd, nmi, devices or wait\n");
 	return ok;
 }
 
