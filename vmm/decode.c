@@ -66,6 +66,68 @@ static unsigned modrm_len(const uint8_t *p, unsigned addr)
 }
 
 /*
+ * The linear address of a memory operand (SDM 3.7.5, 2.1.5; 2.2.1.6 for
+ * RIP-relative): base + index * scale + displacement, or the 16-bit
+ * forms' BX/BP + SI/DI + displacement, cut to the address size, plus its
+ * segment's base: the one a prefix names, else SS for a base of rBP or
+ * rSP (BP in 16-bit forms), else DS; in 64-bit mode only FS's and GS's
+ * bases count (SDM 3.4.4). p is the ModRM byte, or with moffs (A1, A3) the
+ * address itself; next_rip, RIP after the instruction.
+ */
+static uint64_t operand_address(struct vcpu *v, const uint8_t *p, bool moffs, unsigned addr, uint8_t rex,
+				int seg, bool long64, uint64_t next_rip)
+{
+	static const int8_t first16[8] = { 3, 3, 5, 5, 6, 7, 5, 3 };	/* BX BX BP BP SI DI BP BX */
+	static const int8_t second16[8] = { 6, 7, 6, 7, -1, -1, -1, -1 };	/* SI DI SI DI */
+	uint8_t mod = p[0] >> 6, rm = p[0] & 7;
+	int base = -1, index = -1;
+	unsigned scale = 0;
+	uint64_t ea = 0;
+
+	if (moffs) {
+		for (unsigned b = 0; b < addr; b++)
+			ea |= (uint64_t)p[b] << 8 * b;
+	} else if (addr == 2) {
+		base = mod == 0 && rm == 6 ? -1 : first16[rm];
+		index = second16[rm];
+		ea = mod == 1 ? (uint64_t)(int8_t)p[1] : mod == 2 || base < 0 ? (uint64_t)(p[1] | p[2] << 8) : 0;
+	} else {
+		const uint8_t *d = p + 1;
+		if (rm == 4) {		/* SIB: index 100 without REX.X is none; base 101 with mod 00, disp32 */
+			uint8_t sib = *d++;
+			scale = sib >> 6;
+			index = (sib >> 3 & 7) | (rex & 2 ? 8 : 0);
+			if (index == 4)
+				index = -1;
+			base = mod == 0 && (sib & 7) == 5 ? -1 : (sib & 7) | (rex & 1 ? 8 : 0);
+		} else if (!(mod == 0 && rm == 5)) {
+			base = rm | (rex & 1 ? 8 : 0);
+		} else if (long64) {
+			ea = next_rip;	/* RIP-relative */
+		}
+		int32_t disp = 0;
+		if (mod == 1)
+			disp = (int8_t)d[0];
+		else if (mod == 2 || base < 0)
+			disp = (int32_t)(d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24);
+		ea += (uint64_t)(int64_t)disp;
+	}
+	if (base >= 0)
+		ea += *vcpu_gpr(v, base);
+	if (index >= 0)
+		ea += *vcpu_gpr(v, index) << scale;
+	if (addr < 8)
+		ea &= (1ull << 8 * addr) - 1;
+	if (seg < 0)
+		seg = !moffs && (base == 4 || base == 5) ? SEG_SS : SEG_DS;
+	if (long64 && seg != SEG_FS && seg != SEG_GS)
+		return ea;
+	struct segment s;
+	backend->segment(v, seg, &s);
+	return long64 ? s.base + ea : (uint32_t)(s.base + ea);
+}
+
+/*
  * The load or store at the guest's CS:RIP that faulted on a page lvisor
  * maps read-only (the local APIC) or not at all (the I/O APIC, with two
  * guests), on either backend, in the forms that compilers and kernels use for device
@@ -101,6 +163,7 @@ bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why)
 		return false;
 	}
 	bool op_prefix = false, addr_prefix = false;
+	int seg = -1;			/* a segment override: enum seg */
 	for (; i < n; i++) {		/* prefixes (SDM 2.1.1); REX only right before the opcode */
 		if (m.long64 && (buf[i] & 0xf0) == 0x40) {
 			rex = buf[i];
@@ -110,6 +173,14 @@ bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why)
 			break;
 		op_prefix |= buf[i] == 0x66;
 		addr_prefix |= buf[i] == 0x67;
+		switch (buf[i]) {
+		case 0x26: seg = SEG_ES; break;
+		case 0x2e: seg = SEG_CS; break;
+		case 0x36: seg = SEG_SS; break;
+		case 0x3e: seg = SEG_DS; break;
+		case 0x64: seg = SEG_FS; break;
+		case 0x65: seg = SEG_GS; break;
+		}
 		rex = 0;		/* a REX before a legacy prefix is ignored */
 	}
 	/* 66 and 67 switch to the other size (SDM 3.6.1, table 3-4; 2.2.1.2) */
@@ -120,6 +191,7 @@ bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why)
 	if (rex & 8)			/* REX.W, which wins over 66 */
 		op = 8;
 	uint8_t opcode = buf[i++], modrm = buf[i];
+	unsigned operand = i;		/* its ModRM, or the moffs address */
 	unsigned reg = (modrm >> 3 & 7) | (rex & 4 ? 8 : 0);	/* REX.R */
 	bool has_modrm = opcode != 0xa3 && opcode != 0xa1;
 	a->load = false;
@@ -171,6 +243,26 @@ bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why)
 	}
 	if (i > n) {
 		*why = "its bytes are not in guest RAM";
+		return false;
+	}
+	/*
+	 * The operand must be the access that faulted, within one page. The
+	 * CPU gives the guest-physical address of the faulting byte (SVM's
+	 * EXITINFO2, APM 15.25.6; VMX's guest-physical address, SDM 28.2.1):
+	 * an access that crosses from the page before into this one faults
+	 * here at offset 0, which would pass for an aligned access to the
+	 * page's first register. Paging keeps a linear address's offset in
+	 * its 4 KiB page (SDM 4.3-4.5), so the operand's linear address must
+	 * have the fault's offset, and its bytes must end in that page.
+	 */
+	uint64_t at = operand_address(v, buf + operand, !has_modrm, addr, rex, seg, m.long64, m.linear_rip + i);
+	unsigned off = at & (PAGE_SIZE - 1);
+	if (off + op > PAGE_SIZE) {
+		*why = "its operand crosses a page boundary: lvisor carries out accesses within one page";
+		return false;
+	}
+	if (off != (v->exit.gpa & (PAGE_SIZE - 1))) {
+		*why = "its operand is not at the address that faulted";
 		return false;
 	}
 	a->size = op;
