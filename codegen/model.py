@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 import core
+import devices as dv
 import events as ev
 import yamlsrc
 from errors import PolicyError, Source, did_you_mean, unknown
@@ -71,6 +72,7 @@ class Policy:
     msr: list = field(default_factory=list)
     files: list = field(default_factory=list)   # every policy file read (for the depfile)
     dirs: list = field(default_factory=list)    # directories an include looked in first, in vain
+    devices: list = None                        # devices.Device: what it owns as the second guest
 
     def rule(self, key):
         return self.rules.get(key)
@@ -396,7 +398,7 @@ def io_grants(entries):
 
 # ---- files and includes -------------------------------------------------------
 
-TOP_KEYS = ("description", "include", "exits")
+TOP_KEYS = ("description", "include", "exits", "devices")
 
 
 def load_policy(path, _stack=()):
@@ -420,10 +422,27 @@ def load_policy(path, _stack=()):
         pol.rules.update(base.rules)
         pol.io, pol.msr, pol.files = list(base.io), list(base.msr), pol.files + base.files
         pol.dirs += base.dirs
+        pol.devices = base.devices
+    if "devices" in top:        # replaces the included policy's, whole
+        pol.devices = dv.parse(top["devices"], _range, _int, _str, _mapping, _check_keys)
+    if pol.devices is None and not _stack:
+        _default_devices(pol)
     has_exits = "exits" in top and top["exits"].value is not None   # `exits:` alone: none
     exits = _mapping(top["exits"], "exits") if has_exits else {}
     _parse_exits(exits, top.get("exits"), pol)
     return pol
+
+
+def _default_devices(pol):
+    """A policy that says nothing of devices, nor includes one that does,
+    gets the shipped default policy's: the split that lv6, xv6 and Linux
+    need in the second slot."""
+    path = os.path.join(shown(SHIPPED_DIR), "default.yaml")
+    if os.path.realpath(path) == os.path.realpath(pol.file):
+        raise PolicyError(Source(pol.file, 1, 1), 'the shipped default policy must have "devices"')
+    base = load_policy(path, (os.path.realpath(pol.file),))
+    pol.devices = base.devices
+    pol.files = pol.files + [f for f in base.files if f not in pol.files]
 
 
 def _description(node):

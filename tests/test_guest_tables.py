@@ -31,7 +31,7 @@ SECOND = ["tables: memory: lower 640 KiB, upper 15104 KiB, RAM top 0x10000000",
           "tables: MP CPUs: 1 (APIC IDs 1)",
           "tables: ACPI: none"]
 GUEST2_LINE = re.compile(r"lvisor: second guest's tables: MP 1\.4 at 0xf0000: 1 CPU \(APIC ID 1\), "
-                         r"I/O APIC (\d+) at 0xfec00000, ISA IRQ 4 \(COM2, its COM1\) on pin 4; no ACPI$")
+                         r"I/O APIC (\d+) at 0xfec00000, ISA IRQ 4 \(COM1\) on pin 4; no ACPI$")
 
 
 def tables_run(emulator):

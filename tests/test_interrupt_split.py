@@ -19,7 +19,7 @@ import pytest
 from lvtest import ROOT, assert_lvisor_lived_on, make, plain, require_xv6
 from test_two_guests import GUEST2, assert_first_guest_ended, assert_second_stopped, com2_of
 
-IOAPIC = "lvisor: I/O APIC at 0xfec00000, 24 pins: lvisor's, the second guest's pin 4 is pin 3"
+IOAPIC = "lvisor: I/O APIC at 0xfec00000, 24 pins: lvisor's, the second guest's pin 4 (COM1) is pin 3"
 PIN3 = "lvisor: guest programs I/O APIC pin 3, the second guest's: ignored"
 
 

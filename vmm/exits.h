@@ -24,7 +24,9 @@ int core_msr(struct vcpu *v);			/* RDMSR/WRMSR no policy rule takes: the core's 
 #include <stdbool.h>
 bool core_msr_is_own(uint32_t msr, bool write);	/* is this access one of the core's MSRs? */
 int core_absent_io(struct vcpu *v);		/* IN/OUT on a port the policy does not grant: absent hardware */
-int core_guest2_io(struct vcpu *v);		/* the second guest's IN/OUT: all but COM2 (vcpu.c) */
+int core_guest2_io(struct vcpu *v);		/* the second guest's IN/OUT: its devices (devices.c) */
+int core_guest1_io(struct vcpu *v);		/* the first guest's, with a second: not the second's ports */
+void devices_io_grants(struct vcpu *v);		/* the ports a guest's I/O bitmap lets through */
 int core_pci_io(struct vcpu *v);		/* PCI configuration space: writes filtered (vmm/pci.c) */
 int core_cr_access(struct vcpu *v);		/* VMX: CR0/CR4 writes touching host-owned bits (vmm/vmx/) */
 int core_reset_io(struct vcpu *v);		/* OUT to the ports that reset the machine: report, stop (vmm/reset.c) */

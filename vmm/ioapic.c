@@ -12,11 +12,12 @@
  * view of the I/O APIC that each guest has of its own.
  *
  * Each guest owns pins of the machine's I/O APIC, under numbers of its
- * own (struct pin_map, below): the first guest all of them but the second
- * guest's, under their own numbers; the second guest the one of COM2 (ISA
- * IRQ 3, machine pin 3 unless the MADT overrides it) as its pin 4, where a
- * PC has COM1, its console (its ports 0x3f8-0x3ff are COM2's too,
- * core_guest2_io). Programming a pin it owns programs the machine's pin
+ * own: the second guest those of its devices (its policy's devices:
+ * section, struct policy_device): a device's IRQ in its view is its pin
+ * of that number, the machine's pin for the device's machine IRQ (by
+ * default its COM1's IRQ 4 is COM2's IRQ 3, machine pin 3 unless the MADT
+ * overrides it); the first guest all the other pins, under their own
+ * numbers. Programming a pin it owns programs the machine's pin
  * with the guest's vector, trigger mode, polarity and mask, but always to
  * its own CPU: physical destination mode, its CPU's APIC ID. A write to a
  * pin it does not own is dropped and reported once per pin; the guest goes
@@ -41,6 +42,7 @@
 #include "acpi.h"
 #include "apic.h"
 #include "exits.h"
+#include "policy.h"
 #include "vcpu.h"
 #include "vmm.h"
 
@@ -72,19 +74,6 @@
 #define RTE_READ_ONLY		(RTE_DELIVS | RTE_REMOTE_IRR)
 
 #define IOAPIC_DEFAULT		0xfec00000ull	/* where a PC's is without a MADT */
-
-/* Which of the machine's pins a guest owns: its own pin number `virt` is
- * the machine's pin for ISA IRQ `isa` (through the MADT's overrides), or
- * with isa < 0, the machine's pin `virt`. */
-struct pin_map {
-	uint8_t virt;
-	int8_t isa;
-};
-
-/* The second guest's: COM2's interrupt as its pin 4, its COM1's. */
-#define GUEST2_COM_IRQ		3	/* COM2's ISA IRQ */
-#define GUEST2_COM_PIN		4	/* COM1's, where the second guest finds it */
-static const struct pin_map guest2_pins[] = { { GUEST2_COM_PIN, GUEST2_COM_IRQ } };
 
 /* One guest's view: its pins (virtual pin -> machine pin, -1: not its
  * own), its IOREGSEL, what it wrote to each of its pins' entries, and the
@@ -156,17 +145,26 @@ void ioapic_init(void)
 	if (npins > PINS_MAX)
 		npins = PINS_MAX;
 
-	/* The second guest's pins, from its table; the first guest's, every
-	 * pin the second does not own, under its own number. */
+	/* The second guest's pins, its devices' IRQs; the first guest's,
+	 * every pin the second does not own, under its own number. */
+	const struct policy *p2 = policy_guest2();
+	char owned[POLICY_DEVICES_MAX * 64] = "";
+	unsigned len = 0;
 	for (unsigned v = 0; v < PINS_MAX; v++)
 		views[0].machine[v] = views[1].machine[v] = -1;
-	for (unsigned i = 0; i < sizeof(guest2_pins) / sizeof(guest2_pins[0]); i++) {
-		const struct pin_map *m = &guest2_pins[i];
-		int pin = m->isa < 0 ? m->virt : isa_pin(madt, m->isa);
-		if (pin < 0 || pin >= (int)npins || m->virt >= PINS_MAX)
-			panic("the second guest's I/O APIC pin %u is not the machine's", m->virt);
-		views[1].machine[m->virt] = pin;
+	for (unsigned i = 0; i < p2->device_count; i++) {
+		const struct policy_device *d = &p2->devices[i];
+		if (d->irq < 0)
+			continue;
+		int pin = isa_pin(madt, d->machine_irq);
+		if (pin < 0 || pin >= (int)npins)
+			panic("the second guest's %s: the machine's IRQ %d has no I/O APIC pin (%s)",
+			      d->name, d->machine_irq, d->rule);
+		views[1].machine[d->irq] = pin;
 		hw_write(IOREDTBL + 2 * pin, RTE_MASK);	/* until the second guest programs it */
+		if (len < sizeof(owned))
+			len += snprintf(owned + len, sizeof(owned) - len, ", the second guest's pin %d (%s) is pin %d",
+					d->irq, d->name, pin);
 	}
 	for (unsigned pin = 0; pin < npins; pin++) {
 		bool second = false;
@@ -188,8 +186,7 @@ void ioapic_init(void)
 			hw_write(IOREDTBL + 2 * v, views[0].lo[v]);
 		}
 	}
-	printk("I/O APIC at 0x%lx, %u pins: lvisor's, the second guest's pin %u is pin %d\n",
-	       base, npins, GUEST2_COM_PIN, views[1].machine[GUEST2_COM_PIN]);
+	printk("I/O APIC at 0x%lx, %u pins: lvisor's%s\n", base, npins, owned);
 }
 
 bool gpa_is_ioapic(uint64_t gpa)

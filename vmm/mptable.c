@@ -29,6 +29,7 @@
 #include <lib/string.h>
 #include "acpi.h"
 #include "apic.h"
+#include "policy.h"
 #include "vmm.h"
 
 /* MP spec 4.1: the floating pointer structure. */
@@ -76,10 +77,6 @@ struct mp_processor {
 #define LAPIC_ADDR	0xfee00000u
 #define APIC_VERSION	0x030	/* the local APIC's version register (SDM 11.4.8) */
 
-/* The second guest's COM1 (the machine's COM2): ISA IRQ 4, I/O APIC pin 4
- * in its view (the I/O APIC that lvisor emulates for it). */
-#define GUEST2_COM_IRQ	4
-
 /* Where its tables go: the F-segment, reserved in its map. */
 #define GUEST2_MP_FLOAT	0xf0000u
 #define GUEST2_MP_CONFIG	(GUEST2_MP_FLOAT + 16)
@@ -100,7 +97,9 @@ static uint8_t *add8(uint8_t *p, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3,
  * bootstrap processor; an ISA bus; the machine's I/O APIC, ID and address
  * as in the MADT (lvisor emulates it for the second guest: its ID register
  * must read the same, or xv6 stops, "ioapicinit: id isn't equal to
- * ioapicid"); ISA IRQ 4, its COM1, on pin 4; and the local interrupts of
+ * ioapicid"); its devices' ISA IRQs (its policy's devices: section), each
+ * on the pin of the same number in its view of the I/O APIC (by default
+ * IRQ 4, its COM1, on pin 4); and the local interrupts of
  * virtual-wire mode, ExtINT on LINT0 and NMI on LINT1 (MP spec 3.6.2.2,
  * 5.1). Returns the I/O APIC's ID, -1 if the MADT lists none (then the
  * table has no I/O APIC and no interrupt entries).
@@ -111,6 +110,9 @@ int mptable_guest2(const struct guest *g, uint8_t ap_id)
 	uint64_t ioapic_addr = 0;
 	uint32_t gsi_base;
 	bool ioapic = acpi_ioapic(&ioapic_id, &ioapic_addr, &gsi_base);
+	const struct policy *devs = policy_guest2();
+	char irqs[POLICY_DEVICES_MAX * 48] = "";
+	unsigned len = 0;
 
 	/* The BIOS data area (IBM PC technical reference; xv6's and Linux's
 	 * MP searches read it): no extended BIOS data area (segment 0 at
@@ -138,10 +140,19 @@ int mptable_guest2(const struct guest *g, uint8_t ap_id)
 		 * (QEMU's 0x20, with an EOI register; Bochs' 0x11) */
 		p = add8(p, MP_IOAPIC, ioapic_id, ioapic_version(), 1, ioapic_addr, ioapic_addr >> 8,
 			 ioapic_addr >> 16, ioapic_addr >> 24);
+		c->entries++;
 		/* flags 0: the bus's polarity and trigger (ISA: active
 		 * high, edge) */
-		p = add8(p, MP_IOINTR, MP_INT, 0, 0, 0, GUEST2_COM_IRQ, ioapic_id, GUEST2_COM_IRQ);
-		c->entries += 2;
+		for (unsigned i = 0; i < devs->device_count; i++) {
+			const struct policy_device *d = &devs->devices[i];
+			if (d->irq < 0)
+				continue;
+			p = add8(p, MP_IOINTR, MP_INT, 0, 0, 0, d->irq, ioapic_id, d->irq);
+			c->entries++;
+			if (len < sizeof(irqs))
+				len += snprintf(irqs + len, sizeof(irqs) - len, ", ISA IRQ %d (%s) on pin %d",
+						d->irq, d->name, d->irq);
+		}
 	}
 	/* to every local APIC (0xff), LINT0 and LINT1 */
 	p = add8(p, MP_LINTR, MP_EXTINT, 0, 0, 0, 0, 0xff, 0);
@@ -158,9 +169,8 @@ int mptable_guest2(const struct guest *g, uint8_t ap_id)
 	f->checksum = -memsum(f, sizeof(*f));
 
 	if (ioapic)
-		printk("second guest's tables: MP 1.4 at 0x%x: 1 CPU (APIC ID %u), I/O APIC %u at 0x%lx, "
-		       "ISA IRQ %u (COM2, its COM1) on pin %u; no ACPI\n", GUEST2_MP_FLOAT, ap_id,
-		       ioapic_id, ioapic_addr, GUEST2_COM_IRQ, GUEST2_COM_IRQ);
+		printk("second guest's tables: MP 1.4 at 0x%x: 1 CPU (APIC ID %u), I/O APIC %u at 0x%lx%s; "
+		       "no ACPI\n", GUEST2_MP_FLOAT, ap_id, ioapic_id, ioapic_addr, irqs);
 	else
 		printk("second guest's tables: MP 1.4 at 0x%x: 1 CPU (APIC ID %u), no I/O APIC (none in "
 		       "the MADT); no ACPI\n", GUEST2_MP_FLOAT, ap_id);

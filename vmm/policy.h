@@ -62,6 +62,25 @@ struct policy_msr_grant {
 };
 
 /*
+ * A device the guest owns when it is the second guest (KERNEL2), from the
+ * policy's devices: section (codegen/devices.py checked it): its ports,
+ * where the guest finds them; the machine's ports behind them (the same:
+ * no exit; others: each IN and OUT exits and lvisor carries it over); the
+ * ISA IRQ the guest finds it on and the machine's, or -1. Or a device
+ * lvisor emulates. vmm/devices.c carries the split out.
+ */
+#define POLICY_DEVICES_MAX	8	/* codegen/devices.py MAX_DEVICES */
+enum policy_device_kind { DEVICE_PORTS, DEVICE_VGA_CURSOR };
+struct policy_device {
+	const char *name;		/* "COM1" */
+	enum policy_device_kind kind;
+	uint16_t first, last;		/* its ports, in the guest's view */
+	uint16_t machine_first;		/* the machine's port for `first` */
+	int8_t irq, machine_irq;	/* ISA IRQs: the guest's view, the machine's */
+	const char *rule;		/* "policies/default.yaml:190" */
+};
+
+/*
  * Every control the policy sets, with the rule that asked for it, so that the
  * core can name the rule when the CPU lacks the control (checked by the
  * backend as it creates a vCPU with the policy).
@@ -98,6 +117,9 @@ struct policy {
 	unsigned io_grant_count;
 	const struct policy_msr_grant *msr_grants;
 	unsigned msr_grant_count;
+
+	const struct policy_device *devices;	/* policy_actions.c */
+	unsigned device_count;
 };
 
 /* The policy lvisor was built with (POLICY), for the first guest. */
@@ -105,6 +127,12 @@ extern const struct policy policy;
 /* A second policy linked into the same lvisor (POLICY2), for a second
  * guest. Weak: without POLICY2 nothing defines it, and &policy2 is NULL. */
 extern const struct policy policy2 __attribute__((weak));
+
+/* The second guest's policy: POLICY2's, else the first guest's. */
+static inline const struct policy *policy_guest2(void)
+{
+	return &policy2 ? &policy2 : &policy;
+}
 
 /* policy.c: is this entry the core's own ("required by the core")? Report
  * a requirement the CPU does not meet. */

@@ -223,7 +223,7 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 	 * Created and announced while the boot CPU waits for us (no guest
 	 * prints on COM1 yet). When it stops, this CPU parks as below; the
 	 * machine goes on until the first guest ends too (smp_wait_guest2). */
-	const struct policy *p = &policy2 ? &policy2 : &policy;
+	const struct policy *p = policy_guest2();
 	bool guest2_ok = guest2.size && !failed && !vcpu_create(&vcpu1, p, &guest2, FIRMWARE_ADDR);
 	if (guest2_ok) {
 		printk("CPU %u: entering the second guest (policy \"%s\") in real mode at CS base 0x%x, IP 0\n",

@@ -24,11 +24,6 @@ struct vcpu *vcpu_here(void)
 	return smp_on_boot_cpu() ? vcpu_current : vcpu_ap;
 }
 
-/* The second guest's one device: COM2, its console. */
-static const struct policy_io_grant guest2_ports[] = {
-	{ GUEST2_COM, GUEST2_COM_LAST, "the core: the second guest's console" },
-};
-
 /* v->handlers[] is indexed by stats_slot(). */
 _Static_assert(VCPU_EXIT_SLOTS == STATS_REASONS, "the handler table's slots are the statistics'");
 
@@ -42,12 +37,12 @@ int vcpu_create(struct vcpu *v, const struct policy *p, struct guest *g, uint64_
 	v->io_grant_count = p->io_grant_count;
 	for (uint32_t i = 0; i < VCPU_EXIT_SLOTS; i++)
 		v->handlers[i] = i < backend->nexits && exits[i] ? exits[i] : core_unhandled;
-	/* The second guest shares no device with the first but COM2: its
-	 * policy decides CPUID, RDTSC, MSRs..., the core its ports. */
-	if (g->second) {
-		v->io_grants = guest2_ports;
-		v->io_grant_count = sizeof(guest2_ports) / sizeof(guest2_ports[0]);
-		v->handlers[stats_slot(backend->io_exit)] = core_guest2_io;
+	/* Two guests split the machine's devices (vmm/devices.c): the second
+	 * guest's policy decides CPUID, RDTSC, MSRs..., its devices: section
+	 * its ports; the first guest loses those ports. */
+	if (guest2.size) {
+		devices_io_grants(v);
+		v->handlers[stats_slot(backend->io_exit)] = g->second ? core_guest2_io : core_guest1_io;
 	}
 	return backend->create(v, cs_base);
 }

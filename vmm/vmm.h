@@ -105,7 +105,6 @@ extern struct guest guest1, guest2;	/* guest2.size == 0: no second guest */
 #define GUEST2_STAGING	0x02000000ull
 /* The second guest's console: COM2, the one port range it gets. */
 #define GUEST2_COM	0x2f8
-#define GUEST2_COM_LAST	0x2ff
 
 /* guest.c: the guests' memory maps and what they boot. */
 struct multiboot_info;

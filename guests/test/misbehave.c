@@ -68,6 +68,9 @@
  *           COM2, nothing reaches the machine's COM1 (with two guests on
  *           SVM or VMX its COM1 ports are COM2's: the line shows on its own
  *           console) and both read 0xff (absent hardware)
+ *   com2    write a line straight to COM2 (port 0x2f8), then read its line
+ *           status (0x2fd): as the first guest with two guests, COM2 is the
+ *           second guest's: the line reaches no one, the status reads 0xff
  *   ioapic-pin2  program I/O APIC pin 2 (the PIT's: the first guest's timer)
  *           to vector 0x22, unmasked, and read it back. With two guests
  *           lvisor keeps the I/O APIC (SVM): as the second guest, not its
@@ -411,20 +414,35 @@ static void uart_break(void)
  * to COM1 go to its own console (with two guests its COM1 is the
  * machine's COM2, vmm/exits.c), never the machine's COM1; its reads of the
  * PIT and the PIC give all ones. */
+static void uart_line(uint16_t port, const char *line)
+{
+	for (const char *c = line; *c; c++) {
+		for (int i = 0; i < 100000 && !(inb(port + 5) & 0x20); i++)	/* LSR: THR empty */
+			;
+		outb(port, *c);
+	}
+}
+
 static bool devices(void)
 {
-	static const char line[] = "misbehave on COM1: this line is not the second guest's to write\r\n";
-
 	printk("writing a line straight to COM1 (port 0x3f8)\n");
-	for (const char *c = line; *c; c++) {
-		for (int i = 0; i < 100000 && !(inb(0x3fd) & 0x20); i++)	/* LSR: THR empty */
-			;
-		outb(0x3f8, *c);
-	}
+	uart_line(0x3f8, "misbehave on COM1: this line is not the second guest's to write\r\n");
 	outb(0x43, 0x00);			/* PIT: latch counter 0 */
 	uint8_t lo = inb(0x40), hi = inb(0x40);
 	uint8_t mask = inb(0x21);		/* master PIC: interrupt mask (OCW1) */
 	printk("read PIT counter 0 (port 0x40): 0x%02x%02x, PIC mask (port 0x21): 0x%02x\n", hi, lo, mask);
+	return true;
+}
+
+/* The first guest's view of COM2, the second guest's console: with two
+ * guests lvisor takes its ports from the first guest's I/O bitmap, even
+ * when its policy grants them, so the line reaches no one and the line
+ * status register reads all ones (absent hardware). */
+static bool com2(void)
+{
+	printk("writing a line straight to COM2 (port 0x2f8)\n");
+	uart_line(0x2f8, "misbehave on COM2: this line is not the first guest's to write\r\n");
+	printk("read COM2's line status (port 0x2fd): 0x%02x\n", inb(0x2fd));
 	return true;
 }
 
@@ -496,11 +514,13 @@ static bool misbehave(const char *how)
 		hpet_fsb();
 	else if (!strcmp(how, "devices"))
 		ok = devices();
+	else if (!strcmp(how, "com2"))
+		ok = com2();
 	else if (!strcmp(how, "wait"))
 		ok = wait();
 	else
 		printk("say how: APPEND=triple, nested, reset-..., sleep, init, init-imm, init-xchg, ipi-other, init-other, nmi-other, ioapic-pin2, "
-		       "apic-straddle, crtc, uart, hpet, pci, a20-92, a20-kbd, nmi, devices or wait\n");
+		       "apic-straddle, crtc, uart, hpet, pci, a20-92, a20-kbd, nmi, devices, com2 or wait\n");
 	return ok;
 }
 

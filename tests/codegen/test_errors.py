@@ -67,7 +67,7 @@ BAD_BYTES = [
     # A byte order mark is not a column.
     ("bom", b"\xef\xbb\xbfdescriptio: x\n",
      '1:1: unknown key "descriptio" in a policy (did you mean "description"?); '
-     "expected one of: description, include, exits"),
+     "expected one of: description, include, exits, devices"),
     ("deep", b"description: x\nexits: " + b"[" * 10000,
      "2:57: nested too deeply: a policy has at most 50 levels of lists and mappings"),
     ("long-integer", b"description: x\nexits:\n  rdtsc: {action: scale, factor: " + b"9" * 5000 + b"}\n",

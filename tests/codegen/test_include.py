@@ -21,7 +21,10 @@ def test_child_rule_wins(tmp_path):
     assert p.rule("rdtsc").action == "emulate" and p.rule("rdtsc").src.file.endswith("c.yaml")
     assert p.rule("hlt").action == "emulate" and p.rule("hlt").src.file.endswith("base.yaml")
     assert p.description == "c" and p.name == "c"
-    assert [os.path.basename(f) for f in p.files] == ["c.yaml", "base.yaml"]
+    # Neither says which devices the guest owns as the second guest: the
+    # shipped default policy's devices, which make must watch too.
+    assert [os.path.basename(f) for f in p.files] == ["c.yaml", "base.yaml", "default.yaml"]
+    assert [d.name for d in p.devices] == ["COM1", "COM2", "VGA cursor"]
 
 
 def test_nested_cr_and_exception_keys_merge(tmp_path):
@@ -78,7 +81,8 @@ def test_include_beside_the_file_first(tmp_path):
     write(tmp_path, "default.yaml", "description: my own default\nexits:\n  hlt: emulate\n")
     p = model.load_policy(write(tmp_path, "c.yaml", "description: c\ninclude: default\n"))
     assert p.rule("hlt").src.file == str(tmp_path / "default.yaml")
-    assert p.files == [str(tmp_path / "c.yaml"), str(tmp_path / "default.yaml")]
+    assert p.files == [str(tmp_path / "c.yaml"), str(tmp_path / "default.yaml"),
+                       os.path.join(model.shown(model.SHIPPED_DIR), "default.yaml")]
     assert p.dirs == []
 
 

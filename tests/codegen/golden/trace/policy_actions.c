@@ -219,6 +219,18 @@ static const struct policy_io_grant io_grants[] = {
 	{ 0xb008, 0xb00b, "policies/default.yaml:86,87" },	/* io 0xb008-0xb00b in: passthrough, out: passthrough */
 };
 
+/* The devices its guest owns when it is the second guest (KERNEL2): the
+ * policy's devices: section. The first guest owns the rest of the machine
+ * (vmm/devices.c). With one guest they do nothing. */
+static const struct policy_device devices[] = {
+	/* policies/default.yaml:171: COM1: ports 0x3f8-0x3ff, the machine's 0x2f8-0x2ff (each access exits), ISA IRQ 4, the machine's IRQ 3 */
+	{ "COM1", DEVICE_PORTS, 0x3f8, 0x3ff, 0x2f8, 4, 3, "policies/default.yaml:171" },
+	/* policies/default.yaml:176: COM2: ports 0x2f8-0x2ff (no exit) */
+	{ "COM2", DEVICE_PORTS, 0x2f8, 0x2ff, 0x2f8, -1, -1, "policies/default.yaml:176" },
+	/* policies/default.yaml:178: VGA cursor: ports 0x3d4-0x3d5, emulated by lvisor (vga-cursor) */
+	{ "VGA cursor", DEVICE_VGA_CURSOR, 0x3d4, 0x3d5, 0x3d4, -1, -1, "policies/default.yaml:178" },
+};
+
 /* The MSRs the policy grants, by direction: no exit for RDMSR or WRMSR.
  * Each backend starts from an MSR bitmap that intercepts every MSR and
  * clears these. */

@@ -30,4 +30,6 @@ const struct policy policy = {
 	.io_grant_count = COUNT(io_grants),
 	.msr_grants = msr_grants,
 	.msr_grant_count = COUNT(msr_grants),
+	.devices = devices,
+	.device_count = COUNT(devices),
 };
