@@ -157,6 +157,10 @@ def _code(node):
     if not node.value.strip():
         raise PolicyError(node.src, "code is empty: write the C statements of the handler, "
                                     "e.g. code: \"val = tsc * 100;\"")
+    if any(ch in node.value for ch in "\r\u2028\u2029"):
+        raise PolicyError(node.src, "code holds a line break other than a plain newline (CR, "
+                                    "U+2028 or U+2029): YAML and the compiler would count its "
+                                    "lines differently")
     if node.text_src is None:
         raise PolicyError(node.src, "code must be one line, or a literal block (code: |) "
                                     "that keeps its lines: a folded or multi-line string "

@@ -230,6 +230,15 @@ def test_code_that_would_not_keep_its_lines(tmp_path, code, why):
                                     "(code: |)")
 
 
+def test_code_with_another_line_break(tmp_path):
+    """U+2028 ends a line for YAML, not for gcc: the lines would not agree."""
+    path = tmp_path / "bad.yaml"
+    path.write_bytes("description: x\nexits:\n  rdtsc:\n    action: c\n    code: |\n"
+                     "      val = tsc;\u2028      val *= 2;\n".encode())
+    fails_with(tmp_path, str(path), f"{path}:5:11: code holds a line break other than a plain "
+                                    "newline")
+
+
 def test_short_diff_hides_the_line_directives(tmp_path):
     path = tmp_path / "all-c.yaml"
     path.write_text(ALL_C)
