@@ -41,7 +41,7 @@ class Event:
 # --- actions --------------------------------------------------------------
 
 # Parameters per action: name -> (required, kind). Kinds are checked by
-# model.py: "u64", "s64", "u32", "factor", "vector".
+# model.py: "u64", "s64", "u32", "factor", "vector", "code" (C text).
 ACTIONS = {
     "passthrough": ({}, "no exit at all: the guest runs the instruction on the CPU"),
     "emulate":     ({}, "exit, do what the hardware would, resume after the instruction"),
@@ -55,6 +55,8 @@ ACTIONS = {
     "unhandled":   ({}, "exit with no handler: the VMM prints the exit reason and stops"),
     "stats":       ({}, "the VMM prints its exit statistics table (vmm/stats.c); RAX = 0"),
     "absent":      ({}, "denied: a port reads all ones and drops writes, an MSR raises #GP"),
+    "c":           ({"code": (True, "code")},
+                    "the rule's own C code (`code:`), pasted into the generated handler"),
 }
 
 # Extra keys of `cpuid: {action: emulate, ...}`.
@@ -67,7 +69,8 @@ CPUID_SYMBOLS = {
     "tsc_mhz": "(uint32_t)(tsc_hz / 1000000)",
 }
 
-TSC_ACTIONS = ("passthrough", "emulate", "negate", "scale", "offset", "constant", "inject", "unhandled")
+TSC_ACTIONS = ("passthrough", "emulate", "negate", "scale", "offset", "constant", "inject", "c",
+               "unhandled")
 BASIC = ("passthrough", "emulate", "inject", "unhandled")
 
 # --- CPUID feature bits by name (SDM Vol. 2A CPUID; APM Vol. 3 appendix E) ---
@@ -138,7 +141,7 @@ SIMPLE = {e.name: e for e in [
           Control("proc_based", "CPU_BASED_RDTSC_EXITING", "SDM 25.6.2, 26.1.3"), Exit(51, "EXIT_REASON_RDTSCP"),
           Control("intercept_misc2", "SVM_INTERCEPT_RDTSCP", _B1), Exit(0x87, "SVM_EXIT_RDTSCP"),
           "RDTSCP: TSC into EDX:EAX and IA32_TSC_AUX into ECX"),
-    Event("cpuid", ("passthrough", "emulate", "inject", "unhandled"),
+    Event("cpuid", ("passthrough", "emulate", "inject", "c", "unhandled"),
           None, Exit(10, "EXIT_REASON_CPUID"),
           Control("intercept_misc1", "SVM_INTERCEPT_CPUID", _B1), Exit(0x72, "SVM_EXIT_CPUID"),
           "CPUID: processor identification (always exits on VMX, SDM 26.1.2)"),
@@ -162,7 +165,7 @@ SIMPLE = {e.name: e for e in [
           Control("proc_based2", "SECONDARY_WBINVD_EXITING", _P2), Exit(54, "EXIT_REASON_WBINVD"),
           Control("intercept_misc2", "SVM_INTERCEPT_WBINVD", _B1), Exit(0x89, "SVM_EXIT_WBINVD"),
           "WBINVD: write back and invalidate caches"),
-    Event("vmcall", ("passthrough", "ignore", "constant", "stats", "inject", "unhandled"),
+    Event("vmcall", ("passthrough", "ignore", "constant", "stats", "inject", "c", "unhandled"),
           None, Exit(18, "EXIT_REASON_VMCALL"),
           Control("intercept_misc2", "SVM_INTERCEPT_VMMCALL", _B1), Exit(0x81, "SVM_EXIT_VMMCALL"),
           "VMCALL (Intel) / VMMCALL (AMD): a hypercall (always exits on VMX, SDM 26.1.2)"),
@@ -204,13 +207,13 @@ EXCEPTION_VMX_EXIT = Exit(0, "EXIT_REASON_EXCEPTION_NMI")
 # --- I/O and MSR lists -----------------------------------------------------
 IO_DIRS = {"in": "POLICY_IN", "out": "POLICY_OUT"}
 IO_ACTIONS = {
-    "in": ("passthrough", "emulate", "constant", "inject", "unhandled"),
-    "out": ("passthrough", "emulate", "ignore", "inject", "unhandled"),
+    "in": ("passthrough", "emulate", "constant", "inject", "c", "unhandled"),
+    "out": ("passthrough", "emulate", "ignore", "inject", "c", "unhandled"),
 }
 MSR_DIRS = {"read": "POLICY_READ", "write": "POLICY_WRITE"}
 MSR_ACTIONS = {
-    "read": ("passthrough", "emulate", "constant", "inject", "unhandled"),
-    "write": ("passthrough", "emulate", "ignore", "inject", "unhandled"),
+    "read": ("passthrough", "emulate", "constant", "inject", "c", "unhandled"),
+    "write": ("passthrough", "emulate", "ignore", "inject", "c", "unhandled"),
 }
 # The MSRs the bitmaps can express (SDM 25.6.9; APM 15.11).
 MSR_RANGES_VMX = ((0x0, 0x1FFF), (0xC0000000, 0xC0001FFF))

@@ -37,7 +37,7 @@ def generate(args):
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.symbol):
         print(f"lvpolicy.py: --symbol {args.symbol}: not a C name", file=sys.stderr)
         sys.exit(2)
-    files = render.render(pol, args.symbol)          # everything is checked before anything is written
+    files = render.render(pol, args.symbol, args.outdir)       # everything is checked before anything is written
     os.makedirs(args.outdir, exist_ok=True)
     for name, text in files.items():
         render.write_if_changed(os.path.join(args.outdir, name), text)

@@ -144,6 +144,32 @@ def _factor(node):
     return (num, den)
 
 
+@dataclass
+class Code:
+    """The C of `action: c`: its text, and where that text starts in the
+    policy (line i of the text is line src.line + i, its columns are the
+    file's from src.col), for the generated C's #line directives."""
+    text: str
+    src: Source
+
+
+def _code(node):
+    if not isinstance(node.value, str):
+        raise PolicyError(node.src, f"code must be a string of C statements, got {node.kind()}")
+    if not node.value.strip():
+        raise PolicyError(node.src, "code is empty: write the C statements of the handler, "
+                                    "e.g. code: \"val = tsc * 100;\"")
+    if any(ch in node.value for ch in "\r\u2028\u2029"):
+        raise PolicyError(node.src, "code holds a line break other than a plain newline (CR, "
+                                    "U+2028 or U+2029): YAML and the compiler would count its "
+                                    "lines differently")
+    if node.text_src is None:
+        raise PolicyError(node.src, "code must be one line, or a literal block (code: |) "
+                                    "that keeps its lines: a folded or multi-line string "
+                                    "joins them, so compiler errors could not name them")
+    return Code(node.value, node.text_src)
+
+
 def _vector(node):
     name = _str(node, "vector").lower().lstrip("#")
     if name not in ev.EXCEPTIONS:
@@ -179,6 +205,9 @@ def parse_rule(node, event, allowed, src, value_max=U64):
     if event == "cpuid" and action == "emulate":
         keys += ev.CPUID_KEYS
     if isinstance(node.value, dict):
+        if "code" in body and action != "c":
+            raise PolicyError(node.keys["code"], f'"code" is for action: c; {event}: {action} '
+                                                 f"takes no code")
         _check_keys(node, keys, f"{event} rule")
     params = {}
     for name, (required, kind) in spec.items():
@@ -198,6 +227,8 @@ def parse_rule(node, event, allowed, src, value_max=U64):
             params[name] = _factor(p)
         elif kind == "vector":
             params[name] = _vector(p)
+        elif kind == "code":
+            params[name] = _code(p)
     if "error_code" in params and not ev.EXCEPTIONS[params["vector"]][1]:
         raise PolicyError(body["error_code"].src,
                           f"#{params['vector'].upper()} has no error code (SDM 6.3.1)")

@@ -125,24 +125,70 @@ def tabs(text, n=1):
     return "\n".join(("\t" * n + line) if line.strip() else "" for line in lines)
 
 
-def environment():
+# The C of `action: c` rules is pasted after rendering (paste_code): the
+# template marks where with this line, whatever its indentation.
+_CODE_MARK = re.compile(r"^[ \t]*@@policy-code (\d+)@@$")
+
+
+def paste_code(text, codes, gen_file):
+    """Replace each code mark in text by the rule's C, as written in the
+    policy: `#line` (C17 6.10.4) first, so that the compiler's messages
+    about it name the policy file and line, and its indentation restored,
+    so that their columns are the file's too; then `#line` back to the
+    generated file (gen_file, as the compiler names it), for what follows."""
+    out = []
+    for line in text.split("\n"):
+        m = _CODE_MARK.match(line)
+        if not m:
+            out.append(line)
+            continue
+        code = codes[int(m.group(1))]
+        lines = code.text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        out.append(f'#line {code.src.line} "{c_str(code.src.file)}"')
+        out += [" " * (code.src.col - 1) + l if l.strip() else "" for l in lines]
+        out.append(f'#line {len(out) + 2} "{c_str(gen_file)}"')
+    return "\n".join(out)
+
+
+def environment(codes=None):
+    """codes: where the `code_mark` filter collects the rules' C (paste_code)."""
+    codes = [] if codes is None else codes
+
+    def code_mark(code):
+        codes.append(code)
+        return f"@@policy-code {len(codes) - 1}@@"
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters.update(c_num=c_num, c_str=c_str, c_comment=c_comment, tabs=tabs, le32=le32,
-                       c_abs=c_abs)
+                       c_abs=c_abs, code_mark=code_mark)
     env.globals.update(range_cond=range_cond, overlap_cond=overlap_cond, within_cond=within_cond, ev=ev, hex=hex)
     return env
 
 
-def render(pol, symbol=DEFAULT_SYMBOL):
+def has_code(pol):
+    """Does any rule of the policy carry C (`action: c`)?"""
+    rules = list(pol.rules.values()) + [r.rule for r in pol.io + pol.msr]
+    return any(r.action == "c" for r in rules)
+
+
+def render(pol, symbol=DEFAULT_SYMBOL, outdir=None):
     """All generated files of a policy: name -> text. Raises PolicyError when
-    a backend cannot implement a rule, before anything is written."""
+    a backend cannot implement a rule, before anything is written. outdir:
+    where they will be written, for the `#line` that follows each rule's C
+    in policy_actions.c (the compiler names the file by that path)."""
     assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", symbol), f"{symbol}: not a C name"
     ctx = dict(pol=pol, symbol=symbol, handlers=handlers.handlers(pol), vmx=vmx.encode(pol), svm=svm.encode(pol),
-               io_grants=io_grants(pol), msr_grants=msr_grants(pol))
-    env = environment()
-    return {name: env.get_template(name + ".j2").render(ctx) for name in OUTPUTS}
+               io_grants=io_grants(pol), msr_grants=msr_grants(pol), has_code=has_code(pol))
+    codes = []
+    env = environment(codes)
+    out = {name: env.get_template(name + ".j2").render(ctx) for name in OUTPUTS}
+    gen_file = os.path.normpath(os.path.join(outdir or "", "policy_actions.c"))
+    out["policy_actions.c"] = paste_code(out["policy_actions.c"], codes, gen_file)
+    return out
 
 
 def core_defines(prefix, entries, comment):
@@ -208,14 +254,20 @@ def sources():
 _PATH = r'[^\s"(]+\.yaml'
 _CITATION = re.compile(rf"{_PATH}:\d+(?:,\d+)*(?:, {_PATH}:\d+(?:,\d+)*)*(?:: )?")
 _FILE = re.compile(_PATH)
+# The #line directives around a rule's C (paste_code): their line numbers and
+# the generated file's path are citations too.
+_LINE_DIRECTIVE = re.compile(r'^#line \d+ "((?:[^"\\]|\\.)*)"$', re.M)
 DIFF_ORDER = ("policy_vmx.c", "policy_svm.c", "policy_actions.h", "policy_actions.c", "policy.c")
 
 
 def uncite(text):
     """Generated C without its citations, for the short diff: `/* x.yaml:14:
     rdtsc: negate */` becomes `/* rdtsc: negate */`, and a file named on its
-    own (the header, policy_file) becomes `<policy>`. Only what a rule does
-    is left to differ, not where it is written."""
+    own (the header, policy_file) becomes `<policy>`, and so do the
+    `#line` directives around a rule's C. Only what a rule does is left to
+    differ, not where it is written."""
+    text = _LINE_DIRECTIVE.sub(lambda m: '#line ... "<policy>"' if m.group(1).endswith(".yaml")
+                               else '#line ... "<generated>"', text)
     return _FILE.sub("<policy>", _CITATION.sub("", text))
 
 

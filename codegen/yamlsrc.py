@@ -61,10 +61,14 @@ class Node:
     """A YAML node with its position: .value is a Python str/int/bool/None,
     a list of Node, or a dict of str -> Node (keys in file order)."""
 
-    def __init__(self, value, src, keys=None):
+    def __init__(self, value, src, keys=None, text_src=None):
         self.value = value
         self.src = src
         self.keys = keys or {}   # for mappings: key -> Source of the key itself
+        # For a string whose lines are the file's (one line, or a literal
+        # block `|`): where its text starts, its first line's indentation
+        # counted in (see _text_src). None for any other string.
+        self.text_src = text_src
 
     def kind(self):
         v = self.value
@@ -223,10 +227,35 @@ def _scalar(node, src):
     return Lit(value, node.value) if type(value) is int else value
 
 
+def _text_src(path, node, value):
+    """Where the text of the string `value` starts in the file, such that
+    its line i is the file's line text_src.line + i and its columns are
+    the file's from text_src.col: for the C code of a policy (`code:`),
+    whose compiler errors must name the YAML file's line and column. A
+    literal block (`|`) keeps the file's lines and strips the same
+    indentation from each; a plain or quoted string on one line is the
+    file's line. Folded and multi-line flow strings join lines: None."""
+    start, end = node.start_mark, node.end_mark
+    if node.style == "|" and start.buffer is not None:
+        raw = _LINE_BREAK.split(start.buffer)[start.line + 1:]
+        lines = value.split("\n")
+        first = next((i for i, l in enumerate(lines) if l.strip()), 0)
+        if first >= len(raw):
+            return None
+        lead = lambda s: len(s) - len(s.lstrip(" "))
+        indent = lead(raw[first]) - lead(lines[first])
+        return Source(path, start.line + 2, indent + 1)
+    if node.style in (None, "'", '"') and start.line == end.line and "\n" not in value:
+        return Source(path, start.line + 1, start.column + 1 + (node.style is not None))
+    return None
+
+
 def _convert(path, node):
     src = _src(path, node.start_mark)
     if isinstance(node, yaml.ScalarNode):
-        return Node(_scalar(node, src), src)
+        value = _scalar(node, src)
+        text = _text_src(path, node, value) if isinstance(value, str) else None
+        return Node(value, src, text_src=text)
     if isinstance(node, yaml.SequenceNode):
         return Node([_convert(path, n) for n in node.value], src)
     # A mapping: keys must be plain names or numbers, each written once.

@@ -157,7 +157,25 @@ def the(values, run):
 
 @BOTH
 def test_tsc_scale100_makes_timestamps_100x(backend):
-    scaled = boot(backend["target"], "tsc-scale100")
+    check_timestamps_100x(backend, "tsc-scale100")
+
+
+@SVM
+def test_tsc_c_is_tsc_scale100_in_c(backend):
+    """tsc-c: tsc-scale100 with its RDTSC and RDTSCP handlers written in C
+    in the policy (`val = tsc * 100;`): the same 100x larger timestamps."""
+    check_timestamps_100x(backend, "tsc-c")
+    # Not tsc-scale100's `scale` handlers, which it includes: the lvisor
+    # that booted ran the policy's own line.
+    gen = (ROOT / "build" / "policy" / "tsc-c" / "gen" / "policy_actions.c").read_text()
+    file, line = rule_at("policies/tsc-c.yaml", "  rdtsc:", "val = tsc * 100;").split(":")
+    assert gen.count(f'#line {line} "{file}"\n      val = tsc * 100;\n') == 1, gen
+    assert "rdtsc() * 100" not in gen, gen
+
+
+def check_timestamps_100x(backend, policy):
+    """lv6's timestamps under policy are 100 times those under default."""
+    scaled = boot(backend["target"], policy)
     assert scaled.status == 0, scaled
     # lv6 takes the TSC frequency from the CPUID leaf 0x15 the policy adds,
     # and it is the real one: lvisor's own calibration.
@@ -168,7 +186,7 @@ def test_tsc_scale100_makes_timestamps_100x(backend):
     lo, hi = backend["scale100"]
 
     def check(attempt):
-        ratio = timestamp(backend, "tsc-scale100", attempt) / timestamp(backend, "default", attempt)
+        ratio = timestamp(backend, policy, attempt) / timestamp(backend, "default", attempt)
         assert lo <= ratio <= hi, (ratio, scaled)
     measured(backend, check)
 
