@@ -34,18 +34,35 @@ EMULATED = {
 }
 
 # Machine ports no device may take (besides the core's, core.IO): (first, last, why).
+# The first guest's interrupt controllers and timer, which the machine has
+# one of, and the ISA DMA controllers, which write memory below 16 MiB:
+# the first guest's.
 FIRST_GUESTS = [
     (0x3F8, 0x3FF, "COM1, lvisor's console and the first guest's"),
     (0x20, 0x21, "the master 8259 PIC, the first guest's"),
+    (0x22, 0x23, "the IMCR, which routes the PIC's interrupts: the first guest's"),
     (0xA0, 0xA1, "the slave 8259 PIC, the first guest's"),
+    (0x4D0, 0x4D1, "the PICs' edge/level control, the first guest's"),
     (0x40, 0x43, "the 8254 PIT, the first guest's"),
+    (0x61, 0x61, "port B (the PIT's speaker gate, NMI status), the first guest's"),
+    (0x70, 0x71, "the CMOS and real-time clock, whose index port masks the machine's NMIs: the "
+                 "first guest's"),
+    (0x00, 0x1F, "the 8237 DMA controller, which writes memory below 16 MiB (the first guest's)"),
+    (0x80, 0x8F, "the DMA page registers, which aim DMA at memory below 16 MiB (the first "
+                 "guest's)"),
+    (0xC0, 0xDF, "the second 8237 DMA controller, which writes memory below 16 MiB (the first "
+                 "guest's)"),
 ]
 
 # Machine IRQs no device may take: irq -> why.
 IRQS_KEPT = {
     0: "the PIT's, the first guest's timer",
+    1: "the keyboard's: its controller (ports 0x60, 0x64) is the core's and the first guest's",
     2: "the cascade from the slave PIC",
     4: "COM1's, the first guest's console",
+    8: "the real-time clock's, the first guest's",
+    9: "the ACPI SCI, of the power-management ports the first guest has",
+    12: "the mouse's: its controller (ports 0x60, 0x64) is the core's and the first guest's",
 }
 
 
@@ -112,9 +129,10 @@ def parse(node, range_, int_, str_, mapping, check_keys):
                 raise PolicyError(item.src, f'a device needs "{key}", e.g. '
                                             f"{{device: COM2, ports: [0x2f8, 0x2ff], irq: 3}}")
         name = str_(m["device"], "device").strip()
-        if not name or len(name) > 31 or not name.isprintable() or not name.isascii():
+        if (not name or len(name) > 31 or not name.isprintable() or not name.isascii() or
+                any(c in name for c in '"\\?*')):
             raise PolicyError(m["device"].src, "device must be a name of 1 to 31 printable "
-                                               "ASCII characters")
+                                               "ASCII characters, without \" \\ ? or *")
         emulate = ""
         if "emulate" in m:
             emulate = str_(m["emulate"], "emulate")
@@ -157,10 +175,11 @@ def parse(node, range_, int_, str_, mapping, check_keys):
         out.append(dev)
         if len(out) > MAX_DEVICES:
             raise PolicyError(item.src, f"more than {MAX_DEVICES} devices")
-    if not any(not d.emulate and d.machine_first <= COM2[0] and COM2[1] <= d.machine_last
+    if not any(not d.remapped and not d.emulate and d.first <= COM2[0] and COM2[1] <= d.last
                for d in out):
         raise PolicyError(node.src, f"no device is the machine's COM2 ({_ports(*COM2)}), the "
-                                    f"second guest's console, where its firmware prints: add "
+                                    f"second guest's console, where its firmware prints, at its "
+                                    f"own ports: add "
                                     f"{{device: COM2, ports: [0x2f8, 0x2ff]}}")
     return out
 

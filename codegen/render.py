@@ -50,12 +50,18 @@ def c_abs(n):
 
 
 def c_str(s):
-    """A C string literal's contents."""
-    return s.replace("\\", "\\\\").replace('"', '\\"')
+    """A C string literal's contents. A ? is escaped: "??/" would be a
+    trigraph (gcc warns, and the VMM builds with -Werror)."""
+    return s.replace("\\", "\\\\").replace('"', '\\"').replace("?", "\\?")
 
 
 def c_comment(s):
-    return str(s).replace("*/", "* /")
+    """Text inside a C comment: neither ending it nor opening another
+    (gcc's -Wcomment), nor a trigraph."""
+    s = str(s).replace("*/", "* /").replace("/*", "/ *")
+    while "??" in s:
+        s = s.replace("??", "? ?")
+    return s
 
 
 def range_cond(var, first, last, width):

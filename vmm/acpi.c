@@ -189,6 +189,26 @@ bool acpi_ioapic(uint8_t *id, uint64_t *addr, uint32_t *gsi_base)
 	return true;
 }
 
+/* ISA IRQ irq's global system interrupt and its MPS INTI flags (polarity,
+ * bits 1:0; trigger mode, bits 3:2; 0: as the bus says, ISA's active high,
+ * edge): the MADT's interrupt source override for it (bus 0, ISA), else
+ * the identity and 0 (ACPI 5.2.12.5). */
+uint16_t acpi_isa_irq(int irq, uint32_t *gsi)
+{
+	const struct acpi_header *madt = acpi_find("APIC");
+	const uint8_t *e = NULL;
+	uint16_t flags = 0;
+
+	*gsi = irq;
+	while (madt && (e = madt_next(madt, e, MADT_OVERRIDE, 10))) {
+		if (e[2] == 0 && e[3] == irq) {
+			memcpy(gsi, e + 4, 4);
+			memcpy(&flags, e + 8, 2);
+		}
+	}
+	return flags;
+}
+
 /* Is this MADT entry the local APIC (or x2APIC) of this CPU? */
 static bool madt_entry_is_cpu(const uint8_t *p, uint8_t apic_id)
 {

@@ -33,6 +33,7 @@ const uint8_t *madt_next(const struct acpi_header *madt, const uint8_t *e, uint8
  * false without one. */
 #include <stdbool.h>
 bool acpi_ioapic(uint8_t *id, uint64_t *addr, uint32_t *gsi_base);
+uint16_t acpi_isa_irq(int irq, uint32_t *gsi);	/* its GSI; returns its MPS INTI flags */
 
 /* The MADT's: take the local APIC (and x2APIC) entries of this CPU out of
  * every MADT, fixing lengths and checksums (how many went; -1: no MADT),

@@ -125,7 +125,9 @@ int core_guest1_io(struct vcpu *v)
  * A device the second guest sees at other ports than the machine's (its
  * COM1 at 0x3f8 is the machine's COM2 at 0x2f8): each IN or OUT is carried
  * out on the same register of the machine's device, with its value. Its
- * IRQ is the machine's (vmm/ioapic.c).
+ * IRQ is the machine's (vmm/ioapic.c). The machine's ports are never the
+ * core's (reset, power-off, PCI) nor the first guest's: codegen/devices.py
+ * refuses such a device, so these OUTs need no core_io_out.
  */
 static void carry_over(struct vcpu *v, const struct policy_device *d)
 {

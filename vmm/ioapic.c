@@ -86,7 +86,7 @@ struct ioapic_view {
 	uint32_t refused;	/* bit n: its delivery mode was refused (reported) */
 };
 
-uint64_t ioapic_page;		/* 0: not emulated (one guest, or VMX) */
+uint64_t ioapic_page;		/* 0: not emulated (one guest) */
 static unsigned npins;		/* IOAPICVER's highest pin + 1 */
 static uint32_t gsi_base;
 static struct ioapic_view views[2];	/* the first guest's, the second's */
@@ -104,17 +104,13 @@ static void hw_write(uint8_t reg, uint32_t val)
 	*(volatile uint32_t *)(ioapic_page + IOWIN) = val;
 }
 
-/* The machine's I/O APIC pin for ISA IRQ irq: the MADT's interrupt source
- * override for it (bus 0, ISA), else the identity (ACPI 5.2.12.5). */
-static int isa_pin(const struct acpi_header *madt, int irq)
+/* The machine's I/O APIC pin for ISA IRQ irq (the MADT's overrides). */
+static int isa_pin(int irq)
 {
-	const uint8_t *e = NULL;
-	uint32_t gsi = irq;
+	uint32_t gsi;
 
-	while (madt && (e = madt_next(madt, e, MADT_OVERRIDE, 10)))
-		if (e[2] == 0 && e[3] == irq)
-			memcpy(&gsi, e + 4, 4);
-	return gsi - gsi_base;
+	acpi_isa_irq(irq, &gsi);
+	return (int)(gsi - gsi_base);
 }
 
 /*
@@ -156,10 +152,22 @@ void ioapic_init(void)
 		const struct policy_device *d = &p2->devices[i];
 		if (d->irq < 0)
 			continue;
-		int pin = isa_pin(madt, d->machine_irq);
-		if (pin < 0 || pin >= (int)npins)
+		int pin = isa_pin(d->machine_irq);
+		if (pin < 0 || pin >= (int)npins || d->irq >= (int)npins)
 			panic("the second guest's %s: the machine's IRQ %d has no I/O APIC pin (%s)",
 			      d->name, d->machine_irq, d->rule);
+		/* The generator keeps the first guest's IRQs from the second
+		 * guest; the MADT's overrides must not bring them back under
+		 * another number, nor give two devices one pin. */
+		static const int8_t kept[] = { 0, 1, 2, 4, 8, 9, 12 };	/* codegen/devices.py IRQS_KEPT */
+		for (unsigned k = 0; k < sizeof(kept); k++)
+			if (pin == isa_pin(kept[k]))
+				panic("the second guest's %s: the machine's IRQ %d is on pin %d, which is ISA "
+				      "IRQ %d's, the first guest's (%s)", d->name, d->machine_irq, pin, kept[k], d->rule);
+		for (unsigned v = 0; v < PINS_MAX; v++)
+			if (views[1].machine[v] == pin)
+				panic("the second guest's %s: the machine's IRQ %d is on pin %d, another of its "
+				      "devices' (%s)", d->name, d->machine_irq, pin, d->rule);
 		views[1].machine[d->irq] = pin;
 		hw_write(IOREDTBL + 2 * pin, RTE_MASK);	/* until the second guest programs it */
 		if (len < sizeof(owned))

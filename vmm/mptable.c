@@ -141,13 +141,17 @@ int mptable_guest2(const struct guest *g, uint8_t ap_id)
 		p = add8(p, MP_IOAPIC, ioapic_id, ioapic_version(), 1, ioapic_addr, ioapic_addr >> 8,
 			 ioapic_addr >> 16, ioapic_addr >> 24);
 		c->entries++;
-		/* flags 0: the bus's polarity and trigger (ISA: active
-		 * high, edge) */
+		/* Its flags are the machine IRQ's, which the guest will
+		 * program its pin with (MPS 1.4 table 4-10, the MADT's INTI
+		 * flags: the same bits; 0 is the bus's, ISA's active high,
+		 * edge). */
 		for (unsigned i = 0; i < devs->device_count; i++) {
 			const struct policy_device *d = &devs->devices[i];
 			if (d->irq < 0)
 				continue;
-			p = add8(p, MP_IOINTR, MP_INT, 0, 0, 0, d->irq, ioapic_id, d->irq);
+			uint32_t gsi;
+			uint16_t flags = acpi_isa_irq(d->machine_irq, &gsi);
+			p = add8(p, MP_IOINTR, MP_INT, flags, flags >> 8, 0, d->irq, ioapic_id, d->irq);
 			c->entries++;
 			if (len < sizeof(irqs))
 				len += snprintf(irqs + len, sizeof(irqs) - len, ", ISA IRQ %d (%s) on pin %d",

@@ -69,7 +69,7 @@ static uint64_t build_iopm(const struct vcpu *v)
 	uint8_t *iopm = page_alloc(SVM_IOPM_SIZE / PAGE_SIZE);
 
 	memset(iopm, 0xff, SVM_IOPM_SIZE);
-	for (unsigned i = 0; i < v->io_grant_count; i++)	/* the policy's, or the core's (vcpu.c) */
+	for (unsigned i = 0; i < v->io_grant_count; i++)	/* the policy's; with two guests, vmm/devices.c's */
 		for (uint32_t port = v->io_grants[i].first; port <= v->io_grants[i].last; port++)
 			iopm[port / 8] &= ~(1 << (port % 8));
 	return (uint64_t)iopm;
@@ -135,7 +135,7 @@ static int svm_create(struct vcpu *v, uint64_t cs_base)
 	c->intercept_misc1 = p->svm->intercept_misc1;
 	c->intercept_misc2 = p->svm->intercept_misc2;
 	/* The second guest's ports are the core's to decide whatever the
-	 * policy says: every one but COM2 exits (vcpu.c). */
+	 * policy says: every one but its own devices' exits (vmm/devices.c). */
 	if (v->guest->second)
 		c->intercept_misc1 |= SVM_INTERCEPT_IOIO_PROT;
 	c->iopm_base_pa = build_iopm(v);

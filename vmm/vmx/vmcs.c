@@ -38,7 +38,7 @@ static uint64_t build_io_bitmaps(const struct vcpu *v)
 	uint8_t *bitmap = page_alloc(2);
 
 	memset(bitmap, 0xff, 2 * PAGE_SIZE);
-	for (unsigned i = 0; i < v->io_grant_count; i++)	/* the policy's, or the core's (vcpu.c) */
+	for (unsigned i = 0; i < v->io_grant_count; i++)	/* the policy's; with two guests, vmm/devices.c's */
 		for (uint32_t port = v->io_grants[i].first; port <= v->io_grants[i].last; port++)
 			bitmap[port / 8] &= ~(1 << (port % 8));
 	return (uint64_t)bitmap;
@@ -84,7 +84,7 @@ static int setup_controls(const struct vcpu *v)
 	bool ok = true;
 
 	/* The second guest's ports are the core's to decide whatever the
-	 * policy says: every one but COM2 exits (vcpu.c). */
+	 * policy says: every one but its own devices' exits (vmm/devices.c). */
 	if (v->guest->second)
 		proc = (proc & ~CPU_BASED_UNCOND_IO_EXITING) | CPU_BASED_USE_IO_BITMAPS;
 	/* An NMI on the second guest's CPU is another CPU's (its own APIC
