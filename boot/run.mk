@@ -17,11 +17,20 @@ comma = ,
 # QEMU_MEM and BOCHS_MEM default to 1024 with KERNEL2 (config.def).
 KERNEL2_FILE = $(or $(filter $(BUILD)/guests/$(KERNEL2),$(GUEST_KERNELS)),$(KERNEL2))
 KERNEL2_DEP = $(filter $(GUEST_KERNELS),$(KERNEL2_FILE))
+# KERNEL2=linux: the same kernel and initramfs as KERNEL=linux (below), its
+# command line LINUX_CMDLINE then APPEND2; INITRD2 replaces the initramfs.
+ifeq ($(KERNEL2),linux)
+KERNEL2_FILE = $(LINUX_KERNEL)
+override INITRD2 := $(or $(INITRD2),$(LINUX_INITRD))
+override APPEND2 := $(strip $(LINUX_CMDLINE) $(APPEND2))
+qemu bochs: $(LINUX_KERNEL) $(if $(filter $(LINUX_INITRD),$(INITRD2)),$(LINUX_INITRD))
+endif
 ifneq ($(strip $(KERNEL2)),)
 ifeq ($(CPUS),1)
 override CPUS = 2
 endif
-GUEST_MODULES += "$(FIRMWARE) guest2 mem=$(MEM2)" "$(strip $(KERNEL2_FILE) guest2 $(APPEND2))"
+GUEST_MODULES += "$(FIRMWARE) guest2 mem=$(MEM2)" "$(strip $(KERNEL2_FILE) guest2 $(APPEND2))" \
+	$(foreach m,$(subst $(comma), ,$(INITRD2)),"$(m) guest2")
 KERNEL_DEP += $(KERNEL2_DEP)
 CHECK_KERNEL2 = ; test -f "$(KERNEL2_FILE)" || { echo "lvisor: KERNEL2=$(KERNEL2): $(KERNEL2_FILE): no such file" >&2; exit 1; }
 endif

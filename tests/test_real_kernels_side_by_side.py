@@ -156,3 +156,48 @@ def test_linux_answers_while_xv6_runs_usertests():
     second = second_lines(out)
     assert "usertests starting" in second and "ALL TESTS PASSED" in second, out[-3000:]
     assert not any("lvisor-linux" in l for l in second), out[-3000:]
+
+
+def test_linux_as_the_second_guest_answers_while_xv6_runs():
+    """Linux (Debian's, our busybox initramfs) as the second guest, beside
+    xv6 as the first on QEMU: it finds its one CPU in its MP table, boots
+    with no PIT, HPET or ACPI (POLICY2=linux2 tells it the TSC's and the
+    local APIC timer's frequencies through CPUID 0x15), reaches its shell
+    on its COM1 (the machine's COM2) and answers there, with its UART's
+    IRQ 4 and its APIC timer counting, while xv6 answers on COM1."""
+    xv6 = require_xv6()
+    child = pexpect.spawn("make", ["-s", "qemu", f"KERNEL={xv6}", "KERNEL2=linux", "POLICY2=linux2"],
+                          cwd=str(ROOT), timeout=300, encoding="utf-8", codec_errors="replace")
+    child.logfile_read = seen = io.StringIO()
+    try:
+        assert wait_for(child, seen, lambda out: "$ " in first_lines(out) and
+                        any(l.startswith("/ # ") for l in second_lines(out)), timeout=400), \
+            "both shells: " + plain(seen.getvalue())[-3000:]
+        child.send(SWITCH)
+        child.expect(re.escape("[typing to the second guest (Ctrl-] switches)]"), timeout=10)
+        # sleep needs its timer; $(nproc) a fork; grep the interrupts.
+        child.send("sleep 1; echo @@$((6*7)) $(nproc); grep -E 'ttyS0|LOC' /proc/interrupts\r")
+        child.expect(r"@@42 (\d+)\r*\n", timeout=60)
+        cpus = int(child.match.group(1))
+        child.expect(r"LOC: +\d+", timeout=60)
+        child.send(SWITCH)
+        child.expect(re.escape("[typing to the first guest (Ctrl-] switches)]"), timeout=10)
+        child.send("echo xv6@@\r")
+        child.expect(r"\nxv6@@\r*\n", timeout=60)
+    except (pexpect.TIMEOUT, pexpect.EOF):
+        pytest.fail("Linux as the second guest: " + plain(seen.getvalue())[-3000:])
+    finally:
+        child.terminate(force=True)
+    out = plain(seen.getvalue())
+    first, second = first_lines(out), second_lines(out)
+    assert cpus == 1, out[-3000:]
+    # Its console's interrupt is its IRQ 4 through the I/O APIC (lvisor's
+    # pin 3); its local APIC timer ticks.
+    serial = [int(m.group(1)) for m in map(re.compile(r"^ +4: +(\d+) +IO-APIC +4-edge +ttyS0$").match, second) if m]
+    timer = [int(m.group(1)) for m in map(re.compile(r"^LOC: +(\d+) +Local timer interrupts$").match, second) if m]
+    assert serial and serial[0] > 0 and timer and timer[0] > 0, out[-3000:]
+    assert "lvisor-linux: ready" in second and not any("lvisor-linux" in l for l in first), out[-3000:]
+    # lvisor refused nothing of either guest's, and stopped neither.
+    running = first[first.index("lvisor: entering the guest in real mode at CS base 0xfc0000, IP 0") + 1:]
+    assert [l for l in running if l.startswith("lvisor: ")] == [
+        "lvisor: guest programs I/O APIC pin 3, the second guest's: ignored"], out[-3000:]

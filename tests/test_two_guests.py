@@ -99,7 +99,10 @@ def test_second_guest_on_com2_under_its_policy(two_guests):
             "in real mode at CS base 0xfc0000, IP 0") in run.out, run
     # Its firmware and lv6 printed on COM2, which is on the terminal only
     # behind the prefix, whole lines in order, as in COM2's file.
-    assert re.search(r"firmware: loading lv6 \(\d+ bytes at 0x2000000\), command line: console=0x2f8", com2), com2
+    # Its kernel file staged at the top of its memory (MEM2, 256 MiB), clear
+    # of where kernels load and decompress.
+    staged = re.search(r"firmware: loading lv6 \((\d+) bytes at (0x[0-9a-f]+)\), command line: console=0x2f8", com2)
+    assert staged and int(staged.group(2), 16) == (256 << 20) - (int(staged.group(1)) + 4095) // 4096 * 4096, com2
     said = lv6_lines(com2)
     assert [t for _, t in said if not t.startswith("tsc: ")] == LV6, com2
     assert second_lines(run.out) == com2.splitlines(), run

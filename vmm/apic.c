@@ -72,6 +72,14 @@ static bool init_deassert(uint32_t icr)
 	return ICR_MODE(icr) == MODE_INIT && (icr & ICR_LEVEL_TRIGGERED) && !(icr & ICR_ASSERT);
 }
 
+/* A fixed IPI to a logical destination that, by this CPU's LDR and DFR,
+ * selects this CPU only: Linux's flat APIC mode sends its own CPU IPIs
+ * that way (to retrigger an interrupt, for one). */
+static bool logical_fixed_self(uint32_t icr, uint8_t dest)
+{
+	return ICR_MODE(icr) == MODE_FIXED && logical_self(dest);
+}
+
 static const char *ipi_refused(uint32_t icr)
 {
 	/* With a second guest, the other CPU runs it: what reaches that CPU
@@ -107,8 +115,9 @@ static const char *ipi_refused(uint32_t icr)
 	uint8_t dest = apic_read(APIC_ICR_HIGH) >> 24;
 	/* A logical destination selects every CPU whose logical ID matches
 	 * (SDM 11.6.2.2): the other guest sets its CPU's, so with two guests
-	 * lvisor cannot tell which CPUs one reaches. */
-	if ((icr & ICR_LOGICAL) && two)
+	 * lvisor cannot tell which CPUs one reaches. A fixed IPI to this
+	 * CPU's own logical ID is sent to self instead (ipi_contained). */
+	if ((icr & ICR_LOGICAL) && two && !logical_fixed_self(icr, dest))
 		return "guest sent an IPI to a logical destination (ICR 0x%x): with two guests "
 		       "lvisor cannot tell which CPUs it reaches";
 	if (icr & ICR_LOGICAL ? logical_self(dest) : dest == apic_id())
@@ -150,6 +159,18 @@ static uint32_t lvt_contained(struct vcpu *v, uint32_t reg, uint32_t val)
 	return val;
 }
 
+/* With two guests the other CPU may share this one's logical ID (its
+ * guest sets its LDR): a fixed IPI to this CPU's logical ID, which
+ * ipi_refused let through, goes out with the self shorthand, which reaches
+ * this CPU alone whatever the IDs (SDM 11.6.1: valid with fixed delivery;
+ * the destination field is then ignored). */
+static uint32_t ipi_contained(uint32_t icr)
+{
+	if (guest2.size && ICR_SHORTHAND(icr) == SHORTHAND_NONE && (icr & ICR_LOGICAL))
+		icr = (icr & ~ICR_LOGICAL) | SHORTHAND_SELF << 18;
+	return icr;
+}
+
 /*
  * A write the guest made to its local APIC's page: decode it, check it,
  * carry it out on the real APIC and step the guest past it. The APIC's
@@ -176,7 +197,7 @@ static int guest_apic_write(struct vcpu *v)
 	const char *refused = reg == APIC_ICR_LOW ? ipi_refused(s.value) : lvt_refused(reg, s.value);
 	if (refused)
 		return vcpu_stop(v, refused, (uint32_t)s.value);
-	*(volatile uint32_t *)gpa = lvt_contained(v, reg, s.value);
+	*(volatile uint32_t *)gpa = reg == APIC_ICR_LOW ? ipi_contained(s.value) : lvt_contained(v, reg, s.value);
 	backend->skip_len(v, s.len);
 	return EXIT_RESUME;
 }

@@ -221,7 +221,18 @@ static void load(struct guest *g, struct handoff *h, struct module *mods, uint32
 		strncpy(h->cmdline, space + 1, sizeof(h->cmdline) - 1);
 	}
 
-	uint64_t at = g->second ? GUEST2_STAGING : STAGING_ADDR;
+	/* The second guest's files go at the top of its memory, as a boot
+	 * loader puts an initrd: clear of a kernel loaded low and of the
+	 * memory it decompresses into (vmm/vmm.h). */
+	uint64_t at = STAGING_ADDR;
+	if (g->second) {
+		uint64_t total = 0;
+		for (uint32_t i = 1; i < n; i++)
+			total += (mods[i].end - mods[i].start + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+		if (total > g->size - FIRMWARE_AREA_END)
+			panic("second guest's kernel and modules do not fit in its memory (%lu bytes)", total);
+		at = g->size - total;
+	}
 	h->kernel_start = stage(g, &mods[1], &at);
 	h->kernel_end = h->kernel_start + (mods[1].end - mods[1].start);
 	printk("%s kernel: %s (%u bytes)%s%s\n", who, h->kernel_name, h->kernel_end - h->kernel_start,

@@ -91,18 +91,18 @@ extern struct guest guest1, guest2;	/* guest2.size == 0: no second guest */
  * the first guest's memory map. Its size is the MEM2 setting (MiB), which
  * reaches lvisor on the second guest's firmware module line, "guest2
  * mem=MiB" (boot/run.mk, vmm/guest.c); without it, GUEST2_MIB_DEFAULT. It
- * must hold the firmware's area (16 MiB) and the staging area above
- * GUEST2_STAGING, and stay below GUEST2_MIB_MAX: its guest-physical
- * addresses must not reach the I/O APIC and local APIC pages at
- * 0xfec00000 (nor the host's top of RAM below 4 GiB: lvisor checks the
- * machine's map). In 2 MiB steps: EPT/NPT map it with 2 MiB pages. */
+ * must hold the firmware's area (16 MiB) and its staged files, and stay
+ * below GUEST2_MIB_MAX: its guest-physical addresses must not reach the
+ * I/O APIC and local APIC pages at 0xfec00000 (nor the host's top of RAM
+ * below 4 GiB: lvisor checks the machine's map). In 2 MiB steps: EPT/NPT map it with 2 MiB pages. */
 #define GUEST2_BASE	VMM_END
 #define GUEST2_MIB_DEFAULT	256
 #define GUEST2_MIB_MIN		64
 #define GUEST2_MIB_MAX		3072
-/* Its kernel file and modules: in its own memory, above where a kernel
- * loads (the first guest's STAGING_ADDR may lie beyond its memory). */
-#define GUEST2_STAGING	0x02000000ull
+/* Its kernel file and modules are staged at the top of its own memory
+ * (vmm/guest.c), above where a kernel loads: Linux loads at 16 MiB and
+ * decompresses up to its init_size beyond (Debian's: about 80 MiB), and the
+ * first guest's STAGING_ADDR may lie beyond its memory. */
 /* The second guest's console: COM2, the one port range it gets. */
 #define GUEST2_COM	0x2f8
 
