@@ -57,6 +57,9 @@ def encode(pol):
 
     # Exceptions: one exit reason (EXCEPTION_NMI), dispatched by exit_exception.
     if "exception" in hs:
+        if hs["exception"].syscall:
+            enc.set_bit("exception_bitmap", f"(1u << {ev.vec_name('ud')})",
+                        by_rule(hs["exception"].syscall, "SDM 25.6.3; " + ev.SYSCALL_REF))
         for name, rule in hs["exception"].cases:
             enc.set_bit("exception_bitmap", f"(1u << {ev.vec_name(name)})",
                         by_rule(rule, "SDM 25.6.3"))
