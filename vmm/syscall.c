@@ -151,8 +151,8 @@ int act_sysret(struct vcpu *v, const struct act_sys *s)
 /* `syscall: unhandled`: the guest stops at its first SYSCALL. */
 int act_syscall_unhandled(struct vcpu *v, const char *rule)
 {
-	return vcpu_stop(v, "%s: system call %lu (rdi 0x%lx, rsi 0x%lx, rdx 0x%lx): unhandled",
-			 rule, v->regs.rax, v->regs.rdi, v->regs.rsi, v->regs.rdx);
+	return vcpu_stop(v, "unhandled system call %lu (rdi 0x%lx, rsi 0x%lx, rdx 0x%lx) (%s)",
+			 v->regs.rax, v->regs.rdi, v->regs.rsi, v->regs.rdx, rule);
 }
 
 /* `syscall: count`: by number, RAX; those beyond the table together. */
