@@ -84,3 +84,19 @@ def test_syscall_unhandled_stops_at_the_first(backend):
     assert "lv6: entering user space" in run.out and "hey 481" not in run.out, run
     assert "lvisor:   rip " in run.out, run        # the guest's state
     assert_lvisor_lived_on(run)
+
+
+@SVM
+def test_other_ud_is_the_guests(backend):
+    # The probe guest's VMMCALL without a rule raises #UD on SVM (no
+    # intercept). Under syscall-log that #UD exits, is no SYSCALL, and is
+    # delivered unchanged: the probe catches it where it did under default,
+    # and prints all it printed there (but its RDTSC values).
+    def lines(run):
+        return [l for l in run.out.splitlines() if l.startswith("probe: ") and "rdtsc" not in l]
+    run = boot(backend["target"], "syscall-log", "probe")
+    default = boot(backend["target"], "default", "probe")
+    assert run.status == 0 and "probe: done" in run.out, run
+    assert lines(run) == lines(default), run
+    assert re.search(r"^probe: vmmcall at (0x\w+): faulted$", run.out, re.M), run
+    assert ud_exits(run) == 1 and ud_exits(default) == 0, run
