@@ -5,10 +5,14 @@ the same as under `default`), while lvisor logs (policies/syscall-log.yaml),
 counts or stops on its three system calls: hey 481, bye 451 and exit 0
 (guests/lv6/user.S: number in EAX, argument in EDI). On AMD SVM (QEMU) and
 Intel VMX (Bochs) for the shipped policy; the test policies on QEMU."""
+import io
 import re
 import subprocess
 
-from lvtest import ROOT, assert_lvisor_lived_on
+import pexpect
+import pytest
+
+from lvtest import ROOT, assert_lvisor_lived_on, plain, require_xv6
 from test_policies import BOTH, SVM, backend, boot, rule_at  # noqa: F401 (backend: the fixture)
 
 LV6_LINE = re.compile(r"\[\s*\d+\.\d{6}\] (.*)")
@@ -100,3 +104,23 @@ def test_other_ud_is_the_guests(backend):
     assert lines(run) == lines(default), run
     assert re.search(r"^probe: vmmcall at (0x\w+): faulted$", run.out, re.M), run
     assert ud_exits(run) == 1 and ud_exits(default) == 0, run
+
+
+def test_xv6_shell_under_syscall_log():
+    # xv6 makes its system calls with INT 0x40 and never sets EFER.SCE: the
+    # #UD intercept costs it nothing, and nothing is logged. It boots to
+    # its shell and runs a command (QEMU: on Bochs xv6 takes no input).
+    xv6 = require_xv6()
+    child = pexpect.spawn("make", ["-s", "qemu", f"KERNEL={xv6}", "POLICY=syscall-log"],
+                          cwd=str(ROOT), timeout=180, encoding="utf-8", codec_errors="replace")
+    child.logfile_read = seen = io.StringIO()
+    try:
+        child.expect(r"init: starting sh\s+\$ ")
+        child.sendline("echo under syscall-log")
+        child.expect(r"\r?\nunder syscall-log\r?\n\$ ")
+    except (pexpect.TIMEOUT, pexpect.EOF):
+        pytest.fail("xv6 under syscall-log: " + plain(child.before or "")[-3000:])
+    finally:
+        child.terminate(force=True)
+    out = plain(seen.getvalue())
+    assert "lvisor: guest kernel: " in out and ": syscall: log: " not in out, out
