@@ -57,6 +57,8 @@ ACTIONS = {
     "absent":      ({}, "denied: a port reads all ones and drops writes, an MSR raises #GP"),
     "c":           ({"code": (True, "code")},
                     "the rule's own C code (`code:`), pasted into the generated handler"),
+    "log":         ({}, "syscall: carry it out and print it, number and arguments"),
+    "count":       ({}, "syscall: carry it out and count it by number (printed with the exit statistics)"),
 }
 
 # Extra keys of `cpuid: {action: emulate, ...}`.
@@ -204,6 +206,14 @@ CR_NAMES = ("cr0", "cr3", "cr4", "cr8")
 EXCEPTION_ACTIONS = ("passthrough", "emulate", "inject", "unhandled")
 EXCEPTION_VMX_EXIT = Exit(0, "EXIT_REASON_EXCEPTION_NMI")
 
+# --- system calls: `syscall` ------------------------------------------------
+# SYSCALL and SYSRET never exit (no control on VMX or SVM). Under a `syscall`
+# rule the CPU's EFER.SCE stays 0 while the guest runs, so both raise #UD
+# (SDM Vol. 2B, APM Vol. 3: SYSCALL, SYSRET), #UD is intercepted, and lvisor
+# carries them out (vmm/syscall.c); the guest's own SCE is kept apart.
+SYSCALL_ACTIONS = ("passthrough", "emulate", "log", "count", "unhandled")
+SYSCALL_REF = "SDM Vol. 2B / APM Vol. 3 SYSCALL, SYSRET: #UD while EFER.SCE is 0"
+
 # --- I/O and MSR lists -----------------------------------------------------
 IO_DIRS = {"in": "POLICY_IN", "out": "POLICY_OUT"}
 IO_ACTIONS = {
@@ -224,4 +234,4 @@ MSR_RANGES_SVM = MSR_RANGES_VMX + ((0xC0010000, 0xC0011FFF),)
 # Its one action is absent hardware; `log: true` prints each access.
 DENIED_ACTIONS = ("absent",)
 
-EVENT_NAMES = tuple(SIMPLE) + CR_NAMES + ("exception", "io", "msr", "denied")
+EVENT_NAMES = tuple(SIMPLE) + CR_NAMES + ("exception", "syscall", "io", "msr", "denied")

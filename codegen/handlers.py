@@ -21,6 +21,7 @@ class Handler:
     cases: list = field(default_factory=list)   # dispatchers: (key, Rule) in order
     note: str = None        # why an implied handler exists
     denied: Rule = None     # exit_io/exit_msr: the `denied` rule (absent, maybe logged)
+    syscall: Rule = None    # exit_exception: the `syscall` rule, first on #UD
 
 
 def _emulate_natively(rule, event, note):
@@ -63,8 +64,10 @@ def handlers(pol):
         out.append(Handler("exit_cr", "cr", cases=cr))
     exc = [(name, pol.rule(("exception", name))) for name in ev.EXCEPTIONS
            if pol.rule(("exception", name)) and pol.rule(("exception", name)).exits]
-    if exc:
-        out.append(Handler("exit_exception", "exception", cases=exc))
+    sc = pol.rule("syscall")
+    sc = sc if sc and sc.exits else None
+    if exc or sc:
+        out.append(Handler("exit_exception", "exception", cases=exc, syscall=sc))
     denied = pol.rule("denied")
     out.append(Handler("exit_io", "io", cases=io_cases(pol), denied=denied))
     msr = msr_cases(pol)

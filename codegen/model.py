@@ -243,6 +243,9 @@ def parse_rule(node, event, allowed, src, value_max=U64):
         if log and action == "unhandled":
             raise PolicyError(body["log"].src, "log: unhandled has no handler; the VMM prints "
                                                "the exit anyway")
+        if log and action == "log":
+            raise PolicyError(body["log"].src, "log: the action log prints every occurrence "
+                                               "already")
     if event == "cpuid" and action == "emulate":
         params.update(parse_cpuid(body))
     return Rule(event, action, params, log, src)
@@ -573,6 +576,8 @@ def _parse_exits(exits, node, pol):
                                                  "the fault address, which struct exit_info does "
                                                  "not carry; use inject or unhandled")
                 pol.rules[("exception", vec)] = rule
+        elif name == "syscall":
+            pol.rules[name] = parse_rule(value, name, ev.SYSCALL_ACTIONS, src)
         elif name == "io":
             io = parse_ranges(value, "io", "port", ev.IO_DIRS, ev.IO_ACTIONS, 0xFFFF, U32)
         elif name == "msr":

@@ -49,12 +49,21 @@ def encode(pol):
                 _require(enc, "SVM_FEATURE_NRIPS", rule, "the handler skips MOV CR")
 
     if "exception" in hs:
+        if hs["exception"].syscall:
+            enc.set_bit("intercept_exceptions", f"SVM_INTERCEPT_EXCEPTION({ev.vec_name('ud')})",
+                        by_rule(hs["exception"].syscall, "APM 15.12; " + ev.SYSCALL_REF))
         for name, rule in hs["exception"].cases:
             vec = ev.vec_name(name)
             enc.set_bit("intercept_exceptions", f"SVM_INTERCEPT_EXCEPTION({vec})",
                         by_rule(rule, "APM 15.12"))
             enc.set_entry(0x40 + ev.EXCEPTIONS[name][0], f"SVM_EXIT_EXCP({vec})",
                           _handler(rule, hs["exception"]), by_rule(rule, "APM 15.12"))
+
+    # `syscall`: #UD goes to exit_exception first, whatever an `exception ud` rule says.
+    sc = hs["exception"].syscall if "exception" in hs else None
+    if sc:
+        enc.set_entry(0x40 + ev.EXCEPTIONS["ud"][0], f"SVM_EXIT_EXCP({ev.vec_name('ud')})",
+                      "exit_exception", by_rule(sc, "APM 15.12"))
 
     # I/O: always: every port the policy does not grant exits (deny by default).
     enc.set_bit("intercept_misc1", "SVM_INTERCEPT_IOIO_PROT",

@@ -57,11 +57,15 @@ def encode(pol):
 
     # Exceptions: one exit reason (EXCEPTION_NMI), dispatched by exit_exception.
     if "exception" in hs:
+        if hs["exception"].syscall:
+            enc.set_bit("exception_bitmap", f"(1u << {ev.vec_name('ud')})",
+                        by_rule(hs["exception"].syscall, "SDM 25.6.3; " + ev.SYSCALL_REF))
         for name, rule in hs["exception"].cases:
             enc.set_bit("exception_bitmap", f"(1u << {ev.vec_name(name)})",
                         by_rule(rule, "SDM 25.6.3"))
         enc.set_entry(0, "EXIT_REASON_EXCEPTION_NMI", "exit_exception",
-                      Reason("policy exception rules", "SDM 25.6.3"))
+                      Reason("policy syscall rule (on #UD), then exception rules"
+                             if hs["exception"].syscall else "policy exception rules", "SDM 25.6.3"))
 
     # I/O: always: every port the policy does not grant exits (deny by default).
     enc.set_entry(30, "EXIT_REASON_IO_INSTRUCTION", "exit_io",

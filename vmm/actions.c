@@ -11,7 +11,7 @@
 void act_log(struct vcpu *v, struct act_ratelimit *rl, const char *rule, const char *fmt, ...)
 {
 	uint64_t n = ++rl->count;
-	char msg[160];
+	char msg[224];	/* a system call and its six arguments */
 	va_list ap;
 
 	/* After the burst, print only when n is a power of two. */

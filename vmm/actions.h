@@ -84,6 +84,32 @@ int act_cr_write(struct vcpu *v);
 /* The register operand of a MOV to CR, 0 if unknown (for log lines). */
 uint64_t act_cr_value(struct vcpu *v);
 
+/*
+ * The `syscall` event (vmm/syscall.c): the #UD that SYSCALL and SYSRET
+ * raise while the policy keeps EFER.SCE out of the CPU. act_sys_decode()
+ * says which instruction it was: ACT_SYS_NONE for any other #UD (the
+ * guest's own), ACT_SYS_STOPPED when it stopped the guest (a mode lvisor
+ * does not emulate them in); act_syscall()/act_sysret() carry them out.
+ */
+enum { ACT_SYS_NONE, ACT_SYS_CALL, ACT_SYS_RET, ACT_SYS_STOPPED };
+struct act_sys {
+	unsigned len;		/* prefixes included */
+	bool rex_w;		/* SYSRET back to 64-bit code */
+};
+int act_sys_decode(struct vcpu *v, struct act_sys *s);
+int act_syscall(struct vcpu *v, const struct act_sys *s);
+int act_sysret(struct vcpu *v, const struct act_sys *s);
+int act_syscall_unhandled(struct vcpu *v, const char *rule);
+/* `syscall: count`: system calls by number (RAX), the last slot for all
+ * numbers from SYSCALL_COUNT_MAX on; printed with the exit statistics. */
+#define SYSCALL_COUNT_MAX	512
+struct syscall_counts {
+	const char *rule;	/* "policies/x.yaml:7: syscall: count" */
+	uint64_t count[SYSCALL_COUNT_MAX + 1];
+};
+void act_syscall_count(struct vcpu *v, struct syscall_counts *c);
+void syscall_counts_print(const struct syscall_counts *c);
+
 /* Exceptions: deliver the intercepted exception to the guest unchanged. */
 int act_reflect(struct vcpu *v);
 bool act_has_error_code(int vector);

@@ -10,6 +10,7 @@
 #include "actions.h"
 #include "core_ports.h"	/* the core's ports and MSRs, from codegen/core.py */
 #include "exits.h"
+#include "policy.h"
 #include "stats.h"
 #include "vmm.h"
 
@@ -236,12 +237,18 @@ static bool core_own_msr(struct vcpu *v, uint32_t msr)
 
 	switch (msr) {
 	case CORE_MSR_EFER:
-		if (!write)
-			vcpu_set_edx_eax(v, backend->efer(v) & ~(uint64_t)EFER_SVME);
-		else if (efer_write_ok(v, val))
-			backend->set_efer(v, val);
-		else
+		/* The bits a `syscall` rule keeps out of the CPU's EFER (SCE,
+		 * vmm/syscall.c): the guest reads what it wrote. */
+		if (!write) {
+			uint64_t hide = v->policy->efer_hide;
+			vcpu_set_edx_eax(v, (backend->efer(v) & ~(uint64_t)EFER_SVME & ~hide) |
+					    v->efer_hidden);
+		} else if (efer_write_ok(v, val)) {
+			v->efer_hidden = val & v->policy->efer_hide;
+			backend->set_efer(v, val & ~v->policy->efer_hide);
+		} else {
 			return false;
+		}
 		return true;
 	case CORE_MSR_IA32_PAT:	/* the guest's lives in the VMCS/VMCB, never in the CPU's */
 		if (!write)

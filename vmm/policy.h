@@ -120,6 +120,12 @@ struct policy {
 
 	const struct policy_device *devices;	/* policy_actions.c */
 	unsigned device_count;
+	/* A `syscall` rule (vmm/syscall.c): the EFER bits the guest may set
+	 * but the CPU's EFER lacks while it runs (EFER_SCE: SYSCALL and SYSRET
+	 * then raise #UD, which exits), kept in vcpu->efer_hidden; and for
+	 * `syscall: count`, the counts printed with the exit statistics. */
+	uint64_t efer_hide;
+	struct syscall_counts *syscall_counts;
 };
 
 /* The policy lvisor was built with (POLICY), for the first guest. */

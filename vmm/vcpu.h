@@ -106,6 +106,10 @@ struct vcpu {
 	 * core_unhandled (vcpu_create): finding an exit's handler is one
 	 * load, from the vCPU's own table, so each vCPU runs its own policy. */
 	exit_handler_t handlers[VCPU_EXIT_SLOTS];
+	/* The guest's EFER bits that its policy keeps out of the CPU's EFER
+	 * (policy->efer_hide: SCE under a `syscall` rule, vmm/syscall.c), as
+	 * the guest last wrote them: RDMSR shows them, WRMSR sets them here. */
+	uint64_t efer_hidden;
 };
 
 /* Segment registers, for the state dump. */
@@ -116,6 +120,15 @@ struct segment {
 	uint64_t base;
 	uint32_t attrib;	/* in the backend's own encoding, printed raw */
 };
+/* Segment attributes in descriptor order (bits 40-47 and 52-55 of the
+ * descriptor, packed as SVM keeps them, APM B.2), for far_transfer. */
+#define SEG_ATTR_TYPE(t)	(t)		/* 0xb: code, execute/read, accessed; 3: data, read/write, accessed */
+#define SEG_ATTR_S		(1u << 4)	/* code or data, not system */
+#define SEG_ATTR_DPL(d)		((d) << 5)
+#define SEG_ATTR_P		(1u << 7)
+#define SEG_ATTR_L		(1u << 9)	/* 64-bit code */
+#define SEG_ATTR_DB		(1u << 10)	/* 32-bit code / big stack */
+#define SEG_ATTR_G		(1u << 11)	/* limit in 4 KiB units */
 
 /* A load or store that faulted (an MMIO page lvisor mediates), decoded
  * from the guest's instruction by the backend: what the guest meant to
@@ -186,6 +199,17 @@ struct backend {
 	 * and carried out (a nested page fault's, whose length the CPU does
 	 * not give), as skip does. */
 	void (*skip_len)(struct vcpu *v, unsigned len);
+	/* SYSCALL and SYSRET, carried out by lvisor (vmm/syscall.c): load CS
+	 * and SS, selector and hidden part (attrib here in descriptor order,
+	 * SEG_ATTR_* below, whatever the backend's encoding), the CPL that
+	 * SS.DPL gives, RIP and RFLAGS; as at the end of any instruction, the
+	 * interrupt shadow of a preceding STI or MOV SS ends. */
+	void (*far_transfer)(struct vcpu *v, const struct segment *cs, const struct segment *ss,
+			     uint64_t rip, uint64_t rflags);
+	unsigned (*cpl)(struct vcpu *v);		/* the guest's current privilege level */
+	/* SYSCALL and SYSRET exist outside 64-bit mode too (AMD: APM Vol. 3);
+	 * on Intel they raise #UD there (SDM Vol. 2B). */
+	bool syscall_legacy;
 };
 
 extern const struct backend *backend;

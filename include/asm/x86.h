@@ -96,6 +96,7 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define MSR_IA32_DEBUGCTL	0x1d9
 #define DEBUGCTL_BTF	(1u << 1)	/* single-step on branches (SDM 18.4.1) */
 #define RFLAGS_TF	(1u << 8)
+#define RFLAGS_RF	(1u << 16)	/* resume: no instruction breakpoint */
 #define RFLAGS_VM	(1u << 17)	/* virtual-8086 mode */
 #define RFLAGS_IF	(1u << 9)
 /* DR6.BS: the #DB was a single step (SDM 18.2.3). */

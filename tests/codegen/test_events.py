@@ -85,6 +85,9 @@ CASES = {
                                  ("intercept_exceptions", B(6), {0x46: "exit_exception"})),
     "exception: {pf: unhandled}": (("exception_bitmap", B(14), {0: "exit_exception"}),
                                    ("intercept_exceptions", B(14), {0x4e: "core_unhandled"})),
+    "syscall: log": (("exception_bitmap", B(6), {0: "exit_exception"}),
+                     ("intercept_exceptions", B(6), {0x46: "exit_exception"})),
+    "syscall: passthrough": (("exception_bitmap", 0, {}), ("intercept_exceptions", 0, {})),
     "io: [{port: 0x80, out: ignore}]": (("proc_based", 0, {30: "exit_io"}),
                                         ("intercept_misc1", 0, {0x7b: "exit_io"})),
     "msr: [{msr: 0x10, read: emulate}]": (("proc_based", 0, {31: "exit_msr", 32: "exit_msr"}),
@@ -114,6 +117,19 @@ def test_event(tmp_path, probe, rule):
     assert vt == {**VMX_CORE_EXITS, **vexits}
     svm_core = dict(SVM_CORE_EXITS) if rule.startswith("cpuid") else {**SVM_CORE_EXITS, 0x72: "core_cpuid"}
     assert st == {**svm_core, **sexits}
+
+
+def test_syscall_goes_before_an_exception_ud_rule(tmp_path, probe):
+    # On SVM `exception: {ud: unhandled}` alone is core_unhandled in the
+    # table; with a syscall rule #UD goes to exit_exception, which tries
+    # the syscall rule first (test_handlers.py runs it).
+    q = probe(policy(tmp_path, ["syscall: count", "exception: {ud: unhandled}"]))
+    assert q.dump["vmx"]["exception_bitmap"] == B(6) and q.dump["svm"]["intercept_exceptions"] == B(6)
+    assert table(q.dump, "vmx_exits")[0] == "exit_exception"
+    assert table(q.dump, "svm_exits")[0x46] == "exit_exception"
+    for backend, code in (("vmx", 0), ("svm", 0x46)):
+        assert q.run(backend, code, vector=6, sys=1)["called"] == "act_syscall"
+        assert q.run(backend, code, vector=6, sys=0)["called"] == "core_unhandled"
 
 
 def test_requirements_name_the_rule(tmp_path, probe):

@@ -74,6 +74,37 @@ def test_exceptions(p):
     assert p.run("vmx", 0, vector=13)["called"] == "core_unhandled"
 
 
+# act_sys_decode's answers (vmm/actions.h): the #UD's instruction.
+SYS_NONE, SYS_CALL, SYS_RET, SYS_STOPPED = range(4)
+
+
+def test_syscall_first_then_the_ud_rule(p):
+    # all-events: `syscall: {action: count, log: true}` and `exception: {ud: inject #GP 3}`.
+    assert p.dump["efer_hide"] == 1 and p.dump["syscall_counts"]     # EFER.SCE, bit 0
+    for backend, code in (("vmx", 0), ("svm", 0x46)):
+        r = p.run(backend, code, vector=6, sys=SYS_CALL, rax=60, rdi=0x1e1)
+        assert (r["called"], r["counted"], r["log"], r["inject"][0]) == ("act_syscall", 1, 1, -1)
+        assert "all-events.yaml:41: syscall: count (log): rip 0x1000: syscall 60 (rdi 0x1e1, " \
+            in p.stderr
+        r = p.run(backend, code, vector=6, sys=SYS_RET)
+        assert (r["called"], r["counted"], r["log"], r["inject"][0]) == ("act_sysret", 0, 0, -1)
+        assert p.run(backend, code, vector=6, sys=SYS_STOPPED)["ret"] == 1     # EXIT_STOP
+        # Any other #UD: the `exception ud` rule.
+        assert p.run(backend, code, vector=6, sys=SYS_NONE)["inject"] == [13, 1, 3]
+
+
+def test_syscall_without_ud_rule(tmp_path, probe):
+    path = tmp_path / "s.yaml"
+    path.write_text("description: t\nexits:\n  syscall: unhandled\n  exception: {bp: emulate}\n")
+    q = probe(str(path))
+    assert q.dump["efer_hide"] == 1 and not q.dump["syscall_counts"]
+    for backend, code in (("vmx", 0), ("svm", 0x46)):
+        r = q.run(backend, code, vector=6, sys=SYS_CALL)
+        assert r["called"] == "act_syscall_unhandled" and r["ret"] == 1
+        assert q.run(backend, code, vector=6, sys=SYS_RET)["called"] == "act_sysret"
+        assert q.run(backend, code, vector=6, sys=SYS_NONE)["inject"] == [6, 0, 0]   # the guest's #UD
+
+
 def test_io(p):
     r = p.run("vmx", 30, io__port=0x6A, io__size=1, io__in=1, rax=0x1234)
     assert r["rax"] == 0x12AB and r["skips"] == 1                     # AL only

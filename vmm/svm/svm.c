@@ -414,6 +414,24 @@ static void svm_segment(struct vcpu *v, enum seg s, struct segment *out)
 	*out = (struct segment){ seg->selector, seg->limit, seg->base, seg->attrib };
 }
 
+/* SYSCALL and SYSRET done by lvisor (vmm/syscall.c): the VMCB keeps
+ * segment attributes in descriptor order already (APM B.2), and the CPL
+ * apart, which VMRUN loads as given (APM 15.5.1): SS.DPL's. */
+static void svm_far_transfer(struct vcpu *v, const struct segment *cs, const struct segment *ss,
+			     uint64_t rip, uint64_t rflags)
+{
+	struct vmcb *vmcb = svm_vmcb(v);
+
+	vmcb->save.cs = (struct vmcb_seg){ cs->selector, (uint16_t)cs->attrib, cs->limit, cs->base };
+	vmcb->save.ss = (struct vmcb_seg){ ss->selector, (uint16_t)ss->attrib, ss->limit, ss->base };
+	vmcb->save.cpl = (ss->attrib >> 5) & 3;
+	vmcb->save.rip = rip;
+	vmcb->save.rflags = rflags;
+	vmcb->control.interrupt_shadow &= ~1ull;
+}
+
+static unsigned svm_cpl(struct vcpu *v) { return svm_vmcb(v)->save.cpl; }
+
 static void svm_dump_extra(struct vcpu *v)
 {
 	struct vmcb *vmcb = svm_vmcb(v);
@@ -455,4 +473,7 @@ const struct backend svm_backend = {
 	.decode_mmio = mmio_decode,
 	.code_mode = svm_code_mode,
 	.skip_len = svm_skip_len,
+	.far_transfer = svm_far_transfer,
+	.cpl = svm_cpl,
+	.syscall_legacy = true,
 };

@@ -447,6 +447,43 @@ static void vmx_segment(struct vcpu *v, enum seg s, struct segment *out)
 	out->attrib = vmread(GUEST_ES_AR_BYTES + 2 * s);
 }
 
+/* SYSCALL and SYSRET done by lvisor (vmm/syscall.c): the access rights
+ * hold descriptor bits 52-55 in bits 12-15 (SDM 25.4.1, table 25-2); the
+ * CPL is SS.DPL (SDM 25.4.1). Blocking by STI or MOV SS ends, as after
+ * any instruction (VM entry would refuse STI blocking with IF clear, SDM
+ * 27.3.1.5). */
+static uint32_t vmx_ar(uint32_t attrib)
+{
+	return (attrib & 0xff) | (attrib & 0xf00) << 4;
+}
+
+static void vmx_far_transfer(struct vcpu *v, const struct segment *cs, const struct segment *ss,
+			     uint64_t rip, uint64_t rflags)
+{
+	uint64_t blocking = vmread(GUEST_INTERRUPTIBILITY_INFO);
+
+	(void)v;
+	vmwrite(GUEST_CS_SELECTOR, cs->selector);
+	vmwrite(GUEST_CS_BASE, cs->base);
+	vmwrite(GUEST_CS_LIMIT, cs->limit);
+	vmwrite(GUEST_CS_AR_BYTES, vmx_ar(cs->attrib));
+	vmwrite(GUEST_SS_SELECTOR, ss->selector);
+	vmwrite(GUEST_SS_BASE, ss->base);
+	vmwrite(GUEST_SS_LIMIT, ss->limit);
+	vmwrite(GUEST_SS_AR_BYTES, vmx_ar(ss->attrib));
+	vmwrite(GUEST_RIP, rip);
+	vmwrite(GUEST_RFLAGS, rflags);
+	if (blocking & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmwrite(GUEST_INTERRUPTIBILITY_INFO, blocking &
+			~(uint64_t)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
+static unsigned vmx_cpl(struct vcpu *v)
+{
+	(void)v;
+	return (vmread(GUEST_SS_AR_BYTES) >> 5) & 3;
+}
+
 static void vmx_dump_extra(struct vcpu *v)
 {
 	struct vmx_vcpu *vmx = v->arch;
@@ -498,4 +535,6 @@ const struct backend vmx_backend = {
 	.decode_mmio = mmio_decode,
 	.code_mode = vmx_code_mode,
 	.skip_len = vmx_skip_len,
+	.far_transfer = vmx_far_transfer,
+	.cpl = vmx_cpl,
 };

@@ -68,7 +68,8 @@ static void dump(const struct policy *p)
 	for (unsigned i = 0; i < p->msr_grant_count; i++)
 		printf("%s[%u, %u, %u, \"%s\"]", i ? ", " : "", p->msr_grants[i].first,
 		       p->msr_grants[i].last, p->msr_grants[i].dirs, p->msr_grants[i].rule);
-	printf("]}\n");
+	printf("],\n\"efer_hide\": %llu, \"syscall_counts\": %s}\n",
+	       (unsigned long long)p->efer_hide, p->syscall_counts ? "true" : "false");
 }
 
 /* k=v: a register (rax...) or an exit field (io.port, msr.index, cr.cr, vector...). */
@@ -97,6 +98,7 @@ static void set(struct vcpu *v, const char *arg)
 	FIELD("vector", v->exit.vector)
 	FIELD("error_code", v->exit.error_code)
 	FIELD("qualification", v->exit.qualification)
+	FIELD("sys", stub_sys)
 	fprintf(stderr, "unknown field %s\n", arg);
 	exit(2);
 }
@@ -121,14 +123,14 @@ static int run(int argc, char **argv)
 	printf("{\"handler\": \"%p\", \"ret\": %d, \"called\": \"%s\", \"skips\": %d, "
 	       "\"inject\": [%d, %d, %u], \"set_cr\": [%d, %llu], "
 	       "\"rax\": %llu, \"rbx\": %llu, \"rcx\": %llu, \"rdx\": %llu, "
-	       "\"tsc_before\": %llu, \"tsc_after\": %llu, \"log\": %d}\n",
+	       "\"tsc_before\": %llu, \"tsc_after\": %llu, \"log\": %d, \"counted\": %d}\n",
 	       (void *)t[code], ret, stub_called, stub_skips,
 	       stub_inject_vector, stub_inject_has_error, stub_inject_error, stub_set_cr_n,
 	       (unsigned long long)stub_set_cr_val,
 	       (unsigned long long)v.regs.rax, (unsigned long long)v.regs.rbx,
 	       (unsigned long long)v.regs.rcx, (unsigned long long)v.regs.rdx,
 	       (unsigned long long)before, (unsigned long long)after,
-	       stub_log_lines);
+	       stub_log_lines, stub_sys_counted);
 	return 0;
 }
 

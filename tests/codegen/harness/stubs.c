@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdbool.h>
 #include "vcpu.h"
+#include "actions.h"
 #include "exits.h"
 #include "stubs.h"
 
@@ -80,6 +81,37 @@ int core_io_out(struct vcpu *v, uint32_t *val)
 void stats_print(void)
 {
 	stub_called = "stats_print";
+}
+
+/* vmm/syscall.c: the #UD's instruction is what the test says (sys=N:
+ * ACT_SYS_NONE, _CALL, _RET, _STOPPED); carrying it out is recorded. */
+int stub_sys, stub_sys_counted;
+
+int act_sys_decode(struct vcpu *v, struct act_sys *s)
+{
+	(void)v;
+	s->len = 2;
+	s->rex_w = true;
+	return stub_sys;
+}
+
+#define SYS(name) int name(struct vcpu *v, const struct act_sys *s) \
+	{ (void)v; (void)s; stub_called = #name; return EXIT_RESUME; }
+SYS(act_syscall)
+SYS(act_sysret)
+
+int act_syscall_unhandled(struct vcpu *v, const char *rule)
+{
+	(void)v;
+	(void)rule;
+	stub_called = "act_syscall_unhandled";
+	return EXIT_STOP;
+}
+
+void act_syscall_count(struct vcpu *v, struct syscall_counts *c)
+{
+	c->count[v->regs.rax < SYSCALL_COUNT_MAX ? v->regs.rax : SYSCALL_COUNT_MAX]++;
+	stub_sys_counted++;
 }
 
 static uint64_t rip(struct vcpu *v) { (void)v; return 0x1000; }

@@ -7,3 +7,4 @@ extern uint32_t stub_inject_error;
 extern uint64_t stub_set_cr_val;
 extern int stub_log_lines;
 uint64_t tsc_now(void);
+extern int stub_sys, stub_sys_counted;	/* act_sys_decode's answer; act_syscall_count's calls */
