@@ -167,7 +167,69 @@ def _code(node):
         raise PolicyError(node.src, "code must be one line, or a literal block (code: |) "
                                     "that keeps its lines: a folded or multi-line string "
                                     "joins them, so compiler errors could not name them")
+    _check_c_shape(node.value, node.text_src)
     return Code(node.value, node.text_src)
+
+
+def _check_c_shape(text, src):
+    """The code goes inside a generated function, which must still end
+    where the generator ends it: its braces must balance, and it may not
+    leave a comment, string or line open, nor hold preprocessor lines (a
+    #define would change the generated C after it). Not a C parser: a
+    reader of comments, literals and braces, so that such a mistake is
+    named at its place in the policy rather than somewhere in the
+    generated C. Everything else is the compiler's to find."""
+    def at(i, j):
+        return Source(src.file, src.line + i, src.col + j)
+
+    opened = []                 # positions of open braces
+    state, start = None, None   # None, "//", "/*", '"' or "'"; where it began
+    for i, line in enumerate(text.split("\n")):
+        if state == "//":
+            state = None
+        stripped = line.lstrip()
+        if state is None and stripped.startswith("#"):
+            raise PolicyError(at(i, len(line) - len(stripped)),
+                              "code may not hold preprocessor lines (#...): they would reach "
+                              "the generated C after the handler")
+        j = 0
+        while j < len(line):
+            c, two = line[j], line[j:j + 2]
+            if state is None:
+                if two in ("//", "/*"):
+                    state, start = two, at(i, j)
+                    j += 1
+                elif c in "\"'":
+                    state, start = c, at(i, j)
+                elif c == "{":
+                    opened.append(at(i, j))
+                elif c == "}":
+                    if not opened:
+                        raise PolicyError(at(i, j), "this } closes the generated handler: the "
+                                                    "code's braces must balance")
+                    opened.pop()
+            elif state == "/*":
+                if two == "*/":
+                    state = None
+                    j += 1
+            elif state in "\"'":
+                if c == "\\":
+                    j += 1
+                elif c == state:
+                    state = None
+            j += 1
+        if state in ('"', "'"):
+            raise PolicyError(start, "this string or character literal is not closed on its line")
+    if text.rstrip("\n").endswith("\\"):
+        lines = text.rstrip("\n").split("\n")
+        raise PolicyError(at(len(lines) - 1, len(lines[-1]) - 1),
+                          "the code's last line ends with \\, which would join the generated "
+                          "line after it")
+    if state == "/*":
+        raise PolicyError(start, "this comment is not closed: it would swallow the generated C "
+                                 "after the code")
+    if opened:
+        raise PolicyError(opened[-1], "this { is not closed: the code's braces must balance")
 
 
 def _vector(node):
