@@ -585,7 +585,8 @@ def _parse_exits(exits, node, pol):
     pol.msr = msr + pol.msr
     pol.memory = memory + pol.memory
     if len(pol.memory) > ev.MEMORY_MAX:
-        raise PolicyError(memory[0].rule.src if memory else node.src,
+        first_over = max(0, ev.MEMORY_MAX - (len(pol.memory) - len(memory)))
+        raise PolicyError(memory[first_over].rule.src if memory else node.src,
                           f"{len(pol.memory)} memory watches (ranges times kinds of access, "
                           f"with the included policy's): at most {ev.MEMORY_MAX}")
 
@@ -604,7 +605,7 @@ def parse_memory(node):
         if "range" not in m:
             raise PolicyError(item.src, 'a memory rule needs "range", e.g. '
                                         '{range: [0xb8000, 0xb8f9f], write: log}')
-        first, last = _range(m["range"], "range", ev.MEMORY_LIMIT - 1)
+        first, last = _range(m["range"], "memory", ev.MEMORY_LIMIT - 1)
         rsrc = m["range"].src
         for lo, hi, why in ev.MEMORY_REFUSED_RANGES:
             if first <= hi and lo <= last:
@@ -620,7 +621,7 @@ def parse_memory(node):
             if why:
                 raise PolicyError(m[d].src, f"{name}: {rule.action}: {why}")
             if d == "execute" and (first & 0xFFF or (last + 1) & 0xFFF):
-                raise PolicyError(rsrc, f"{name}: execute watches whole 4 KiB pages (a fetch "
+                raise PolicyError(rsrc, f"{name}: an execute watch takes whole 4 KiB pages (a fetch "
                                         f"elsewhere in a watched page traps too, and lvisor "
                                         f"cannot run it): make the range "
                                         f"[{hex(first & ~0xFFF)}, {hex(last | 0xFFF)}]")

@@ -8,8 +8,9 @@
  * text page, which lvisor logs (address, value, RIP) and carries out: the
  * guest reads "Hi" back. Under tests/policies/watch.yaml also: a store to
  * a page whose writes are ignored (the guest reads the old value back), a
- * logged store to RAM and a logged load. Each access is a MOV, the form
- * lvisor decodes (vmm/decode.c).
+ * logged store to RAM and a logged load (APPEND=more). Each access is a
+ * MOV, the form lvisor decodes (vmm/decode.c). With APPEND=exec it calls
+ * a RET it wrote to a page whose execution is watched: lvisor must stop it.
  */
 #include <stdbool.h>
 #include <lib/console.h>
@@ -24,6 +25,7 @@ MULTIBOOT_ELF_HEADER(MULTIBOOT_MEMORY_INFO);
 #define IGNORED		0x300000u	/* tests/policies/watch.yaml: write: ignore */
 #define LOGGED		0x301000u	/* write: log */
 #define READ_LOGGED	0x302000u	/* read: log */
+#define NO_EXEC		0x303000u	/* tests/policies/watch-exec.yaml: execute: unhandled */
 
 static volatile uint16_t *const vga = (volatile uint16_t *)VGA_TEXT;
 
@@ -55,6 +57,12 @@ void kernel_main(uint32_t magic, uint32_t info)
 		printk("logged 0x%x reads 0x%x\n", LOGGED, *log);
 		*rd = 0x600d;		/* a store there is not watched: no line */
 		printk("read-watched 0x%x reads 0x%x\n", READ_LOGGED, *rd);
+	}
+	if (last_word(cmdline, "exec")) {
+		*(volatile uint8_t *)NO_EXEC = 0xc3;	/* RET: the page's writes are not watched */
+		printk("calling 0x%x\n", NO_EXEC);
+		((void (*)(void))NO_EXEC)();
+		printk("returned from 0x%x: its execution was not stopped\n", NO_EXEC);
 	}
 	poweroff(1);
 }

@@ -62,7 +62,7 @@ BAD_BYTES = [
     # CR LF and CR alone end lines as LF does.
     ("crlf", b"description: x\r\nexits:\r\n  rdtsc: negat\r\n",
      '3:10: unknown action "negat" (did you mean "negate"?); expected one of: absent, c, constant, '
-     "emulate, ignore, inject, negate, offset, passthrough, scale, stats, unhandled"),
+     "emulate, ignore, inject, log, negate, offset, passthrough, scale, stats, unhandled"),
     ("cr", b"description: x\rexits:\r  rdtsc: \x00\r", "3:10: control character U+0000 (NUL)"),
     # A byte order mark is not a column.
     ("bom", b"\xef\xbb\xbfdescriptio: x\n",
