@@ -145,6 +145,12 @@ int memory_access(struct vcpu *v)
 	if (v->exit.gpa_walk)
 		return vcpu_stop(v, "the guest's page-table walk touched watched memory at GPA 0x%lx: "
 				 "lvisor does not walk for it; watch pages that hold no page tables", gpa);
+	/* The CPU's delivery of an interrupt or exception (its IDT, its
+	 * stack): the instruction at RIP is not the access. */
+	if (v->exit.gpa_event)
+		return vcpu_stop(v, "the delivery of an interrupt or exception touched watched memory "
+				 "at GPA 0x%lx (the guest's IDT or stack): lvisor does not deliver it "
+				 "for the guest; watch pages that hold neither", gpa);
 	if (v->exit.gpa_fetch) {
 		w = watch_find(p, POLICY_EXEC, gpa, gpa);
 		if (!w)		/* a read watch leaves the page not present */

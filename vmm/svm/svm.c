@@ -202,6 +202,7 @@ static void decode_exit(struct vcpu *v)
 		e->gpa_write = (c->exitinfo1 & SVM_NPF_WRITE) && !(c->exitinfo1 & SVM_NPF_GUEST_WALK);
 		e->gpa_walk = c->exitinfo1 & SVM_NPF_GUEST_WALK;
 		e->gpa_fetch = c->exitinfo1 & SVM_NPF_FETCH;	/* the #PF error code's I/D */
+		e->gpa_event = c->exitintinfo & SVM_EVTINJ_VALID;	/* APM 15.7.2 */
 		break;
 	default:
 		if (e->code < 0x20) {	/* CR access; the GPR is known with decode assists */
