@@ -67,3 +67,24 @@ def test_watched_execution_stops_the_guest(backend):
            "watch-exec.yaml:9: memory 0x303000-0x303fff execute: unhandled" in run.lines("lvisor: "), run
     assert not run.lines("watch: returned"), run
     assert_lvisor_lived_on(run)
+
+
+def test_watch_outside_ram_is_refused():
+    """A watched page that the guest's memory map does not call RAM: lvisor
+    would load and store there for the guest. Refused before it runs."""
+    run = make("qemu", KERNEL="watch", POLICY="tests/policies/watch-hole.yaml")
+    assert "lvisor: panic: tests/policies/watch-hole.yaml:8: memory 0xe0000000 write: log: " \
+           "GPA 0xe0000000 is not the guest's RAM (nor the VGA window 0xa0000-0xbffff)" in run.out, run
+    assert not run.lines("watch: "), run
+    assert run.status != 0, run
+
+
+def test_second_guest_watches_are_refused():
+    """lvisor watches the first guest's memory only: a second guest's policy
+    with memory: is refused with the rule named, before either guest runs."""
+    run = make("qemu", KERNEL="lv6", KERNEL2="watch", POLICY2="watch-vga")
+    assert "lvisor: panic: the second guest's policy watch-vga watches memory " \
+           "(policies/watch-vga.yaml:36: memory 0xb8000-0xb8f9f write: log): lvisor watches " \
+           "the first guest's memory only; give the second guest another policy (POLICY2)" \
+           in run.out, run
+    assert run.status != 0, run
