@@ -34,7 +34,7 @@ def test_logged_writes_are_carried_out(watched):
     # guest reads what it wrote.
     vga = logged(run, "write", "0xb8000") + logged(run, "write", "0xb8002")
     assert [(n, v) for n, v, _, _ in vga] == [("2", "0x0748"), ("2", "0x0769")], run
-    assert all(rule == "policies/watch-vga.yaml:36: memory 0xb8000-0xb8f9f write: log"
+    assert all(rule == "policies/watch-vga.yaml:46: memory 0xb8000-0xb8f9f write: log"
                for _, _, _, rule in vga), run
     assert all(0x100000 <= int(rip, 16) < 0x110000 for _, _, rip, _ in vga), run   # the kernel's code
     assert "watch: vga 0xb8000 reads 0x0748 0x0769" in run.lines("watch: "), run
@@ -84,7 +84,7 @@ def test_second_guest_watches_are_refused():
     with memory: is refused with the rule named, before either guest runs."""
     run = make("qemu", KERNEL="lv6", KERNEL2="watch", POLICY2="watch-vga")
     assert "lvisor: panic: the second guest's policy watch-vga watches memory " \
-           "(policies/watch-vga.yaml:36: memory 0xb8000-0xb8f9f write: log): lvisor watches " \
+           "(policies/watch-vga.yaml:46: memory 0xb8000-0xb8f9f write: log): lvisor watches " \
            "the first guest's memory only; give the second guest another policy (POLICY2)" \
            in run.out, run
     assert run.status != 0, run

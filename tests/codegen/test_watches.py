@@ -32,7 +32,7 @@ def test_watches_in_the_generated_c(tmp_path):
         "{ 0xb8000, 0xb8f9f, POLICY_WRITE, WATCH_LOG, false, 0, false, 0,",
     ]
     assert f'"{pol}:6: memory 0x300000-0x300fff write: ignore" }},' in table
-    assert '"policies/watch-vga.yaml:36: memory 0xb8000-0xb8f9f write: log" },' in table
+    assert '"policies/watch-vga.yaml:46: memory 0xb8000-0xb8f9f write: log" },' in table
     # Each entry says what it takes away from its pages, on both backends.
     assert "pages 0x400000-0x401fff: EPT X clear: RW- (SDM 29.3.2, table 29-6);" in table
     assert "NPT NX set, with EFER.NXE (APM 15.25.5)" in table
