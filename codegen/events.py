@@ -57,7 +57,8 @@ ACTIONS = {
     "absent":      ({}, "denied: a port reads all ones and drops writes, an MSR raises #GP"),
     "c":           ({"code": (True, "code")},
                     "the rule's own C code (`code:`), pasted into the generated handler"),
-    "log":         ({}, "syscall: carry it out and print it, number and arguments"),
+    "log":         ({}, "syscall: carry it out and print it, number and arguments; memory: the "
+                        "access is carried out and printed (GPA, kind, RIP, value)"),
     "count":       ({}, "syscall: carry it out and count it by number (printed with the exit statistics)"),
 }
 
@@ -234,4 +235,32 @@ MSR_RANGES_SVM = MSR_RANGES_VMX + ((0xC0010000, 0xC0011FFF),)
 # Its one action is absent hardware; `log: true` prints each access.
 DENIED_ACTIONS = ("absent",)
 
-EVENT_NAMES = tuple(SIMPLE) + CR_NAMES + ("exception", "syscall", "io", "msr", "denied")
+# --- memory: guest-physical ranges watched through EPT/NPT permissions ------
+# `memory: [{range: [first, last], write: log}, ...]`. A watched access is
+# an EPT violation / nested page fault (SDM 29.3.3.2, APM 15.25.6) that
+# lvisor decodes and carries out itself (vmm/memwatch.c), or refuses.
+MEMORY_DIRS = {"read": "POLICY_READ", "write": "POLICY_WRITE", "execute": "POLICY_EXEC"}
+MEMORY_ACTIONS = ("log", "ignore", "inject", "unhandled")
+# Actions that one kind of access cannot take: (kind, action) -> why.
+MEMORY_REFUSED = {
+    ("read", "ignore"): "a load cannot be dropped: its register must get a value; "
+                        "use log, inject or unhandled",
+    ("execute", "ignore"): "an instruction fetch cannot be dropped (what would run instead?); "
+                           "use inject or unhandled",
+    ("execute", "log"): "lvisor carries out watched loads and stores itself (MOV forms, "
+                        "vmm/decode.c) and never opens a watched page, so it cannot let one "
+                        "instruction run there and watch the next; use inject or unhandled",
+}
+MEMORY_MAX = 16         # rules (range x kind) per policy: vmm/memwatch.c walks them per fault
+MEMORY_LIMIT = 1 << 32  # EPT/NPT map the guest's first 4 GiB (vmm/vmx/ept.c, vmm/svm/npt.c)
+# What no watch may cover: the core's own (first, last, why).
+MEMORY_REFUSED_RANGES = (
+    (0xC0000, 0xFFFFF, "the BIOS and option ROMs (read-only memory, not the guest's RAM)"),
+    (0xFC0000, 0xFFFFFF, "the firmware's area (its code, the handoff), lvisor's loader for the "
+                         "guest"),
+    (0x10000000, 0x13FFFFFF, "lvisor's own memory, which no guest ever maps"),
+    (0xFEC00000, 0xFFFFFFFF, "the I/O APIC, HPET and local APIC pages, which the core "
+                             "handles, and the BIOS"),
+)
+
+EVENT_NAMES = tuple(SIMPLE) + CR_NAMES + ("exception", "syscall", "io", "msr", "denied", "memory")

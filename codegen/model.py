@@ -73,6 +73,7 @@ class Policy:
     files: list = field(default_factory=list)   # every policy file read (for the depfile)
     dirs: list = field(default_factory=list)    # directories an include looked in first, in vain
     devices: list = None                        # devices.Device: what it owns as the second guest
+    memory: list = field(default_factory=list)  # RangeRule of guest-physical ranges, first wins
 
     def rule(self, key):
         return self.rules.get(key)
@@ -519,6 +520,7 @@ def load_policy(path, _stack=()):
         pol.io, pol.msr, pol.files = list(base.io), list(base.msr), pol.files + base.files
         pol.dirs += base.dirs
         pol.devices = base.devices
+        pol.memory = list(base.memory)
     if "devices" in top:        # replaces the included policy's, whole
         pol.devices = dv.parse(top["devices"], _range, _int, _str, _mapping, _check_keys)
     if pol.devices is None and not _stack:
@@ -610,7 +612,7 @@ def _include(node, path, stack, pol):
 
 def _parse_exits(exits, node, pol):
     """Merge the rules of this file over those of the included one."""
-    io, msr = [], []
+    io, msr, memory = [], [], []
     for name, value in exits.items():
         src = node.keys[name]
         if name not in ev.EVENT_NAMES:
@@ -644,5 +646,55 @@ def _parse_exits(exits, node, pol):
             io = parse_ranges(value, "io", "port", ev.IO_DIRS, ev.IO_ACTIONS, 0xFFFF, U32)
         elif name == "msr":
             msr = parse_ranges(value, "msr", "msr", ev.MSR_DIRS, ev.MSR_ACTIONS, U32, U64)
+        elif name == "memory":
+            memory = parse_memory(value)
     pol.io = io + pol.io
     pol.msr = msr + pol.msr
+    pol.memory = memory + pol.memory
+    if len(pol.memory) > ev.MEMORY_MAX:
+        first_over = max(0, ev.MEMORY_MAX - (len(pol.memory) - len(memory)))
+        raise PolicyError(memory[first_over].rule.src if memory else node.src,
+                          f"{len(pol.memory)} memory watches (ranges times kinds of access, "
+                          f"with the included policy's): at most {ev.MEMORY_MAX}")
+
+
+# ---- memory watches -----------------------------------------------------------
+
+def parse_memory(node):
+    """`memory:` rules: guest-physical ranges and what a read, write or
+    execute access there does. Reads and writes may watch part of a page
+    (the whole page traps, lvisor filters by address); execute needs whole
+    pages, since a fetch elsewhere on the page could not run either."""
+    out = []
+    for item in _list(node, "memory"):
+        m = _mapping(item, "a memory rule")
+        _check_keys(item, ("range",) + tuple(ev.MEMORY_DIRS), "a memory rule")
+        if "range" not in m:
+            raise PolicyError(item.src, 'a memory rule needs "range", e.g. '
+                                        '{range: [0xb8000, 0xb8f9f], write: log}')
+        first, last = _range(m["range"], "memory", ev.MEMORY_LIMIT - 1)
+        rsrc = m["range"].src
+        for lo, hi, why in ev.MEMORY_REFUSED_RANGES:
+            if first <= hi and lo <= last:
+                raise PolicyError(rsrc, f"memory {_range_text(first, last)} overlaps "
+                                        f"{_range_text(lo, hi)}, {why}: it cannot be watched")
+        given = [d for d in ev.MEMORY_DIRS if d in m]
+        if not given:
+            raise PolicyError(item.src, "a memory rule needs read, write or execute")
+        for d in given:
+            name = f"memory {_range_text(first, last)} {d}"
+            rule = parse_rule(m[d], name, ev.MEMORY_ACTIONS, item.keys[d])
+            why = ev.MEMORY_REFUSED.get((d, rule.action))
+            if why:
+                raise PolicyError(m[d].src, f"{name}: {rule.action}: {why}")
+            if d == "execute" and (first & 0xFFF or (last + 1) & 0xFFF):
+                raise PolicyError(rsrc, f"{name}: an execute watch takes whole 4 KiB pages (a fetch "
+                                        f"elsewhere in a watched page traps too, and lvisor "
+                                        f"cannot run it): make the range "
+                                        f"[{hex(first & ~0xFFF)}, {hex(last | 0xFFF)}]")
+            out.append(RangeRule(first, last, d, rule))
+    for i, a in enumerate(out):
+        for b in out[:i]:
+            if a.dir == b.dir and a.first <= b.last and b.first <= a.last:
+                raise PolicyError(a.rule.src, f"{a.rule.event} overlaps the rule at {b.rule.src}")
+    return out

@@ -125,6 +125,36 @@ def io_grants(pol):
     return out
 
 
+# What each watched kind of access takes away from the watched pages, as
+# vmm/memwatch.c's watch_perms() does: (EPT, NPT).
+MEMORY_PERMS = {
+    "read": ("R, W and X clear: not present (a page must be readable to be writable, "
+             "SDM 29.3.3.1)", "P clear: not present (NPT cannot refuse reads alone, APM 15.25.5)"),
+    "write": ("W clear: R-X (SDM 29.3.2, table 29-6)", "R/W clear: read-only (APM 15.25.5)"),
+    "execute": ("X clear: RW- (SDM 29.3.2, table 29-6)", "NX set, with EFER.NXE (APM 15.25.5)"),
+}
+MEMORY_ACTION_C = {"log": "WATCH_LOG", "ignore": "WATCH_IGNORE", "inject": "WATCH_INJECT",
+                   "unhandled": "WATCH_UNHANDLED"}
+
+
+def memory_watches(pol):
+    """watches[] (policy_actions.c): the policy's memory rules, first wins."""
+    out = []
+    for r in pol.memory:
+        rule = r.rule
+        vec = rule.params.get("vector")
+        ept, npt = MEMORY_PERMS[r.dir]
+        out.append(dict(first=r.first, last=r.last, access=ev.MEMORY_DIRS[r.dir],
+                        action=MEMORY_ACTION_C[rule.action], log="true" if rule.log else "false",
+                        vector=ev.vec_name(vec) if vec else "0",
+                        has_error="true" if vec and ev.EXCEPTIONS[vec][1] else "false",
+                        error_code=rule.params.get("error_code", 0),
+                        rule=f"{rule.src.short}: {rule.text}", where=rule.src.short,
+                        comment=rule.text, pages=f"{hex(r.first & ~0xFFF)}-{hex(r.last | 0xFFF)}",
+                        ept=ept, npt=npt))
+    return out
+
+
 def tabs(text, n=1):
     """Indent C by n tabs (blank lines stay empty); no trailing newline."""
     lines = text.rstrip("\n").split("\n")
@@ -188,7 +218,8 @@ def render(pol, symbol=DEFAULT_SYMBOL, outdir=None):
     in policy_actions.c (the compiler names the file by that path)."""
     assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", symbol), f"{symbol}: not a C name"
     ctx = dict(pol=pol, symbol=symbol, handlers=handlers.handlers(pol), vmx=vmx.encode(pol), svm=svm.encode(pol),
-               io_grants=io_grants(pol), msr_grants=msr_grants(pol), has_code=has_code(pol))
+               io_grants=io_grants(pol), msr_grants=msr_grants(pol), has_code=has_code(pol),
+               watches=memory_watches(pol))
     codes = []
     env = environment(codes)
     out = {name: env.get_template(name + ".j2").render(ctx) for name in OUTPUTS}

@@ -30,6 +30,7 @@
  */
 #include "apic.h"
 #include "exits.h"
+#include "policy.h"
 #include "vmm.h"
 
 uint64_t apic_page;
@@ -205,8 +206,9 @@ static int guest_apic_write(struct vcpu *v)
 /*
  * A nested page fault (SVM NPF), or an EPT violation (VMX): a write to the
  * APIC's page, which is mediated (above); an access to the I/O APIC's,
- * with two guests (vmm/ioapic.c); else the guest touched memory the nested
- * page tables do not give it.
+ * with two guests (vmm/ioapic.c); an access to a page the policy watches
+ * (vmm/memwatch.c); else the guest touched memory the nested page tables
+ * do not give it.
  */
 int core_npf(struct vcpu *v)
 {
@@ -214,5 +216,7 @@ int core_npf(struct vcpu *v)
 		return guest_apic_write(v);
 	if (gpa_is_ioapic(v->exit.gpa))
 		return ioapic_access(v);
+	if (v->policy->watch_count && watch_perms(v->policy, v->exit.gpa))
+		return memory_access(v);
 	return core_vmm_memory(v);
 }

@@ -81,6 +81,30 @@ struct policy_device {
 };
 
 /*
+ * A guest-physical range the policy watches (memory:, policies/README.md),
+ * for one kind of access: EPT/NPT map its pages with less permission
+ * (watch_perms, vmm/memwatch.c), the access exits, and vmm/memwatch.c
+ * carries out the rule. The first guest's only.
+ */
+#define POLICY_EXEC	4	/* memory: an instruction fetch */
+enum policy_watch_action {
+	WATCH_LOG,		/* carry the access out, print it */
+	WATCH_IGNORE,		/* a store: dropped, the guest goes on after it */
+	WATCH_INJECT,		/* the exception `vector` instead of the access */
+	WATCH_UNHANDLED,	/* report the guest with its state and stop it */
+};
+struct policy_watch {
+	uint64_t first, last;	/* guest-physical, inclusive */
+	uint8_t access;		/* POLICY_READ, POLICY_WRITE or POLICY_EXEC */
+	uint8_t action;		/* enum policy_watch_action */
+	bool log;		/* print the access too (`log: true`) */
+	uint8_t vector;		/* WATCH_INJECT */
+	bool has_error;
+	uint32_t error_code;
+	const char *rule;	/* "policies/watch-vga.yaml:40: memory 0xb8000-0xb8f9f write: log" */
+};
+
+/*
  * Every control the policy sets, with the rule that asked for it, so that the
  * core can name the rule when the CPU lacks the control (checked by the
  * backend as it creates a vCPU with the policy).
@@ -126,6 +150,9 @@ struct policy {
 	 * `syscall: count`, the counts printed with the exit statistics. */
 	uint64_t efer_hide;
 	struct syscall_counts *syscall_counts;
+
+	const struct policy_watch *watches;	/* policy_actions.c; NULL: none */
+	unsigned watch_count;
 };
 
 /* The policy lvisor was built with (POLICY), for the first guest. */

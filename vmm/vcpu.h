@@ -42,6 +42,8 @@ struct exit_info {
 	uint64_t gpa;		/* EPT/NPT faults: the guest-physical address */
 	bool gpa_write;		/* EPT/NPT faults: the access was a write */
 	bool gpa_walk;		/* NPT faults: by the walk of the guest's page tables */
+	bool gpa_fetch;		/* EPT/NPT faults: an instruction fetch */
+	bool gpa_event;		/* EPT/NPT faults: while delivering an event (IDT, stack) */
 	struct {		/* I/O instruction exits */
 		uint16_t port;
 		uint8_t size;	/* 1, 2 or 4 */

@@ -116,6 +116,13 @@ bool gpa_is_guest2(uint64_t gpa);	/* host-physical: the second guest's memory */
  * ACPI tables (before the guest runs). */
 bool gpa_is_read_only(uint64_t gpa);
 bool gpa_2m_is_split(uint64_t base);	/* does this 2 MiB region hold a read-only page? */
+
+/* memwatch.c: the policy's memory watches (EPT/NPT permissions). */
+struct policy;
+unsigned watch_perms(const struct policy *p, uint64_t gpa);	/* kinds watched on gpa's page */
+bool watch_2m(const struct policy *p, uint64_t base);	/* a watched page in this 2 MiB? */
+void watch_check(const struct policy *p, const struct guest *g);	/* panics: not watchable */
+int memory_access(struct vcpu *v);	/* an access to a watched page (core_npf) */
 void acpi_hide_hpet(void);
 
 /* A MOV to CR0 the CPU refuses with #GP, whichever backend emulates it

@@ -4,7 +4,7 @@
 # POLICY_ID in the Makefile), so switching policies rebuilds only the
 # generated files.
 VMM_SRCS = boot/entry.S \
-	vmm/main.c vmm/policy.c vmm/mm.c vmm/guest.c vmm/vcpu.c vmm/stats.c vmm/exits.c vmm/poweroff.c vmm/reset.c vmm/pci.c vmm/acpi.c vmm/apic.c vmm/ioapic.c vmm/devices.c vmm/selfcheck.c vmm/vectors.S vmm/trap.c vmm/msr_safe.S \
+	vmm/main.c vmm/policy.c vmm/mm.c vmm/guest.c vmm/vcpu.c vmm/stats.c vmm/exits.c vmm/poweroff.c vmm/reset.c vmm/pci.c vmm/acpi.c vmm/apic.c vmm/ioapic.c vmm/devices.c vmm/memwatch.c vmm/selfcheck.c vmm/vectors.S vmm/trap.c vmm/msr_safe.S \
 	$(wildcard vmm/actions.c) vmm/syscall.c \
 	vmm/guest_mem.c vmm/decode.c \
 	vmm/svm/svm.c vmm/svm/svm_enter.S vmm/svm/svm_exits.c vmm/svm/npt.c vmm/svm/decode.c \

@@ -7,6 +7,8 @@ Runs, on QEMU (AMD SVM) and on Bochs (Intel VMX), RUNS times each:
     loop, and the two exit-free loops;
   - the bench guest under lvisor with policies/bench-rdtsc.yaml: RDTSC
     emulated (that figure only);
+  - the bench guest under lvisor with policies/bench-memory.yaml: a store
+    to a write-watched page (the `memory` figure only);
   - the bench guest as both of lvisor's guests at once (KERNEL2=bench,
     POLICY2=bench: the second on CPU 1, its console COM2, which the
     emulators write to COM2_LOG), each timing CPUID while the other does
@@ -65,6 +67,8 @@ CYCLE_ROWS = [
     ("rdtsc:rdtsc", "RDTSC emulated: exit round trip (policy bench-rdtsc)"),
     ("lvisor:io", "IN from port 0xed: exit round trip"),
     ("lvisor:msr", "RDMSR 0x10: exit round trip"),
+    ("memory:memory", "MOV store to a write-watched page (EPT violation / NPF, decoded; "
+     "policy bench-memory)"),
     ("lvisor:rdtsc", "RDTSC passed through (no exit)"),
     ("lvisor:empty", "empty loop iteration (included in every figure above)"),
     ("lvisor:loop-mem", "exit-free loop-mem: one page touched (a TLB miss, an NPT/EPT walk)"),
@@ -285,6 +289,9 @@ def run_backend(b, runs, quick, linux_runs, build):
         for name, v in figures(make(t["lvisor"], KERNEL="bench", POLICY="bench-rdtsc",
                                     APPEND=f"{words} rdtsc".strip())).items():
             add(f"rdtsc:{name}", v)
+        for name, v in figures(make(t["lvisor"], KERNEL="bench", POLICY="bench-memory",
+                                    APPEND=f"{words} memory".strip())).items():
+            add(f"memory:{name}", v)
         for name, v in figures(make(t["bare"], KERNEL="bench", APPEND=words)).items():
             add(f"bare:{name}", v)
         first, second = two_guests(t["lvisor"], build)

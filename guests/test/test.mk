@@ -9,6 +9,7 @@
 #   misbehave a triple fault, VMXON/VMRUN, a reset, sleep, INIT...: lvisor must report it and stop the guest
 #   echo      reads its console (COM2 as the second guest): prints each line back; quit powers off
 #   tables    prints the CPUs, I/O APIC and memory its firmware's tables (MP, ACPI MADT, BDA) show
+#   watch     writes and reads watched memory (memory: rules), prints what it reads back
 #   low       linked at 0x8000, in conventional memory (32-bit ELF): the firmware must leave that to kernels
 # Each X also has X.elf with its symbols, for GDB.
 TEST_LD = guests/test/test.ld
@@ -33,7 +34,7 @@ $(LM64).elf: $(LM64_OBJS) $(LIB64) $(TEST_LD)
 	$(Q)$(LD) $(LDFLAGS64) -z max-page-size=0x1000 -T $(TEST_LD) -o $@ $(LM64_OBJS) $(LIB64)
 
 # The 32-bit test kernels that boot as ELF files: start32.S and NAME.c.
-TEST32 = $(addprefix $(BUILD)/guests/,vmmtouch probe misbehave echo tables)
+TEST32 = $(addprefix $(BUILD)/guests/,vmmtouch probe misbehave echo tables watch)
 $(TEST32:=.elf): $(BUILD)/guests/%.elf: $(BUILD)/32/guests/test/start32.o $(BUILD)/32/guests/test/%.o $(LIB32) $(TEST_LD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)

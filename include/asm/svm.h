@@ -159,6 +159,7 @@
 /* EXITINFO1 for NPF (APM 15.25.6): a #PF error code (bit 1 set for a write),
  * bit 33 set when the fault hit the CPU's walk of the guest's page tables. */
 #define SVM_NPF_WRITE               (1ull << 1)
+#define SVM_NPF_FETCH               (1ull << 4)
 #define SVM_NPF_GUEST_WALK          (1ull << 33)
 
 /* EVENTINJ (APM 15.20). */

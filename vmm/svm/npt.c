@@ -11,8 +11,12 @@
  * guest, the I/O APIC's page is in neither guest's map: every access
  * there exits with NPF, for vmm/ioapic.c. The second guest's map has its
  * own RAM and its local APIC's page, read-only as the first guest's.
+ * The pages the first guest's policy watches (memory:, vmm/memwatch.c)
+ * lose the permissions of the accesses watched there.
  */
+#include <asm/x86.h>
 #include "../apic.h"
+#include "../policy.h"
 #include "../vmm.h"
 #include "svm.h"
 
@@ -21,6 +25,24 @@
 #define NPT_US		(1ull << 2)	/* nested walks are user accesses (APM 15.25.5) */
 #define NPT_PS		(1ull << 7)	/* 2 MiB page */
 #define NPT_LEAF	(NPT_P | NPT_RW | NPT_US)
+#define NPT_NX		(1ull << 63)	/* no execute, with the host's EFER.NXE (APM 5.6.1) */
+
+/* A page's entry, less the permissions of the accesses the policy
+ * watches there (APM 15.25.5, 5.3.3): a write watch clears R/W; a read
+ * watch leaves it not present (NPT has no readable bit: P is all or
+ * nothing); an execute watch sets NX. */
+static uint64_t watched(const struct policy *p, uint64_t gpa, uint64_t pte)
+{
+	unsigned kinds = watch_perms(p, gpa);
+
+	if (kinds & POLICY_READ)
+		return 0;
+	if (kinds & POLICY_WRITE)
+		pte &= ~NPT_RW;
+	if (kinds & POLICY_EXEC)
+		pte |= NPT_NX;
+	return pte;
+}
 
 /* The 2 MiB region that holds gpa? */
 static bool in_2m(uint64_t base, uint64_t gpa)
@@ -34,7 +56,7 @@ static bool in_2m(uint64_t base, uint64_t gpa)
  * local APIC's without RW, so that only writes to them exit; the I/O
  * APIC's, when lvisor keeps it, not present; the rest as before.
  */
-static uint64_t small_pages(uint64_t base)
+static uint64_t small_pages(const struct policy *p, uint64_t base)
 {
 	uint64_t *pt = page_alloc(1);
 
@@ -43,6 +65,8 @@ static uint64_t small_pages(uint64_t base)
 		if (gpa_is_ioapic(gpa))
 			continue;
 		pt[j] = gpa | (gpa_is_read_only(gpa) || gpa == apic_page ? NPT_P | NPT_US : NPT_LEAF);
+		if (p->watch_count)
+			pt[j] = watched(p, gpa, pt[j]);
 	}
 	return (uint64_t)pt | NPT_LEAF;
 }
@@ -72,10 +96,17 @@ static uint64_t npt_build_guest2(const struct guest *g)
 	return (uint64_t)pml4;
 }
 
-uint64_t npt_build(const struct guest *g)
+uint64_t npt_build(const struct guest *g, const struct policy *p)
 {
+	watch_check(p, g);	/* watches are the first guest's only */
 	if (g->second)
 		return npt_build_guest2(g);
+	/* NX in a nested entry is reserved unless the host's EFER.NXE is set
+	 * (APM 5.6.1, 15.25.5): set it on this CPU, the one that runs the
+	 * guest, for an execute watch. lvisor's own tables use no NX bit. */
+	for (unsigned i = 0; i < p->watch_count; i++)
+		if (p->watches[i].access == POLICY_EXEC)
+			wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 
 	uint64_t *pml4 = page_alloc(1), *pdpt = page_alloc(1), *pd = page_alloc(4);
 
@@ -86,8 +117,9 @@ uint64_t npt_build(const struct guest *g)
 		uint64_t gpa = i << 21;
 		if (gpa_is_vmm(gpa) || gpa_is_guest2(gpa))
 			continue;
-		bool split = gpa_2m_is_split(gpa) || in_2m(gpa, apic_page) || in_2m(gpa, ioapic_page);
-		pd[i] = !split ? gpa | NPT_LEAF | NPT_PS : small_pages(gpa);
+		bool split = gpa_2m_is_split(gpa) || in_2m(gpa, apic_page) || in_2m(gpa, ioapic_page) ||
+			     (p->watch_count && watch_2m(p, gpa));
+		pd[i] = !split ? gpa | NPT_LEAF | NPT_PS : small_pages(p, gpa);
 	}
 	return (uint64_t)pml4;
 }

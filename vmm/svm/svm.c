@@ -143,7 +143,7 @@ static int svm_create(struct vcpu *v, uint64_t cs_base)
 	c->asid = 1;				/* ASID 0 belongs to the host */
 	c->tlb_control = SVM_TLB_FLUSH_ALL;
 	c->np_enable = 1;
-	c->n_cr3 = npt_build(v->guest);
+	c->n_cr3 = npt_build(v->guest, v->policy);
 
 	struct vmcb_save *s = &vmcb->save;
 	real_mode_segment(&s->cs, 0x9b);	/* present, code, readable, accessed */
@@ -201,6 +201,8 @@ static void decode_exit(struct vcpu *v)
 		 * guest's page tables (accessed and dirty bits) */
 		e->gpa_write = (c->exitinfo1 & SVM_NPF_WRITE) && !(c->exitinfo1 & SVM_NPF_GUEST_WALK);
 		e->gpa_walk = c->exitinfo1 & SVM_NPF_GUEST_WALK;
+		e->gpa_fetch = c->exitinfo1 & SVM_NPF_FETCH;	/* the #PF error code's I/D */
+		e->gpa_event = c->exitintinfo & SVM_EVTINJ_VALID;	/* APM 15.7.2 */
 		break;
 	default:
 		if (e->code < 0x20) {	/* CR access; the GPR is known with decode assists */

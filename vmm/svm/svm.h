@@ -24,7 +24,7 @@ static inline struct vmcb *svm_vmcb(struct vcpu *v)
 }
 
 struct guest;
-uint64_t npt_build(const struct guest *g);		/* npt.c: returns nCR3 */
+uint64_t npt_build(const struct guest *g, const struct policy *p);		/* npt.c: returns nCR3 */
 void svm_enter(struct guest_regs *regs, uint64_t vmcb_pa);	/* svm_enter.S */
 const char *svm_exit_name(uint32_t code);			/* svm_exits.c */
 void svm_exit_names_init(void);					/* once, before the first */

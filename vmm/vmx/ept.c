@@ -9,9 +9,12 @@
  * guests' maps, and the I/O APIC's is in neither (vmm/ioapic.c). RAM is
  * write-back; everything above the guest's RAM (the APIC,
  * the I/O APIC, PCI holes) is uncacheable, as MMIO must be (SDM 29.3.7).
+ * The pages the policy watches (memory:, vmm/memwatch.c) lose the
+ * permissions of the accesses watched there.
  */
 #include <asm/vmx.h>
 #include "../apic.h"
+#include "../policy.h"
 #include "../vmm.h"
 #include "vmx.h"
 
@@ -25,6 +28,24 @@ static bool apic_read_only(uint64_t gpa)
 	return guest2.size && gpa == apic_page;
 }
 
+/* A page's permissions, less those of the accesses the policy watches
+ * there (SDM 29.3.2, table 29-6): a write watch clears W; a read watch
+ * clears R, and W and X with it (W without R is a misconfiguration, SDM
+ * 29.3.3.1, and X without R needs the execute-only capability); an
+ * execute watch clears X. */
+static uint64_t watched(const struct policy *p, uint64_t gpa, uint64_t perms)
+{
+	unsigned kinds = watch_perms(p, gpa);
+
+	if (kinds & POLICY_READ)
+		return 0;
+	if (kinds & POLICY_WRITE)
+		perms &= ~EPT_WRITE;
+	if (kinds & POLICY_EXEC)
+		perms &= ~EPT_EXEC;
+	return perms;
+}
+
 /* The 2 MiB region that holds gpa? */
 static bool in_2m(uint64_t base, uint64_t gpa)
 {
@@ -35,7 +56,7 @@ static bool in_2m(uint64_t base, uint64_t gpa)
  * own (SDM 29.3.2, table 29-6). The HPET's page and (above) the APIC's
  * read-only; the I/O APIC's, when lvisor keeps it (vmm/ioapic.c), not
  * present. */
-static uint64_t small_pages(uint64_t base, uint64_t type)
+static uint64_t small_pages(const struct policy *p, uint64_t base, uint64_t type)
 {
 	uint64_t *pt = page_alloc(1);
 
@@ -43,12 +64,16 @@ static uint64_t small_pages(uint64_t base, uint64_t type)
 		uint64_t gpa = base + ((uint64_t)j << 12);
 		if (gpa_is_ioapic(gpa))
 			continue;
-		pt[j] = gpa | (gpa_is_read_only(gpa) || apic_read_only(gpa) ? EPT_READ : EPT_RWX) | type;
+		uint64_t perms = gpa_is_read_only(gpa) || apic_read_only(gpa) ? EPT_READ : EPT_RWX;
+		if (p->watch_count)
+			perms = watched(p, gpa, perms);
+		/* no permission at all: not present, the memory type unused */
+		pt[j] = perms ? gpa | perms | type : 0;
 	}
 	return (uint64_t)pt | EPT_RWX;
 }
 
-uint64_t ept_build(const struct guest *g)
+uint64_t ept_build(const struct guest *g, const struct policy *p)
 {
 	uint64_t *pml4 = page_alloc(1), *pdpt = page_alloc(1), *pd = page_alloc(4);
 
@@ -58,6 +83,7 @@ uint64_t ept_build(const struct guest *g)
 	 * lvisor memory, none of the first guest's, no other device. Any
 	 * other access is an EPT violation, which the core reports (or, the
 	 * I/O APIC's, emulates). */
+	watch_check(p, g);	/* watches are the first guest's only */
 	if (g->second) {
 		pml4[0] = (uint64_t)pdpt | EPT_RWX;
 		for (int i = 0; i < 4; i++)
@@ -81,8 +107,8 @@ uint64_t ept_build(const struct guest *g)
 		if (gpa_is_vmm(gpa) || gpa_is_guest2(gpa))
 			continue;
 		bool split = gpa_2m_is_split(gpa) || (guest2.size && in_2m(gpa, apic_page)) ||
-			     in_2m(gpa, ioapic_page);
-		pd[i] = !split ? gpa | EPT_RWX | type | EPT_LARGE : small_pages(gpa, type);
+			     in_2m(gpa, ioapic_page) || (p->watch_count && watch_2m(p, gpa));
+		pd[i] = !split ? gpa | EPT_RWX | type | EPT_LARGE : small_pages(p, gpa, type);
 	}
 	/* EPTP (SDM 25.6.11): the PML4's address, WB for the tables
 	 * themselves, and "page-walk length - 1" = 3 for four levels. */

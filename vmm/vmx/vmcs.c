@@ -137,7 +137,7 @@ static int setup_controls(const struct vcpu *v)
 	if (proc & CPU_BASED_USE_MSR_BITMAPS)
 		vmwrite(MSR_BITMAP, build_msr_bitmap(p));
 	if (ctl->proc_based2 & SECONDARY_ENABLE_EPT)
-		vmwrite(EPT_POINTER, ept_build(v->guest));
+		vmwrite(EPT_POINTER, ept_build(v->guest, v->policy));
 	return ok ? 0 : -1;
 }
 

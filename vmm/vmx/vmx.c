@@ -223,6 +223,8 @@ static void decode_exit(struct vcpu *v)
 		/* bit 7: a linear address was translated; bit 8 clear: the
 		 * access was to one of its paging-structure entries */
 		e->gpa_walk = e->code == EXIT_REASON_EPT_VIOLATION && (q & 0x80) && !(q & 0x100);
+		e->gpa_fetch = e->code == EXIT_REASON_EPT_VIOLATION && (q & 4);	/* bit 2 */
+		e->gpa_event = vmread(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID;	/* SDM 28.2.4 */
 		break;
 	}
 }

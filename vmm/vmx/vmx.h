@@ -113,7 +113,7 @@ struct guest;
 bool cr_set_guest(const struct guest *g, int n, uint64_t val);	/* as if guest g wrote CRn; false: #GP */
 
 /* ept.c: returns the EPT pointer (SDM 25.6.11). */
-uint64_t ept_build(const struct guest *g);
+uint64_t ept_build(const struct guest *g, const struct policy *p);
 
 /* Not an SDM exit reason: the code of a VMLAUNCH/VMRESUME that failed
  * without a VM exit (VMfailInvalid, VMfailValid). It is beyond the
