@@ -114,7 +114,8 @@ def test_exit_trace_in_dump(backend):
 # bench guest as both of lvisor's guests at once, the second on COM2.
 BENCH_ROWS = ["lvisor:cpuid", "guest1:cpuid", "guest2:cpuid", "lvisor:hypercall", "rdtsc:rdtsc",
               "lvisor:io", "lvisor:msr", "lvisor:rdtsc", "lvisor:empty", "bare:cpuid", "bare:rdtsc", "bare:io", "bare:msr",
-              "loop-reg", "loop-mem", "lv6-boot", "lv6-exits"]
+              "loop-reg", "loop-mem", "lv6-boot", "lv6-exits",
+              "lv6-log:syscall", "lv6:syscall", "lv6-bare:syscall"]
 
 
 def test_make_bench_quick():
@@ -140,5 +141,12 @@ def test_make_bench_quick():
     # The two guests' CPUID loops ran at the same time (each printed its
     # TSC span; Bochs' TSC is one clock for both CPUs).
     assert data["results"]["vmx"]["values"]["guests:overlap"]["min"] > 0, data
+    # lv6's system call round trip: two exits under syscall-log, none under
+    # default, which on Bochs (instructions) runs exactly as bare.
+    for b, values in data["results"].items():
+        logged, native = values["values"]["lv6-log:syscall"], values["values"]["lv6:syscall"]
+        assert logged["median"] > 10 * native["median"], (b, logged, native)
+    vmx = data["results"]["vmx"]["values"]
+    assert vmx["lv6:syscall"]["median"] == vmx["lv6-bare:syscall"]["median"], vmx
     assert (ROOT / "build" / "bench" / "bench.png").stat().st_size > 1000
 

@@ -29,10 +29,14 @@ def lv6_lines(run):
 
 
 def lv6_syscall_rips():
-    """The addresses of the SYSCALL instructions (0f 05) in lv6's user.S."""
+    """The addresses of the SYSCALL instructions (0f 05) of lv6's user space,
+    user_start in user.S (not user_bench's, which runs with `bench` only)."""
     r = subprocess.run(["objdump", "-d", str(ROOT / "build/guests/lv6.elf")],
                        capture_output=True, text=True, check=True)
-    return re.findall(r"^\s*([0-9a-f]+):\s+0f 05\s+syscall\s*$", r.stdout, re.M)
+    code = re.search(r"^[0-9a-f]+ <user_start>:\n(.*?)(?:^[0-9a-f]+ <|\Z)", r.stdout,
+                     re.M | re.S)
+    assert code, r.stdout
+    return re.findall(r"^\s*([0-9a-f]+):\s+0f 05\s+syscall\s*$", code.group(1), re.M)
 
 
 def ud_exits(run):

@@ -19,6 +19,11 @@ Runs, on QEMU (AMD SVM) and on Bochs (Intel VMX), RUNS times each:
     instructions without lvisor, and the exit-free loops' bare cost;
   - lv6 under lvisor with the default policy, and bare: its boot time as
     lv6 itself measures it, and the exits it takes (lvisor's statistics);
+  - lv6 with `bench` on its command line (guests/lv6/user.S: user space
+    times round trips of a system call that does nothing) under lvisor with
+    policies/syscall-log.yaml (SYSCALL and SYSRET raise #UD, exit and are
+    carried out and logged: two exits a call), with the default policy
+    (SYSCALL and SYSRET run natively), and bare;
   - Linux (make qemu KERNEL=linux, guests/linux/) under lvisor with the
     default policy, and bare, driven through a terminal (pexpect) to its
     ready line, then `poweroff`: the time to the ready line by the emulator's
@@ -57,6 +62,8 @@ BACKENDS = {
 # figure comes from: "lvisor:x" the bench policy's run, "rdtsc:x" the
 # bench-rdtsc run, "bare:x" the bare run, "guest1:x" and "guest2:x" the
 # bench guest as both of lvisor's guests at once; x is the guest's figure name.
+# "lv6-log:syscall", "lv6:syscall" and "lv6-bare:syscall": lv6's `bench`
+# under policies/syscall-log.yaml, under the default policy, and bare.
 CYCLE_ROWS = [
     ("lvisor:cpuid", "CPUID: exit round trip"),
     ("guest1:cpuid", "CPUID: exit round trip in the first guest, while the second guest "
@@ -71,12 +78,19 @@ CYCLE_ROWS = [
      "policy bench-memory)"),
     ("lvisor:rdtsc", "RDTSC passed through (no exit)"),
     ("lvisor:empty", "empty loop iteration (included in every figure above)"),
+    ("lv6-log:syscall", "logged syscall round trip (2 exits): lv6's SYSCALL to a system call "
+     "that does nothing and SYSRET back, under policies/syscall-log.yaml (both raise #UD, "
+     "which exits; lvisor carries them out and logs the SYSCALL, printing nothing in the "
+     "round measured)"),
+    ("lv6:syscall", "SYSCALL+SYSRET: native, under default (no exit): the same round trip "
+     "(both include lv6's loop, entry and dispatch)"),
     ("lvisor:loop-mem", "exit-free loop-mem: one page touched (a TLB miss, an NPT/EPT walk)"),
     ("bare:loop-mem", "loop-mem without lvisor: one page touched (a TLB miss)"),
     ("bare:cpuid", "CPUID without lvisor"),
     ("bare:rdtsc", "RDTSC without lvisor"),
     ("bare:io", "IN from port 0xed without lvisor"),
     ("bare:msr", "RDMSR 0x10 without lvisor"),
+    ("lv6-bare:syscall", "SYSCALL+SYSRET without lvisor (lv6's round trip)"),
 ]
 # Overheads: (key, what, numerator, denominator).
 RATIO_ROWS = [
@@ -138,6 +152,7 @@ SPAN = re.compile(r"^bench: (\S+) span start=(\d+) end=(\d+)", re.M)
 STATS = re.compile(r"^lvisor: exit statistics: (\d+) exits$", re.M)
 # reason, name, count, cycles, cycles/exit, min ("-": only the exit being handled)
 STATS_ROW = re.compile(r"^lvisor:\s+(\S+) (\S+)\s+(\d+)\s+(\d+)\s+(\d+|-)\s+(\d+|-)$")
+LV6_SYSCALL = re.compile(r"\] lv6: syscall cycles=\d+ total=(\d+) iterations=(\d+)$", re.M)
 LV6_END = re.compile(r"^\[\s*(\d+)\.(\d{6})\] lv6: user space exited", re.M)
 LINUX_UPTIME = r"lvisor-linux: uptime (\d+\.\d+)"     # guests/linux/init, just before:
 LINUX_READY = "lvisor-linux: ready"
@@ -188,6 +203,14 @@ def lv6_seconds(out):
     if not m:
         sys.exit(f"bench: lv6 did not reach its shutdown line:\n{out[-3000:]}")
     return int(m.group(1)) + int(m.group(2)) / 1e6
+
+
+def lv6_syscall(out):
+    """lv6's `bench`: the cycles of one system call's round trip."""
+    m = LV6_SYSCALL.search(out)
+    if not m:
+        sys.exit(f"bench: lv6 printed no syscall figure:\n{out[-3000:]}")
+    return int(m.group(1)) / int(m.group(2))
 
 
 # ---- the runs ----------------------------------------------------------------
@@ -305,6 +328,11 @@ def run_backend(b, runs, quick, linux_runs, build):
         for reason, count in rows.items():
             exits.setdefault(reason, []).append(count)
         add("lv6-bare:boot", lv6_seconds(make(t["bare"], KERNEL="lv6")))
+        add("lv6-log:syscall", lv6_syscall(make(t["lvisor"], KERNEL="lv6", POLICY="syscall-log",
+                                                APPEND="bench")))
+        add("lv6:syscall", lv6_syscall(make(t["lvisor"], KERNEL="lv6", POLICY="default",
+                                            APPEND="bench")))
+        add("lv6-bare:syscall", lv6_syscall(make(t["bare"], KERNEL="lv6", APPEND="bench")))
     if linux_runs:
         run_linux(b, linux_runs, values, linux_exits)
     for key, what, num, den in RATIO_ROWS:
@@ -486,8 +514,9 @@ def chart(results, path):
 
     bs = [b for b in BACKENDS if b in results]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    keys = ["lvisor:cpuid", "lvisor:hypercall", "rdtsc:rdtsc", "lvisor:io", "lvisor:msr"]
-    labels = ["CPUID", "hypercall", "RDTSC emul.", "IN", "RDMSR"]
+    keys = ["lvisor:cpuid", "lvisor:hypercall", "rdtsc:rdtsc", "lvisor:io", "lvisor:msr",
+            "lv6-log:syscall"]
+    labels = ["CPUID", "hypercall", "RDTSC emul.", "IN", "RDMSR", "syscall logged\n(2 exits)"]
     width = 0.8 / len(bs)
     for i, b in enumerate(bs):
         vals = results[b]["values"]

@@ -16,6 +16,14 @@
 #define SYS_hey		0
 #define SYS_bye		1
 #define SYS_exit	2
+#define SYS_nop		3	/* does nothing: "bench" times its round trip */
+#define SYS_bench	4	/* "bench": print the measurement (RDI: TSC cycles) */
+
+/* "bench" on the command line: user space (user_bench, user.S) makes
+ * BENCH_CALLS system calls to warm up, then BENCH_ROUNDS rounds of
+ * BENCH_CALLS, and reports the fastest round. */
+#define BENCH_CALLS	1000
+#define BENCH_ROUNDS	3
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -29,7 +37,7 @@ extern uint64_t trap_vectors[32];
 uint64_t syscall(uint64_t num, uint64_t arg);
 
 /* user.S */
-extern char user_start[], user_stack_top[];
+extern char user_start[], user_bench[], user_stack_top[];
 #endif
 
 #endif

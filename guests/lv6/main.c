@@ -1,11 +1,13 @@
 /*
  * lv6's kernel: set up the console, the clock, the descriptor tables and
  * SYSCALL, then drop to user space (user.S), whose three system calls print
- * "hey 481" and "bye 451" and power the machine off (exit). Every line
+ * "hey 481" and "bye 451" and power the machine off (exit); or, with
+ * "bench" on the command line, whose user space times system calls. Every line
  * carries the time since boot, read with RDTSC: that is what a policy's
  * RDTSC rules change.
  */
 #include <asm/x86.h>
+#include <lib/cmdline.h>
 #include <lib/console.h>
 #include <lib/poweroff.h>
 #include <lib/printk.h>
@@ -83,10 +85,12 @@ void trap(uint64_t vector, uint64_t error, uint64_t rip)
 
 
 /* The console's UART: COM1, unless the command line says "console=PORT"
- * (in hex, 0x2f8 for COM2: lvisor's second guest prints there); and the
+ * (in hex, 0x2f8 for COM2: lvisor's second guest prints there); the
  * TSC's frequency, if it says "tsc_khz=N" (lvisor's second guest, which
- * has no PIT to measure it with). */
+ * has no PIT to measure it with); and "bench", which runs user_bench
+ * (user.S) as user space, for make bench. */
 extern uint32_t mb_info;	/* head.S: EBX at entry, the multiboot information */
+static int bench;
 
 static void console_from_cmdline(void)
 {
@@ -95,6 +99,8 @@ static void console_from_cmdline(void)
 	if (mbi && (mbi->flags & MULTIBOOT_INFO_CMDLINE)) {
 		console_port_from_cmdline((const char *)(uint64_t)mbi->cmdline);
 		tsc_hz_from_cmdline((const char *)(uint64_t)mbi->cmdline);	/* for tsc_init() */
+		const char *w = cmdline_value((const char *)(uint64_t)mbi->cmdline, "bench");
+		bench = w && (*w == ' ' || *w == 0);
 	}
 }
 
@@ -108,5 +114,6 @@ void main(void)
 	load_descriptors();
 	syscall_init();
 	printk("lv6: entering user space\n");
-	enter_user((uint64_t)user_start, (uint64_t)user_stack_top);
+	enter_user(bench ? (uint64_t)user_bench : (uint64_t)user_start,
+		   (uint64_t)user_stack_top);
 }
