@@ -406,12 +406,17 @@ def parse_ranges(node, event, key, dirs, actions, hi, value_max):
             else:
                 _check_io(m[key].src, first, last, rule)
             out.append(RangeRule(first, last, d, rule))
-    # Within one file, two rules for the same direction may not overlap.
-    for i, a in enumerate(out):
-        for b in out[:i]:
+    return _no_overlaps(out)
+
+
+def _no_overlaps(rules):
+    """Within one file, two range rules for the same direction (or kind of
+    access) may not overlap."""
+    for i, a in enumerate(rules):
+        for b in rules[:i]:
             if a.dir == b.dir and a.first <= b.last and b.first <= a.last:
                 raise PolicyError(a.rule.src, f"{a.rule.event} overlaps the rule at {b.rule.src}")
-    return out
+    return rules
 
 
 def _check_msr_range(src, first, last):
@@ -693,8 +698,4 @@ def parse_memory(node):
                                         f"cannot run it): make the range "
                                         f"[{hex(first & ~0xFFF)}, {hex(last | 0xFFF)}]")
             out.append(RangeRule(first, last, d, rule))
-    for i, a in enumerate(out):
-        for b in out[:i]:
-            if a.dir == b.dir and a.first <= b.last and b.first <= a.last:
-                raise PolicyError(a.rule.src, f"{a.rule.event} overlaps the rule at {b.rule.src}")
-    return out
+    return _no_overlaps(out)
