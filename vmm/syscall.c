@@ -16,9 +16,9 @@
  * them in long mode whatever CS.L says (APM Vol. 3, SYSCALL: CSTAR, and
  * SYSRET), while Intel's raise #UD outside 64-bit mode (SDM Vol. 2B; so
  * does lvisor, on VMX). AMD's run them in legacy mode too (EFER.LMA 0),
- * which lvisor does not emulate: it stops the guest and says so. An
- * RFLAGS.TF set before either gives the single-step #DB after it, as on
- * the CPU (the backends' far_transfer).
+ * which lvisor does not emulate: it stops the guest and says so. The
+ * single-step #DB after either follows the RFLAGS.TF it leaves, as on the
+ * CPU (the backends' far_transfer).
  */
 #include <lib/printk.h>
 #include "actions.h"

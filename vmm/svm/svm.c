@@ -416,21 +416,15 @@ static void svm_segment(struct vcpu *v, enum seg s, struct segment *out)
 
 /* SYSCALL and SYSRET done by lvisor (vmm/syscall.c): the VMCB keeps
  * segment attributes in descriptor order already (APM B.2), and the CPL
- * apart, which VMRUN loads as given (APM 15.5.1): SS.DPL's. The
- * single-step #DB follows if TF was set before the instruction, even if
- * the new RFLAGS clears it (APM 13.1.1.3: TF at its start; SYSCALL's FMASK
- * usually does): single_step() looks at TF after, so it is done here. */
+ * apart, which VMRUN loads as given (APM 15.5.1): SS.DPL's. Their
+ * single-step #DB follows the TF they leave, not the one before them:
+ * SYSCALL's FMASK clearing TF keeps a user's TF from trapping at the
+ * kernel's entry, before it has its own stack (the manuals do not say so;
+ * the CPUs do, as QEMU does); SYSRET with TF in R11 traps right after. */
 static void svm_far_transfer(struct vcpu *v, const struct segment *cs, const struct segment *ss,
 			     uint64_t rip, uint64_t rflags)
 {
 	struct vmcb *vmcb = svm_vmcb(v);
-	uint64_t debugctl;
-
-	if ((vmcb->save.rflags & RFLAGS_TF) &&
-	    !(!rdmsr_safe(MSR_IA32_DEBUGCTL, &debugctl) && (debugctl & DEBUGCTL_BTF))) {
-		vmcb->save.dr6 |= DR6_BS;
-		vmcb->control.eventinj = VEC_DB | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
-	}
 
 	vmcb->save.cs = (struct vmcb_seg){ cs->selector, (uint16_t)cs->attrib, cs->limit, cs->base };
 	vmcb->save.ss = (struct vmcb_seg){ ss->selector, (uint16_t)ss->attrib, ss->limit, ss->base };
@@ -438,6 +432,7 @@ static void svm_far_transfer(struct vcpu *v, const struct segment *cs, const str
 	vmcb->save.rip = rip;
 	vmcb->save.rflags = rflags;
 	vmcb->control.interrupt_shadow &= ~1ull;
+	single_step(vmcb);
 }
 
 static unsigned svm_cpl(struct vcpu *v) { return svm_vmcb(v)->save.cpl; }
