@@ -78,6 +78,20 @@ def test_syscall_count(backend):
 
 
 @SVM
+def test_syscall_count_two_guests_apart(backend):
+    # Two lv6 without POLICY2 share the generated `policy` and its count
+    # table: each guest's statistics show its own three system calls.
+    policy = "tests/policies/syscall-count.yaml"
+    run = make(backend["target"], POLICY=policy, KERNEL2="lv6")
+    assert run.status == 0 and "second guest: exit statistics" in run.out, run
+    rule = rule_at(policy, "exits:", "syscall: count")
+    tables = re.findall(rf"^lvisor: {rule}: syscall: count: (\d+) system calls\n"
+                        r"((?:lvisor:\s+\d+\s+\d+\n)*)", run.out, re.M)
+    assert [(n, [l.split()[1:] for l in t.splitlines()]) for n, t in tables] == \
+        [("3", [["0", "1"], ["1", "1"], ["2", "1"]])] * 2, run
+
+
+@SVM
 def test_syscall_unhandled_stops_at_the_first(backend):
     policy = "tests/policies/syscall-unhandled.yaml"
     run = boot(backend["target"], policy)
