@@ -82,6 +82,20 @@ def test_syscall_count(backend):
 
 
 @SVM
+def test_syscall_count_two_guests_apart(backend):
+    # Two lv6 without POLICY2 share the generated `policy` and its count
+    # table: each guest's statistics show its own three system calls.
+    policy = "tests/policies/syscall-count.yaml"
+    run = make(backend["target"], POLICY=policy, KERNEL2="lv6")
+    assert run.status == 0 and "second guest: exit statistics" in run.out, run
+    rule = rule_at(policy, "exits:", "syscall: count")
+    tables = re.findall(rf"^lvisor: {rule}: syscall: count: (\d+) system calls\n"
+                        r"((?:lvisor:\s+\d+\s+\d+\n)*)", run.out, re.M)
+    assert [(n, [l.split()[1:] for l in t.splitlines()]) for n, t in tables] == \
+        [("3", [["0", "1"], ["1", "1"], ["2", "1"]])] * 2, run
+
+
+@SVM
 def test_syscall_unhandled_stops_at_the_first(backend):
     policy = "tests/policies/syscall-unhandled.yaml"
     run = boot(backend["target"], policy)
@@ -108,6 +122,49 @@ def test_other_ud_is_the_guests(backend):
     assert lines(run) == lines(default), run
     assert re.search(r"^probe: vmmcall at (0x\w+): faulted$", run.out, re.M), run
     assert ud_exits(run) == 1 and ud_exits(default) == 0, run
+
+
+# lm64 (guests/test/lm64.c) with EFER.SCE set, at CPL 0: its lines after
+# the EFER one, on AMD SVM and Intel VMX.
+LM64_LINES = {
+    "svm": ["lm64: compat-mode syscall: to CSTAR, rcx the next eip"],
+    "vmx": ["lm64: compat-mode syscall: vector 6 at it+0, dr6.bs 0"],
+}
+
+
+@BOTH
+def test_syscall_edges_lm64(backend):
+    # Under syscall-log every #UD exits to lvisor, which must give lm64 what
+    # the CPU gives it under default: a #UD for an invalid opcode (06, 66
+    # 06) on a page's last bytes before a page not present, which the CPU
+    # raises without reading on (lvisor used to stop the guest there);
+    # SYSCALL in compatibility mode, which AMD's CPUs run, to CSTAR in
+    # 64-bit mode, and Intel's refuse with #UD; the single-step #DB after a
+    # SYSCALL with TF set, which follows the TF it leaves (none where FMASK
+    # clears TF; at LSTAR, with DR6.BS, where it does not).
+    def lines(run):
+        out = [l for l in run.out.splitlines() if l.startswith("lm64: ")]
+        return out[out.index("lm64: EFER written without LMA: EFER 0x500, still in long mode") + 1:]
+    run = boot(backend["target"], "syscall-log", "lm64")
+    default = boot(backend["target"], "default", "lm64")
+    assert run.status == 0 and default.status == 0, run
+    expect = ["lm64: 06 at a page's end: vector 6 at it+0, dr6.bs 0",
+              "lm64: 66 06 at a page's end: vector 6 at it+0, dr6.bs 0"] + LM64_LINES[backend["name"]] + [
+              "lm64: syscall with TF, FMASK clearing it: no trap",
+              "lm64: syscall with TF, FMASK keeping it: vector 1 at it+0, dr6.bs 1"]
+    assert lines(run) == expect, run
+    # Without lvisor in the way the same, but for Bochs's own SYSCALL, which
+    # traps on the TF from before it even where FMASK clears it (as Xen did
+    # until XSA-204; the CPUs and QEMU do not).
+    if backend["name"] == "vmx":
+        expect[3] = "lm64: syscall with TF, FMASK clearing it: vector 1 at it+0, dr6.bs 1"
+    assert lines(default) == expect, default
+    # Each SYSCALL went through lvisor: two at CPL 0 in 64-bit mode, and on
+    # SVM the compatibility-mode one, at its 32-bit address.
+    rule = rule_at("policies/syscall-log.yaml", "exits:", "syscall: log")
+    logged = re.findall(rf"^lvisor: {rule}: syscall: log: rip ({HEX}): ", run.out, re.M)
+    assert len(logged) == (3 if backend["name"] == "svm" else 2), run
+    assert "cannot read the instruction" not in run.out, run
 
 
 def test_xv6_shell_under_syscall_log():

@@ -10,7 +10,7 @@
 
 void act_log(struct vcpu *v, struct act_ratelimit *rl, const char *rule, const char *fmt, ...)
 {
-	uint64_t n = ++rl->count;
+	uint64_t n = __atomic_add_fetch(&rl->count[v->guest->second], 1, __ATOMIC_RELAXED);
 	char msg[224];	/* a system call and its six arguments */
 	va_list ap;
 

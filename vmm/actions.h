@@ -16,11 +16,14 @@
  * `log: true` on a rule. Each rule has its own counter, so a busy rule
  * cannot hide a rare one: the first ACT_LOG_BURST occurrences are printed,
  * then only the 2^k-th ones (with their number), so a rule that fires a
- * million times prints about 30 lines.
+ * million times prints about 30 lines. Two guests without a policy of
+ * their own share `policy` and its handlers: each counts apart (indexed by
+ * guest->second), so that one's flood cannot quiet the other, and the
+ * counts go up atomically (two CPUs, or a guest's own several).
  */
 #define ACT_LOG_BURST 10
 struct act_ratelimit {
-	uint64_t count;
+	uint64_t count[2];	/* by guest: [guest->second] */
 };
 void act_log(struct vcpu *v, struct act_ratelimit *rl, const char *rule, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -88,27 +91,30 @@ uint64_t act_cr_value(struct vcpu *v);
  * The `syscall` event (vmm/syscall.c): the #UD that SYSCALL and SYSRET
  * raise while the policy keeps EFER.SCE out of the CPU. act_sys_decode()
  * says which instruction it was: ACT_SYS_NONE for any other #UD (the
- * guest's own), ACT_SYS_STOPPED when it stopped the guest (a mode lvisor
- * does not emulate them in); act_syscall()/act_sysret() carry them out.
+ * guest's own), ACT_SYS_STOPPED when it stopped the guest (AMD's legacy
+ * mode, which lvisor does not emulate them in); act_syscall() and
+ * act_sysret() carry them out.
  */
 enum { ACT_SYS_NONE, ACT_SYS_CALL, ACT_SYS_RET, ACT_SYS_STOPPED };
 struct act_sys {
 	unsigned len;		/* prefixes included */
 	bool rex_w;		/* SYSRET back to 64-bit code */
+	bool long64;		/* from 64-bit mode; else compatibility mode (AMD) */
 };
 int act_sys_decode(struct vcpu *v, struct act_sys *s);
 int act_syscall(struct vcpu *v, const struct act_sys *s);
 int act_sysret(struct vcpu *v, const struct act_sys *s);
 int act_syscall_unhandled(struct vcpu *v, const char *rule);
 /* `syscall: count`: system calls by number (RAX), the last slot for all
- * numbers from SYSCALL_COUNT_MAX on; printed with the exit statistics. */
+ * numbers from SYSCALL_COUNT_MAX on; printed with the exit statistics.
+ * By guest, [guest->second]: two guests may share the policy. */
 #define SYSCALL_COUNT_MAX	512
 struct syscall_counts {
 	const char *rule;	/* "policies/x.yaml:7: syscall: count" */
-	uint64_t count[SYSCALL_COUNT_MAX + 1];
+	uint64_t count[2][SYSCALL_COUNT_MAX + 1];
 };
 void act_syscall_count(struct vcpu *v, struct syscall_counts *c);
-void syscall_counts_print(const struct syscall_counts *c);
+void syscall_counts_print(struct vcpu *v, const struct syscall_counts *c);
 
 /* Exceptions: deliver the intercepted exception to the guest unchanged. */
 int act_reflect(struct vcpu *v);

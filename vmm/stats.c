@@ -74,7 +74,7 @@ void stats_print_vcpu(struct vcpu *v)
 	printk("  cycles: TSC ticks from the exit to the next entry. A reason's first exits\n"
 	       "  cost more (cold caches; on QEMU, TCG translating lvisor's code): see min.\n");
 	if (v->policy->syscall_counts)		/* `syscall: count` (vmm/syscall.c) */
-		syscall_counts_print(v->policy->syscall_counts);
+		syscall_counts_print(v, v->policy->syscall_counts);
 }
 
 void trace_print_vcpu(struct vcpu *v)

@@ -66,6 +66,7 @@ gdt:
 	.quad 0
 	.quad 0x00af9a000000ffff	/* 0x08: 64-bit code (L=1) */
 	.quad 0x00cf92000000ffff	/* 0x10: data */
+	.quad 0x00cf9b000000ffff	/* 0x18: 32-bit code (L=0, D=1): compatibility mode */
 gdt_desc:
 	.word gdt_desc - gdt - 1
 	.long gdt

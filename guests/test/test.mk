@@ -1,7 +1,8 @@
 # guests/test/: tiny multiboot kernels that test the firmware's loaders and
 # lvisor's protection of its own memory. Each prints a line and powers off.
 #   pm32      stays in 32-bit protected mode; a.out kludge header, flat binary
-#   lm64      enters long mode itself; an ELF64 file; CPUID with REX prefixes
+#   lm64      enters long mode itself; an ELF64 file; CPUID with REX prefixes; #UD at a page's
+#             end, SYSCALL in compatibility mode and with TF (for the `syscall` event)
 #   vmmtouch  touches lvisor's memory: lvisor must stop it
 #   probe     shows what an exit policy changes, one line per effect (32-bit ELF); prefixed and
 #             single-stepped instructions lvisor completes; APPEND=pdpte: PAE PDPTEs outside RAM;

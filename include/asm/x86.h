@@ -84,6 +84,7 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define EFER_FFXSR	(1u << 14)
 #define MSR_STAR	0xc0000081
 #define MSR_LSTAR	0xc0000082
+#define MSR_CSTAR	0xc0000083	/* SYSCALL from compatibility mode (AMD) */
 #define MSR_SFMASK	0xc0000084
 #define MSR_PAT		0x277
 /* IA32_APIC_BASE (SDM 11.4.4): BSP (8), x2APIC enable (10), APIC global

@@ -418,7 +418,11 @@ static void svm_segment(struct vcpu *v, enum seg s, struct segment *out)
 
 /* SYSCALL and SYSRET done by lvisor (vmm/syscall.c): the VMCB keeps
  * segment attributes in descriptor order already (APM B.2), and the CPL
- * apart, which VMRUN loads as given (APM 15.5.1): SS.DPL's. */
+ * apart, which VMRUN loads as given (APM 15.5.1): SS.DPL's. Their
+ * single-step #DB follows the TF they leave, not the one before them:
+ * SYSCALL's FMASK clearing TF keeps a user's TF from trapping at the
+ * kernel's entry, before it has its own stack (the manuals do not say so;
+ * the CPUs do, as QEMU does); SYSRET with TF in R11 traps right after. */
 static void svm_far_transfer(struct vcpu *v, const struct segment *cs, const struct segment *ss,
 			     uint64_t rip, uint64_t rflags)
 {
@@ -430,6 +434,7 @@ static void svm_far_transfer(struct vcpu *v, const struct segment *cs, const str
 	vmcb->save.rip = rip;
 	vmcb->save.rflags = rflags;
 	vmcb->control.interrupt_shadow &= ~1ull;
+	single_step(vmcb);
 }
 
 static unsigned svm_cpl(struct vcpu *v) { return svm_vmcb(v)->save.cpl; }

@@ -459,10 +459,18 @@ static uint32_t vmx_ar(uint32_t attrib)
 	return (attrib & 0xff) | (attrib & 0xf00) << 4;
 }
 
+/* The single-step #DB as skip_to() gives it (SDM 18.3.1.4), but for the
+ * TF that SYSCALL or SYSRET leave, not the one before: SYSCALL's FMASK
+ * clearing TF keeps a user's TF from trapping at the kernel's entry,
+ * before it has its own stack (the SDM does not say so; the CPUs do);
+ * SYSRET with TF in R11 traps right after. */
 static void vmx_far_transfer(struct vcpu *v, const struct segment *cs, const struct segment *ss,
 			     uint64_t rip, uint64_t rflags)
 {
 	uint64_t blocking = vmread(GUEST_INTERRUPTIBILITY_INFO);
+
+	if ((rflags & RFLAGS_TF) && !(vmread(GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF))
+		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, vmread(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
 
 	(void)v;
 	vmwrite(GUEST_CS_SELECTOR, cs->selector);

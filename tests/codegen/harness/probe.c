@@ -15,6 +15,7 @@
 #include <string.h>
 #include "policy.h"
 #include "stubs.h"
+#include "vmm.h"		/* struct guest: act_log counts by guest */
 
 static void table(const char *name, const exit_handler_t *t, unsigned n)
 {
@@ -107,7 +108,8 @@ static int run(int argc, char **argv)
 {
 	const exit_handler_t *t = strcmp(argv[2], "vmx") ? policy.svm_exits : policy.vmx_exits;
 	unsigned code = strtoul(argv[3], NULL, 0);
-	struct vcpu v = { 0 };
+	static struct guest g = { .name = "guest" };
+	struct vcpu v = { .guest = &g };
 
 	v.exit.code = code;
 	v.exit.cr.gpr = -1;

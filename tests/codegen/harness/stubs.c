@@ -110,7 +110,7 @@ int act_syscall_unhandled(struct vcpu *v, const char *rule)
 
 void act_syscall_count(struct vcpu *v, struct syscall_counts *c)
 {
-	c->count[v->regs.rax < SYSCALL_COUNT_MAX ? v->regs.rax : SYSCALL_COUNT_MAX]++;
+	c->count[0][v->regs.rax < SYSCALL_COUNT_MAX ? v->regs.rax : SYSCALL_COUNT_MAX]++;
 	stub_sys_counted++;
 }
 
