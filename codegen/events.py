@@ -251,6 +251,18 @@ MEMORY_REFUSED = {
                         "vmm/decode.c) and never opens a watched page, so it cannot let one "
                         "instruction run there and watch the next; use inject or unhandled",
 }
+# Exceptions a watch may not inject: vector -> why. #BP and #OF are traps
+# that return past their instruction, whose length an EPT violation or a
+# nested page fault does not give (SDM 28.2.5: VM-exit instruction length
+# is for the exits that list it); #PF needs CR2 set to the faulting linear
+# address, which lvisor does not have.
+MEMORY_INJECT_REFUSED = {
+    "bp": "a trap returns after the instruction, whose length the fault does not give; "
+          "use a fault such as gp or ud",
+    "of": "a trap returns after the instruction, whose length the fault does not give; "
+          "use a fault such as gp or ud",
+    "pf": "#PF needs CR2, the linear address, which the fault does not give; use gp or ud",
+}
 MEMORY_MAX = 16         # rules (range x kind) per policy: vmm/memwatch.c walks them per fault
 MEMORY_LIMIT = 1 << 32  # EPT/NPT map the guest's first 4 GiB (vmm/vmx/ept.c, vmm/svm/npt.c)
 # What no watch may cover: the core's own (first, last, why).

@@ -692,6 +692,10 @@ def parse_memory(node):
             why = ev.MEMORY_REFUSED.get((d, rule.action))
             if why:
                 raise PolicyError(m[d].src, f"{name}: {rule.action}: {why}")
+            vector = rule.params.get("vector")
+            if rule.action == "inject" and vector in ev.MEMORY_INJECT_REFUSED:
+                raise PolicyError(m[d].value["vector"].src,
+                                  f"{name}: inject #{vector.upper()}: {ev.MEMORY_INJECT_REFUSED[vector]}")
             if d == "execute" and (first & 0xFFF or (last + 1) & 0xFFF):
                 raise PolicyError(rsrc, f"{name}: an execute watch takes whole 4 KiB pages (a fetch "
                                         f"elsewhere in a watched page traps too, and lvisor "

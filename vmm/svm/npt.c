@@ -102,11 +102,13 @@ uint64_t npt_build(const struct guest *g, const struct policy *p)
 	if (g->second)
 		return npt_build_guest2(g);
 	/* NX in a nested entry is reserved unless the host's EFER.NXE is set
-	 * (APM 5.6.1, 15.25.5): set it on this CPU, the one that runs the
-	 * guest, for an execute watch. lvisor's own tables use no NX bit. */
-	for (unsigned i = 0; i < p->watch_count; i++)
-		if (p->watches[i].access == POLICY_EXEC)
-			wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	 * (APM 5.6.1, 15.25.5), and without NXE (or SMEP) the nested page
+	 * fault's error code does not say whether the access was a fetch
+	 * (bit 4, I/D): a fetch from a read-watched page would pass for a
+	 * load. So with any watch this CPU, the one that runs the guest, gets
+	 * NXE. lvisor's own tables use no NX bit. */
+	if (p->watch_count)
+		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 
 	uint64_t *pml4 = page_alloc(1), *pdpt = page_alloc(1), *pd = page_alloc(4);
 
