@@ -256,7 +256,7 @@ def test_init_is_reported(backend):
 @pytest.mark.parametrize("how,said", [
     ("init-imm", INIT_REPORT["svm"]),
     ("init-xchg", "lvisor: guest wrote its local APIC at GPA 0xfee00300 with an instruction "
-                  "lvisor does not carry out: not a MOV store (89, C7 or A3)"),
+                  "lvisor does not carry out: not a MOV store (89, C7, A3, 88, C6 or A2)"),
     ("ipi-other", "lvisor: guest sent an IPI to another CPU (ICR 0x40): lvisor gives the guest one CPU"),
     # A store from the page before into the APIC's faults at the page's
     # start: not the APIC's first register, but a straddling access.

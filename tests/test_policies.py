@@ -160,7 +160,7 @@ def test_tsc_scale100_makes_timestamps_100x(backend):
     check_timestamps_100x(backend, "tsc-scale100")
 
 
-@SVM
+@BOTH
 def test_tsc_c_is_tsc_scale100_in_c(backend):
     """tsc-c: tsc-scale100 with its RDTSC and RDTSCP handlers written in C
     in the policy (`val = tsc * 100;`): the same 100x larger timestamps."""

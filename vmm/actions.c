@@ -8,14 +8,21 @@
 #include "policy.h"
 #include "vmm.h"
 
-void act_log(struct vcpu *v, struct act_ratelimit *rl, const char *rule, const char *fmt, ...)
+uint64_t act_log_due(struct vcpu *v, struct act_ratelimit *rl)
 {
 	uint64_t n = __atomic_add_fetch(&rl->count[v->guest->second], 1, __ATOMIC_RELAXED);
+
+	/* After the burst, print only when n is a power of two. */
+	return n <= ACT_LOG_BURST || (n & (n - 1)) == 0 ? n : 0;
+}
+
+void act_log(struct vcpu *v, struct act_ratelimit *rl, const char *rule, const char *fmt, ...)
+{
+	uint64_t n = act_log_due(v, rl);
 	char msg[224];	/* a system call and its six arguments */
 	va_list ap;
 
-	/* After the burst, print only when n is a power of two. */
-	if (n > ACT_LOG_BURST && (n & (n - 1)) != 0)
+	if (!n)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -27,6 +27,9 @@ struct act_ratelimit {
 };
 void act_log(struct vcpu *v, struct act_ratelimit *rl, const char *rule, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Count one more occurrence: its number if it is to be printed (the first
+ * ACT_LOG_BURST, then each power of two), else 0. */
+uint64_t act_log_due(struct vcpu *v, struct act_ratelimit *rl);
 /* One counter per call site: ACT_LOG(v, "policies/x.yaml:7: rdtsc: emulate (log)", "...", ...). */
 #define ACT_LOG(v, rule, ...) do {					\
 		static struct act_ratelimit rl_;			\

@@ -128,6 +128,18 @@ static uint64_t operand_address(struct vcpu *v, const uint8_t *p, bool moffs, un
 }
 
 /*
+ * A byte register's number in ModRM's reg field (SDM 3.4.1.1, table 3-1;
+ * 2.2.1.2): with any REX prefix, the low byte of register reg (SPL, BPL,
+ * SIL, DIL for 4-7); without one, 4-7 are AH, CH, DH and BH, bits 15:8 of
+ * registers 0-3.
+ */
+static int byte_reg(unsigned reg, uint8_t rex, bool *high8)
+{
+	*high8 = !rex && reg >= 4 && reg < 8;
+	return *high8 ? (int)reg - 4 : (int)reg;
+}
+
+/*
  * The load or store at the guest's CS:RIP that faulted on a page lvisor
  * maps read-only (the local APIC) or not at all (the I/O APIC, with two
  * guests), on either backend, in the forms that compilers and kernels use for device
@@ -138,11 +150,13 @@ static uint64_t operand_address(struct vcpu *v, const uint8_t *p, bool moffs, un
  *   A3 moffs        MOV moffs, eAX  gcc's store of EAX to a constant address
  *   8B /r           MOV reg, r/m    Linux's readl, xv6's ioapic->data
  *   A1 moffs        MOV eAX, moffs  gcc's load from a constant address
+ *   88, C6 /0, A2   the byte forms of the stores (a byte copy: memmove)
+ *   8A, A0          the byte forms of the loads
  *
  * with any prefixes, REX, ModRM, SIB and displacement. The CPU gives the
  * address (SVM's EXITINFO2, VMX's guest-physical address), so the memory operand matters only for the length;
  * a store's value is the register's or the immediate, a load names its
- * register. Anything else (byte moves, MOVZX, XCHG, OR to memory, string
+ * register. Anything else (byte MOVZX, XCHG, OR to memory, string
  * moves...) is refused with *why: lvisor does not guess what an
  * instruction it does not know would read or write.
  */
@@ -193,9 +207,41 @@ bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why)
 	uint8_t opcode = buf[i++], modrm = buf[i];
 	unsigned operand = i;		/* its ModRM, or the moffs address */
 	unsigned reg = (modrm >> 3 & 7) | (rex & 4 ? 8 : 0);	/* REX.R */
-	bool has_modrm = opcode != 0xa3 && opcode != 0xa1;
+	bool has_modrm = opcode != 0xa3 && opcode != 0xa1 && opcode != 0xa2 && opcode != 0xa0;
 	a->load = false;
+	a->high8 = false;
 	switch (opcode) {
+	case 0x88:
+		op = 1;
+		a->value = *vcpu_gpr(v, byte_reg(reg, rex, &a->high8)) >> (a->high8 ? 8 : 0);
+		i += modrm_len(buf + i, addr);
+		break;
+	case 0xc6:
+		if (reg & 7) {
+			*why = "opcode C6 with a ModRM reg field other than 0 is not MOV";
+			return false;
+		}
+		op = 1;
+		i += modrm_len(buf + i, addr);
+		a->value = buf[i++];
+		break;
+	case 0xa2:
+		op = 1;
+		a->value = v->regs.rax;		/* AL */
+		i += addr;
+		break;
+	case 0x8a:
+		op = 1;
+		a->load = true;
+		a->reg = byte_reg(reg, rex, &a->high8);
+		i += modrm_len(buf + i, addr);
+		break;
+	case 0xa0:
+		op = 1;
+		a->load = true;
+		a->reg = 0;		/* AL */
+		i += addr;
+		break;
 	case 0x89:
 		a->value = *vcpu_gpr(v, reg);
 		i += modrm_len(buf + i, addr);
@@ -230,7 +276,8 @@ bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why)
 		i += addr;
 		break;
 	default:		/* said as the fault asks: a store, or a load */
-		*why = v->exit.gpa_write ? "not a MOV store (89, C7 or A3)" : "not a MOV load (8B or A1)";
+		*why = v->exit.gpa_write ? "not a MOV store (89, C7, A3, 88, C6 or A2)" :
+					   "not a MOV load (8B, A1, 8A or A0)";
 		return false;
 	}
 	if (has_modrm && (modrm >> 6) == 3) {
@@ -270,4 +317,125 @@ bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why)
 	if (op < 8)
 		a->value &= (1ull << 8 * op) - 1;
 	return true;
+}
+
+/*
+ * STOS and MOVS (SDM Vol. 2B, STOS, MOVS, REP): AA and AB store AL, or AX,
+ * EAX or RAX (by the operand size), at ES:rDI; A4 and A5 copy a byte, or
+ * a word, dword or quadword, from DS:rSI (or the segment a prefix names)
+ * to ES:rDI; rDI and rSI are of the address size; with F3 (REP) rCX
+ * times. memset's and memmove's ways to fill and copy memory (xv6 scrolls
+ * its screen with MOVSB, clears its last line with STOS). A REP string
+ * instruction is restartable between iterations: an interrupt may come
+ * after any element, with rDI, rSI and rCX showing the progress and RIP
+ * still on the instruction, and the CPU goes on from there when it
+ * returns. So lvisor carries out the one element whose store faulted,
+ * steps the registers, and leaves RIP on the instruction while elements
+ * remain: the CPU runs the rest, and each store to a watched page exits
+ * again. The caller reads MOVS's source (s->from): it is a plain read,
+ * not watched.
+ */
+bool string_store_decode(struct vcpu *v, struct string_store *s, const char **why)
+{
+	struct code_mode m;
+	uint8_t buf[32] = { 0 };
+	uint8_t rex = 0;
+	bool op_prefix = false, addr_prefix = false, repne = false;
+	int seg = SEG_DS;		/* MOVS's source; its destination is always ES */
+	unsigned i = 0;
+
+	backend->code_mode(v, &m);
+	unsigned n = insn_fetch(v, m.linear_rip, buf);
+	s->rep = false;
+	for (; i < n; i++) {
+		if (m.long64 && (buf[i] & 0xf0) == 0x40) {
+			rex = buf[i];
+			continue;
+		}
+		if (!insn_legacy_prefix(buf[i]))
+			break;
+		op_prefix |= buf[i] == 0x66;
+		addr_prefix |= buf[i] == 0x67;
+		s->rep |= buf[i] == 0xf3;
+		repne |= buf[i] == 0xf2;
+		switch (buf[i]) {
+		case 0x26: seg = SEG_ES; break;
+		case 0x2e: seg = SEG_CS; break;
+		case 0x36: seg = SEG_SS; break;
+		case 0x3e: seg = SEG_DS; break;
+		case 0x64: seg = SEG_FS; break;
+		case 0x65: seg = SEG_GS; break;
+		}
+		rex = 0;
+	}
+	uint8_t opcode = i < n ? buf[i] : 0;
+	if (opcode != 0xaa && opcode != 0xab && opcode != 0xa4 && opcode != 0xa5) {
+		*why = "not STOS or MOVS";
+		return false;
+	}
+	if (repne || i + 1 > MAX_INSN_LEN) {
+		*why = repne ? "REPNE with STOS or MOVS, which the manuals do not define" : "longer than 15 bytes";
+		return false;
+	}
+	s->movs = opcode == 0xa4 || opcode == 0xa5;
+	s->size = opcode == 0xaa || opcode == 0xa4 ? 1 : rex & 8 ? 8 : op_prefix ? (m.op == 4 ? 2 : 4) : m.op;
+	s->addr = addr_prefix ? (m.addr == 8 ? 4 : m.addr == 4 ? 2 : 4) : m.addr;
+	s->len = i + 1;
+	uint64_t mask = s->addr == 8 ? ~0ull : (1ull << 8 * s->addr) - 1;
+	if (s->rep && !(v->regs.rcx & mask)) {
+		*why = "REP with a count of 0, which stores nothing";
+		return false;
+	}
+	/* ES:rDI, the element that faulted: its offset in the page is the
+	 * fault's (paging keeps it), and it ends in that page. */
+	uint64_t at = v->regs.rdi & mask;
+	if (!m.long64) {
+		struct segment es;
+		backend->segment(v, SEG_ES, &es);
+		at = (uint32_t)(es.base + at);
+	}
+	unsigned off = at & (PAGE_SIZE - 1);
+	if (off != (v->exit.gpa & (PAGE_SIZE - 1)) || off + s->size > PAGE_SIZE) {
+		*why = "its element is not the store that faulted, or crosses a page boundary";
+		return false;
+	}
+	s->value = 0;
+	if (!s->movs) {
+		s->value = v->regs.rax & (s->size == 8 ? ~0ull : (1ull << 8 * s->size) - 1);
+		return true;
+	}
+	uint64_t from = v->regs.rsi & mask;
+	if (!m.long64 || seg == SEG_FS || seg == SEG_GS) {
+		struct segment sg;
+		backend->segment(v, seg, &sg);
+		from = m.long64 ? sg.base + from : (uint32_t)(sg.base + from);
+	}
+	s->from = from;
+	return true;
+}
+
+/* A register of the address size: a 32-bit write clears bits 63:32, a
+ * 16-bit one keeps them (SDM 3.4.1.1). */
+static void set_sized(uint64_t *r, uint64_t val, unsigned size)
+{
+	if (size == 8)
+		*r = val;
+	else if (size == 4)
+		*r = (uint32_t)val;
+	else
+		*r = (*r & ~0xffffull) | (uint16_t)val;
+}
+
+bool string_step(struct vcpu *v, const struct string_store *s)
+{
+	uint64_t step = backend->rflags(v) & RFLAGS_DF ? -(uint64_t)s->size : s->size;
+	uint64_t mask = s->addr == 8 ? ~0ull : (1ull << 8 * s->addr) - 1;
+
+	set_sized(&v->regs.rdi, v->regs.rdi + step, s->addr);
+	if (s->movs)
+		set_sized(&v->regs.rsi, v->regs.rsi + step, s->addr);
+	if (!s->rep)
+		return true;
+	set_sized(&v->regs.rcx, v->regs.rcx - 1, s->addr);
+	return !(v->regs.rcx & mask);
 }

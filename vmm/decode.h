@@ -18,4 +18,20 @@ bool insn_legacy_prefix(uint8_t b);
  * one lvisor carries out. */
 bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why);
 
+/* A STOS or MOVS at the guest's CS:RIP whose store made the fault: one
+ * element of it, which lvisor carries out (vmm/memwatch.c), then
+ * string_step. */
+struct string_store {
+	uint64_t value;		/* STOS: AL, AX, EAX or RAX; MOVS: the caller reads it */
+	uint64_t from;		/* MOVS: the linear address of DS:rSI */
+	unsigned size;		/* bytes: 1, 2, 4 or 8 */
+	unsigned addr;		/* address size: rDI's, rSI's and rCX's width */
+	unsigned len;		/* the instruction's length */
+	bool rep, movs;
+};
+bool string_store_decode(struct vcpu *v, struct string_store *s, const char **why);
+/* rDI (and for MOVS rSI) past the element, by RFLAGS.DF, and with REP rCX
+ * one less: true when the instruction is done (RIP may move past it). */
+bool string_step(struct vcpu *v, const struct string_store *s);
+
 #endif

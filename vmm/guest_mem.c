@@ -109,6 +109,11 @@ static bool translate(struct vcpu *v, uint64_t va, uint64_t *pa)
 	return false;
 }
 
+bool guest_virt_to_phys(struct vcpu *v, uint64_t va, uint64_t *gpa)
+{
+	return translate(v, va, gpa);
+}
+
 bool guest_read_virt(struct vcpu *v, uint64_t va, void *buf, size_t len)
 {
 	uint8_t *out = buf;

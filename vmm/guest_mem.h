@@ -20,5 +20,8 @@ bool guest_read_phys(const struct guest *g, uint64_t gpa, void *buf, size_t len)
  * guest's own page tables for its current paging mode; false if a page is
  * not present or a table or the data lies outside guest RAM. */
 bool guest_read_virt(struct vcpu *v, uint64_t va, void *buf, size_t len);
+/* The guest-physical address of linear address va, through the guest's
+ * page tables as guest_read_virt walks them. */
+bool guest_virt_to_phys(struct vcpu *v, uint64_t va, uint64_t *gpa);
 
 #endif

@@ -31,6 +31,10 @@
  * kind elsewhere on a watched page (carried out silently).
  */
 #include <lib/printk.h>
+#include <lib/string.h>
+#include "actions.h"
+#include "decode.h"
+#include "guest_mem.h"
 #include "exits.h"
 #include "policy.h"
 #include "vmm.h"
@@ -95,6 +99,25 @@ void watch_check(const struct policy *p, const struct guest *g)
 	}
 }
 
+/* Each watch's log is rate-limited as every rule's is (vmm/actions.c):
+ * the first ACT_LOG_BURST accesses, then each power of two. A scrolling
+ * text screen is 4000 stores. */
+#define WATCHES_MAX	16	/* codegen/events.py MEMORY_MAX */
+static struct act_ratelimit logged[WATCHES_MAX];
+
+static bool log_due(struct vcpu *v, const struct policy_watch *w, uint64_t *n)
+{
+	unsigned i = w - v->policy->watches;
+
+	*n = i < WATCHES_MAX ? act_log_due(v, &logged[i]) : 0;
+	return *n != 0;
+}
+
+static const char *quieter(uint64_t n)
+{
+	return n > ACT_LOG_BURST ? ", quieter from now on" : "";
+}
+
 /* The first rule for this kind of access that covers any of [first, last]. */
 static const struct policy_watch *watch_find(const struct policy *p, unsigned kind,
 					     uint64_t first, uint64_t last)
@@ -107,9 +130,11 @@ static const struct policy_watch *watch_find(const struct policy *p, unsigned ki
 	return NULL;
 }
 
-/* size bytes (2, 4 or 8: what mmio_decode gives) at host address at. */
+/* size bytes (1, 2, 4 or 8: what mmio_decode gives) at host address at. */
 static uint64_t load(uint64_t at, unsigned size)
 {
+	if (size == 1)
+		return *(volatile uint8_t *)at;
 	if (size == 2)
 		return *(volatile uint16_t *)at;
 	if (size == 4)
@@ -119,7 +144,9 @@ static uint64_t load(uint64_t at, unsigned size)
 
 static void store(uint64_t at, unsigned size, uint64_t value)
 {
-	if (size == 2)
+	if (size == 1)
+		*(volatile uint8_t *)at = (uint8_t)value;
+	else if (size == 2)
 		*(volatile uint16_t *)at = (uint16_t)value;
 	else if (size == 4)
 		*(volatile uint32_t *)at = (uint32_t)value;
@@ -129,6 +156,51 @@ static void store(uint64_t at, unsigned size, uint64_t value)
 
 static const char *const kind_names[] = { [POLICY_READ] = "read", [POLICY_WRITE] = "write",
 					  [POLICY_EXEC] = "execute" };
+
+/* MOVS's source, size bytes at linear address va: the guest's RAM, or
+ * the VGA window (xv6 scrolls its screen by copying it onto itself). */
+static bool read_source(struct vcpu *v, uint64_t va, unsigned size, uint64_t *value)
+{
+	uint64_t gpa;
+
+	*value = 0;
+	if (guest_read_virt(v, va, value, size))
+		return true;
+	if ((va & (PAGE_SIZE - 1)) + size > PAGE_SIZE || !guest_virt_to_phys(v, va, &gpa) ||
+	    gpa < VGA_WINDOW || gpa + size > VGA_WINDOW_END)
+		return false;
+	*value = load(v->guest->base + gpa, size);
+	return true;
+}
+
+/* One element of a STOS or MOVS that stored into a watched page:
+ * as a MOV store, then rDI (and rCX) stepped; RIP moves past the
+ * instruction only when it is done, else the CPU runs on with the rest. */
+static int watched_string(struct vcpu *v, const struct policy *p, struct string_store *s,
+			uint64_t gpa, uint64_t rip)
+{
+	const struct policy_watch *w = watch_find(p, POLICY_WRITE, gpa, gpa + s->size - 1);
+	uint64_t n;
+
+	if (s->movs && !read_source(v, s->from, s->size, &s->value))
+		return vcpu_stop(v, "guest wrote watched memory at GPA 0x%lx with a MOVS from linear "
+				 "0x%lx, which is neither its RAM nor the VGA window", gpa, s->from);
+	if (w && w->action == WATCH_UNHANDLED)
+		return vcpu_stop(v, "guest wrote %u bytes of watched memory at GPA 0x%lx: %s",
+				 s->size, gpa, w->rule);
+	if (w && (w->action == WATCH_LOG || w->log) && log_due(v, w, &n))
+		printk("guest write at GPA 0x%lx: %u bytes, 0x%0*lx, rip 0x%lx, %s (%s%s)\n", gpa,
+		       s->size, (int)s->size * 2, s->value, rip, s->movs ? "MOVS" : "STOS", w->rule, quieter(n));
+	if (w && w->action == WATCH_INJECT) {
+		vcpu_inject(v, w->vector, w->has_error, w->error_code);
+		return EXIT_RESUME;
+	}
+	if (!w || w->action != WATCH_IGNORE)
+		store(v->guest->base + gpa, s->size, s->value);	/* watch_check: its RAM or VGA */
+	if (string_step(v, s))
+		backend->skip_len(v, s->len);
+	return EXIT_RESUME;
+}
 
 /* An access to a watched page (core_npf): see the comment at the top. */
 int memory_access(struct vcpu *v)
@@ -159,12 +231,19 @@ int memory_access(struct vcpu *v)
 					 "it cannot run code", gpa);
 		if (w->action == WATCH_UNHANDLED)
 			return vcpu_stop(v, "guest executed watched memory at GPA 0x%lx: %s", gpa, w->rule);
-		if (w->log)
-			printk("guest execute at GPA 0x%lx, rip 0x%lx (%s)\n", gpa, rip, w->rule);
+		uint64_t n;
+		if (w->log && log_due(v, w, &n))
+			printk("guest execute at GPA 0x%lx, rip 0x%lx (%s%s)\n", gpa, rip, w->rule, quieter(n));
 		vcpu_inject(v, w->vector, w->has_error, w->error_code);
 		return EXIT_RESUME;
 	}
 	bool decoded = backend->decode_mmio && backend->decode_mmio(v, &a, &why);
+	struct string_store s;
+	const char *string_why = "not STOS or MOVS";
+	if (!decoded && v->exit.gpa_write && string_store_decode(v, &s, &string_why))
+		return watched_string(v, p, &s, gpa, rip);
+	if (!decoded && v->exit.gpa_write && strcmp(string_why, "not STOS or MOVS"))
+		why = string_why;	/* a string store, but not one lvisor carries out */
 	if (!decoded)
 		return vcpu_stop(v, "guest %s watched memory at GPA 0x%lx with an instruction lvisor "
 				 "does not carry out: %s", v->exit.gpa_write ? "wrote" : "read", gpa, why);
@@ -179,9 +258,10 @@ int memory_access(struct vcpu *v)
 		return vcpu_stop(v, "guest %s %u bytes of watched memory at GPA 0x%lx: %s",
 				 a.load ? "read" : "wrote", a.size, gpa, w->rule);
 	uint64_t value = a.load ? load(at, a.size) : a.value;
-	if (w && (w->action == WATCH_LOG || w->log))
-		printk("guest %s at GPA 0x%lx: %u bytes, 0x%0*lx, rip 0x%lx (%s)\n", kind_names[kind],
-		       gpa, a.size, (int)a.size * 2, value, rip, w->rule);
+	uint64_t n;
+	if (w && (w->action == WATCH_LOG || w->log) && log_due(v, w, &n))
+		printk("guest %s at GPA 0x%lx: %u bytes, 0x%0*lx, rip 0x%lx (%s%s)\n", kind_names[kind],
+		       gpa, a.size, (int)a.size * 2, value, rip, w->rule, quieter(n));
 	if (w && w->action == WATCH_INJECT) {
 		vcpu_inject(v, w->vector, w->has_error, w->error_code);
 		return EXIT_RESUME;

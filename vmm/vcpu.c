@@ -80,7 +80,10 @@ void vcpu_mmio_load(struct vcpu *v, const struct mmio_access *a, uint64_t value)
 {
 	uint64_t *r = vcpu_gpr(v, a->reg);
 
-	if (a->size == 2)
+	if (a->size == 1) {		/* the other bits stay (SDM 3.4.1.1) */
+		unsigned shift = a->high8 ? 8 : 0;
+		*r = (*r & ~(0xffull << shift)) | (uint64_t)(uint8_t)value << shift;
+	} else if (a->size == 2)
 		*r = (*r & ~0xffffull) | (uint16_t)value;
 	else if (a->size == 4)
 		*r = (uint32_t)value;

@@ -138,6 +138,7 @@ struct segment {
 struct mmio_access {
 	bool load;		/* a load into register reg; else a store of value */
 	int reg;		/* loads: index into struct guest_regs */
+	bool high8;		/* size 1: bits 15:8 of reg (AH, CH, DH, BH) */
 	uint64_t value;		/* stores: the value, size bytes of it */
 	unsigned size;		/* bytes: 1, 2, 4 or 8 */
 	unsigned len;		/* the instruction's length */

@@ -100,6 +100,7 @@ static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : 
 #define RFLAGS_RF	(1u << 16)	/* resume: no instruction breakpoint */
 #define RFLAGS_VM	(1u << 17)	/* virtual-8086 mode */
 #define RFLAGS_IF	(1u << 9)
+#define RFLAGS_DF	(1u << 10)	/* string instructions count down */
 /* DR6.BS: the #DB was a single step (SDM 18.2.3). */
 #define DR6_BS		(1u << 14)
 
