@@ -128,6 +128,59 @@ static uint64_t operand_address(struct vcpu *v, const uint8_t *p, bool moffs, un
 }
 
 /*
+ * An instruction's prefixes (SDM 2.1.1, 2.2.1; APM Vol. 3 1.2): legacy
+ * prefixes in any order, then in 64-bit mode a REX right before the
+ * opcode (a REX followed by a legacy prefix is ignored). The operand and
+ * address sizes they make from the mode's (66 and 67 switch to the other
+ * size, SDM 3.6.1, table 3-4; 2.2.1.2; REX.W, which wins over 66, makes
+ * the operand 64 bits), the segment an override names (-1: none), REP and
+ * REPNE. Returns the opcode's index (n if the bytes ran out).
+ */
+struct prefixes {
+	uint8_t rex;
+	unsigned op, addr;
+	int seg;
+	bool rep, repne;
+};
+
+static unsigned read_prefixes(const uint8_t *buf, unsigned n, const struct code_mode *m,
+			      struct prefixes *p)
+{
+	bool op_prefix = false, addr_prefix = false;
+	unsigned i;
+
+	*p = (struct prefixes){ .op = m->op, .addr = m->addr, .seg = -1 };
+	for (i = 0; i < n; i++) {
+		if (m->long64 && (buf[i] & 0xf0) == 0x40) {
+			p->rex = buf[i];
+			continue;
+		}
+		if (!insn_legacy_prefix(buf[i]))
+			break;
+		op_prefix |= buf[i] == 0x66;
+		addr_prefix |= buf[i] == 0x67;
+		p->rep |= buf[i] == 0xf3;
+		p->repne |= buf[i] == 0xf2;
+		switch (buf[i]) {
+		case 0x26: p->seg = SEG_ES; break;
+		case 0x2e: p->seg = SEG_CS; break;
+		case 0x36: p->seg = SEG_SS; break;
+		case 0x3e: p->seg = SEG_DS; break;
+		case 0x64: p->seg = SEG_FS; break;
+		case 0x65: p->seg = SEG_GS; break;
+		}
+		p->rex = 0;		/* a REX before a legacy prefix is ignored */
+	}
+	if (op_prefix)
+		p->op = p->op == 4 ? 2 : 4;
+	if (addr_prefix)
+		p->addr = p->addr == 8 ? 4 : p->addr == 4 ? 2 : 4;
+	if (p->rex & 8)
+		p->op = 8;
+	return i;
+}
+
+/*
  * A byte register's number in ModRM's reg field (SDM 3.4.1.1, table 3-1;
  * 2.2.1.2): with any REX prefix, the low byte of register reg (SPL, BPL,
  * SIL, DIL for 4-7); without one, 4-7 are AH, CH, DH and BH, bits 15:8 of
@@ -169,41 +222,16 @@ bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why)
 	uint8_t buf[32] = { 0 };
 
 	backend->code_mode(v, &m);
-	unsigned n = insn_fetch(v, m.linear_rip, buf), i = 0, op = m.op, addr = m.addr;
-	uint8_t rex = 0;
+	unsigned n = insn_fetch(v, m.linear_rip, buf);
+	struct prefixes px;
 
 	if (!n) {
 		*why = "its bytes are not in guest RAM";
 		return false;
 	}
-	bool op_prefix = false, addr_prefix = false;
-	int seg = -1;			/* a segment override: enum seg */
-	for (; i < n; i++) {		/* prefixes (SDM 2.1.1); REX only right before the opcode */
-		if (m.long64 && (buf[i] & 0xf0) == 0x40) {
-			rex = buf[i];
-			continue;
-		}
-		if (!insn_legacy_prefix(buf[i]))
-			break;
-		op_prefix |= buf[i] == 0x66;
-		addr_prefix |= buf[i] == 0x67;
-		switch (buf[i]) {
-		case 0x26: seg = SEG_ES; break;
-		case 0x2e: seg = SEG_CS; break;
-		case 0x36: seg = SEG_SS; break;
-		case 0x3e: seg = SEG_DS; break;
-		case 0x64: seg = SEG_FS; break;
-		case 0x65: seg = SEG_GS; break;
-		}
-		rex = 0;		/* a REX before a legacy prefix is ignored */
-	}
-	/* 66 and 67 switch to the other size (SDM 3.6.1, table 3-4; 2.2.1.2) */
-	if (op_prefix)
-		op = op == 4 ? 2 : 4;
-	if (addr_prefix)
-		addr = addr == 8 ? 4 : addr == 4 ? 2 : 4;
-	if (rex & 8)			/* REX.W, which wins over 66 */
-		op = 8;
+	unsigned i = read_prefixes(buf, n, &m, &px), op = px.op, addr = px.addr;
+	uint8_t rex = px.rex;
+	int seg = px.seg;
 	uint8_t opcode = buf[i++], modrm = buf[i];
 	unsigned operand = i;		/* its ModRM, or the moffs address */
 	unsigned reg = (modrm >> 3 & 7) | (rex & 4 ? 8 : 0);	/* REX.R */
@@ -339,47 +367,25 @@ bool string_store_decode(struct vcpu *v, struct string_store *s, const char **wh
 {
 	struct code_mode m;
 	uint8_t buf[32] = { 0 };
-	uint8_t rex = 0;
-	bool op_prefix = false, addr_prefix = false, repne = false;
-	int seg = SEG_DS;		/* MOVS's source; its destination is always ES */
-	unsigned i = 0;
+	struct prefixes px;
 
 	backend->code_mode(v, &m);
 	unsigned n = insn_fetch(v, m.linear_rip, buf);
-	s->rep = false;
-	for (; i < n; i++) {
-		if (m.long64 && (buf[i] & 0xf0) == 0x40) {
-			rex = buf[i];
-			continue;
-		}
-		if (!insn_legacy_prefix(buf[i]))
-			break;
-		op_prefix |= buf[i] == 0x66;
-		addr_prefix |= buf[i] == 0x67;
-		s->rep |= buf[i] == 0xf3;
-		repne |= buf[i] == 0xf2;
-		switch (buf[i]) {
-		case 0x26: seg = SEG_ES; break;
-		case 0x2e: seg = SEG_CS; break;
-		case 0x36: seg = SEG_SS; break;
-		case 0x3e: seg = SEG_DS; break;
-		case 0x64: seg = SEG_FS; break;
-		case 0x65: seg = SEG_GS; break;
-		}
-		rex = 0;
-	}
+	unsigned i = read_prefixes(buf, n, &m, &px);
+	int seg = px.seg < 0 ? SEG_DS : px.seg;	/* MOVS's source; its destination is always ES */
+	s->rep = px.rep;
 	uint8_t opcode = i < n ? buf[i] : 0;
 	if (opcode != 0xaa && opcode != 0xab && opcode != 0xa4 && opcode != 0xa5) {
 		*why = "not STOS or MOVS";
 		return false;
 	}
-	if (repne || i + 1 > MAX_INSN_LEN) {
-		*why = repne ? "REPNE with STOS or MOVS, which the manuals do not define" : "longer than 15 bytes";
+	if (px.repne || i + 1 > MAX_INSN_LEN) {
+		*why = px.repne ? "REPNE with STOS or MOVS, which the manuals do not define" : "longer than 15 bytes";
 		return false;
 	}
 	s->movs = opcode == 0xa4 || opcode == 0xa5;
-	s->size = opcode == 0xaa || opcode == 0xa4 ? 1 : rex & 8 ? 8 : op_prefix ? (m.op == 4 ? 2 : 4) : m.op;
-	s->addr = addr_prefix ? (m.addr == 8 ? 4 : m.addr == 4 ? 2 : 4) : m.addr;
+	s->size = opcode == 0xaa || opcode == 0xa4 ? 1 : px.op;
+	s->addr = px.addr;
 	s->len = i + 1;
 	uint64_t mask = s->addr == 8 ? ~0ull : (1ull << 8 * s->addr) - 1;
 	if (s->rep && !(v->regs.rcx & mask)) {
