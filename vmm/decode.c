@@ -127,24 +127,7 @@ static uint64_t operand_address(struct vcpu *v, const uint8_t *p, bool moffs, un
 	return long64 ? s.base + ea : (uint32_t)(s.base + ea);
 }
 
-/*
- * An instruction's prefixes (SDM 2.1.1, 2.2.1; APM Vol. 3 1.2): legacy
- * prefixes in any order, then in 64-bit mode a REX right before the
- * opcode (a REX followed by a legacy prefix is ignored). The operand and
- * address sizes they make from the mode's (66 and 67 switch to the other
- * size, SDM 3.6.1, table 3-4; 2.2.1.2; REX.W, which wins over 66, makes
- * the operand 64 bits), the segment an override names (-1: none), REP and
- * REPNE. Returns the opcode's index (n if the bytes ran out).
- */
-struct prefixes {
-	uint8_t rex;
-	unsigned op, addr;
-	int seg;
-	bool rep, repne;
-};
-
-static unsigned read_prefixes(const uint8_t *buf, unsigned n, const struct code_mode *m,
-			      struct prefixes *p)
+unsigned insn_prefixes(const uint8_t *buf, unsigned n, const struct code_mode *m, struct prefixes *p)
 {
 	bool op_prefix = false, addr_prefix = false;
 	unsigned i;
@@ -161,6 +144,7 @@ static unsigned read_prefixes(const uint8_t *buf, unsigned n, const struct code_
 		addr_prefix |= buf[i] == 0x67;
 		p->rep |= buf[i] == 0xf3;
 		p->repne |= buf[i] == 0xf2;
+		p->lock |= buf[i] == 0xf0;
 		switch (buf[i]) {
 		case 0x26: p->seg = SEG_ES; break;
 		case 0x2e: p->seg = SEG_CS; break;
@@ -229,7 +213,7 @@ bool mmio_decode(struct vcpu *v, struct mmio_access *a, const char **why)
 		*why = "its bytes are not in guest RAM";
 		return false;
 	}
-	unsigned i = read_prefixes(buf, n, &m, &px), op = px.op, addr = px.addr;
+	unsigned i = insn_prefixes(buf, n, &m, &px), op = px.op, addr = px.addr;
 	uint8_t rex = px.rex;
 	int seg = px.seg;
 	uint8_t opcode = buf[i++], modrm = buf[i];
@@ -371,7 +355,7 @@ bool string_store_decode(struct vcpu *v, struct string_store *s, const char **wh
 
 	backend->code_mode(v, &m);
 	unsigned n = insn_fetch(v, m.linear_rip, buf);
-	unsigned i = read_prefixes(buf, n, &m, &px);
+	unsigned i = insn_prefixes(buf, n, &m, &px);
 	int seg = px.seg < 0 ? SEG_DS : px.seg;	/* MOVS's source; its destination is always ES */
 	s->rep = px.rep;
 	uint8_t opcode = i < n ? buf[i] : 0;

@@ -13,6 +13,22 @@
 unsigned insn_fetch(struct vcpu *v, uint64_t at, uint8_t *buf);
 /* Operand-size, address-size, segment, LOCK, REP/REPNE (SDM 2.1.1). */
 bool insn_legacy_prefix(uint8_t b);
+/*
+ * An instruction's prefixes (SDM 2.1.1, 2.2.1; APM Vol. 3 1.2): legacy
+ * prefixes in any order, then in 64-bit mode a REX right before the
+ * opcode (a REX followed by a legacy prefix is ignored). The operand and
+ * address sizes they make from the mode's (66 and 67 switch to the other
+ * size, SDM 3.6.1, table 3-4; 2.2.1.2; REX.W, which wins over 66, makes
+ * the operand 64 bits), the segment an override names (-1: none), REP,
+ * REPNE and LOCK. Returns the opcode's index (n if the bytes ran out).
+ */
+struct prefixes {
+	uint8_t rex;
+	unsigned op, addr;
+	int seg;
+	bool rep, repne, lock;
+};
+unsigned insn_prefixes(const uint8_t *buf, unsigned n, const struct code_mode *m, struct prefixes *p);
 /* The load or store at the guest's CS:RIP that made a nested page fault or
  * EPT violation (backend->decode_mmio): false with *why set if it is not
  * one lvisor carries out. */

@@ -45,8 +45,8 @@ int act_sys_decode(struct vcpu *v, struct act_sys *s)
 {
 	struct code_mode m;
 	uint8_t buf[MAX_INSN_LEN];
+	struct prefixes px;
 	unsigned n, i;
-	uint8_t rex = 0;
 
 	/* With its own SCE clear the guest gets the #UD the CPU gave. */
 	if (!(v->efer_hidden & EFER_SCE))
@@ -57,17 +57,9 @@ int act_sys_decode(struct vcpu *v, struct act_sys *s)
 	if (!m.long64 && !backend->syscall_legacy)
 		return ACT_SYS_NONE;
 	n = insn_fetch(v, m.linear_rip, buf);
-	for (i = 0; i < n; i++) {	/* prefixes (SDM 2.1.1); REX right before the opcode */
-		if (m.long64 && (buf[i] & 0xf0) == 0x40) {
-			rex = buf[i];
-			continue;
-		}
-		if (!insn_legacy_prefix(buf[i]))
-			break;
-		if (buf[i] == 0xf0)	/* LOCK: #UD, as on the CPU */
-			return ACT_SYS_NONE;
-		rex = 0;		/* a REX before a legacy prefix is ignored */
-	}
+	i = insn_prefixes(buf, n, &m, &px);
+	if (px.lock)		/* LOCK: #UD, as on the CPU */
+		return ACT_SYS_NONE;
 	/* What was read may decide already. The CPU raises #UD for an invalid
 	 * opcode without fetching past it (a one-byte 06 on a page's last
 	 * byte, the next page unmapped): insn_fetch() then reads up to the
@@ -84,7 +76,7 @@ int act_sys_decode(struct vcpu *v, struct act_sys *s)
 		return ACT_SYS_STOPPED;
 	}
 	s->len = i + 2;
-	s->rex_w = rex & 8;
+	s->rex_w = px.rex & 8;
 	s->long64 = m.long64;
 	int kind = buf[i + 1] == 0x05 ? ACT_SYS_CALL : ACT_SYS_RET;
 	/* AMD in legacy mode (EFER.LMA 0): SYSRET's #GP(0) comes before
