@@ -360,7 +360,7 @@ bool string_store_decode(struct vcpu *v, struct string_store *s, const char **wh
 	s->rep = px.rep;
 	uint8_t opcode = i < n ? buf[i] : 0;
 	if (opcode != 0xaa && opcode != 0xab && opcode != 0xa4 && opcode != 0xa5) {
-		*why = "not STOS or MOVS";
+		*why = NULL;		/* not a string store at all */
 		return false;
 	}
 	if (px.repne || i + 1 > MAX_INSN_LEN) {

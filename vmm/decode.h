@@ -45,6 +45,8 @@ struct string_store {
 	unsigned len;		/* the instruction's length */
 	bool rep, movs;
 };
+/* False with *why NULL if the instruction is not STOS or MOVS, with *why
+ * set if it is one lvisor does not carry out. */
 bool string_store_decode(struct vcpu *v, struct string_store *s, const char **why);
 /* rDI (and for MOVS rSI) past the element, by RFLAGS.DF, and with REP rCX
  * one less: true when the instruction is done (RIP may move past it). */

@@ -12,8 +12,9 @@
  *
  * How the guest goes on after a watched access: lvisor carries it out
  * itself. It decodes the instruction with the decoder the APIC pages use
- * (vmm/decode.c: MOV loads and stores of 2, 4 or 8 bytes, with any
- * prefixes and addressing), does the load or store on the guest's memory
+ * (vmm/decode.c: MOV loads and stores of 1, 2, 4 or 8 bytes, with any
+ * prefixes and addressing; and the stores of STOS and MOVS, one element
+ * per exit), does the load or store on the guest's memory
  * (host = base + GPA: the page is checked to be the guest's RAM, or the
  * VGA window, before the guest runs) and moves RIP past the instruction.
  * The other way, single-stepping the instruction with the page opened
@@ -22,7 +23,7 @@
  * or exception taken during the step, a guest that sets or reads TF
  * itself, an access that straddles pages, all must be caught, or the
  * watch leaks. Emulating never opens the page: what lvisor does not
- * decode (byte moves, string moves, XCHG, an operand that crosses a page,
+ * decode (XCHG, read-modify-write, string loads, an operand that crosses a page,
  * the guest's own page tables in a watched page) stops the guest with a
  * report, and the rule says what a decoded access does. An instruction
  * fetch cannot be emulated: execute watches inject or stop.
@@ -31,7 +32,6 @@
  * kind elsewhere on a watched page (carried out silently).
  */
 #include <lib/printk.h>
-#include <lib/string.h>
 #include "actions.h"
 #include "decode.h"
 #include "guest_mem.h"
@@ -239,10 +239,10 @@ int memory_access(struct vcpu *v)
 	}
 	bool decoded = backend->decode_mmio && backend->decode_mmio(v, &a, &why);
 	struct string_store s;
-	const char *string_why = "not STOS or MOVS";
+	const char *string_why = NULL;
 	if (!decoded && v->exit.gpa_write && string_store_decode(v, &s, &string_why))
 		return watched_string(v, p, &s, gpa, rip);
-	if (!decoded && v->exit.gpa_write && strcmp(string_why, "not STOS or MOVS"))
+	if (!decoded && string_why)
 		why = string_why;	/* a string store, but not one lvisor carries out */
 	if (!decoded)
 		return vcpu_stop(v, "guest %s watched memory at GPA 0x%lx with an instruction lvisor "
