@@ -78,17 +78,23 @@ void console_flush(void)
  * or word length, or with its interrupts on; any of them would swallow
  * the report.
  */
+static void uart_setup(uint16_t uart)
+{
+	for (int i = 0; i < 100000 && !(inb(uart + UART_LSR) & LSR_TEMT); i++)
+		cpu_relax();		/* let whoever used the UART before us finish */
+	outb(uart + UART_IER, 0x00);	/* no interrupts: we poll */
+	outb(uart + UART_LCR, 0x80);	/* DLAB on to set the speed */
+	outb(uart + UART_DLL, 1);	/* 115200 baud */
+	outb(uart + UART_DLM, 0);
+	outb(uart + UART_LCR, 0x03);	/* 8 bits, no parity, one stop bit */
+	outb(uart + UART_FCR, 0x07);	/* enable and clear the FIFOs */
+	outb(uart + UART_MCR, 0x03);	/* DTR, RTS; no loopback */
+}
+
 void console_reset(void)
 {
 	console_lock();
-	console_flush();		/* let whoever used the UART before us finish */
-	outb(port + UART_IER, 0x00);	/* no interrupts: we poll */
-	outb(port + UART_LCR, 0x80);	/* DLAB on to set the speed */
-	outb(port + UART_DLL, 1);	/* 115200 baud */
-	outb(port + UART_DLM, 0);
-	outb(port + UART_LCR, 0x03);	/* 8 bits, no parity, one stop bit */
-	outb(port + UART_FCR, 0x07);	/* enable and clear the FIFOs */
-	outb(port + UART_MCR, 0x03);	/* DTR, RTS; no loopback */
+	uart_setup(port);
 	console_unlock();
 }
 
@@ -123,12 +129,17 @@ void console_guest_color(const char *c)
 		console_raw(c);
 }
 
-static void uart_putc(char c)
+static void uart_send(uint16_t uart, char c)
 {
 	/* A missing UART reads as 0xff: don't wait forever for it. */
-	for (int i = 0; i < 100000 && !(inb(port + UART_LSR) & LSR_THRE); i++)
+	for (int i = 0; i < 100000 && !(inb(uart + UART_LSR) & LSR_THRE); i++)
 		cpu_relax();
-	outb(port + UART_THR, (uint8_t)c);
+	outb(uart + UART_THR, (uint8_t)c);
+}
+
+static void uart_putc(char c)
+{
+	uart_send(port, c);
 }
 
 static void raw(const char *s)
@@ -188,4 +199,24 @@ int console_getc(void)
 	if (!(inb(port + UART_LSR) & LSR_DR))
 		return -1;
 	return inb(port + UART_RBR);
+}
+
+/*
+ * One line on another UART than the console's, in the console's color and
+ * with its prefix: lvisor tells the second guest's console (COM2) at once
+ * that its guest was stopped, while COM1 is still the first guest's. The
+ * UART is programmed afresh first: the guest that used it may have left
+ * it unusable (console_reset). No lock: that UART is nobody else's now.
+ */
+void console_line_on(unsigned short uart, const char *s)
+{
+	uart_setup(uart);
+	for (const char *c = color ? color : ""; *c; c++)
+		uart_send(uart, *c);
+	for (const char *c = prefix; *c; c++)
+		uart_send(uart, *c);
+	for (; *s; s++)
+		uart_send(uart, *s);
+	for (const char *c = color ? COLOR_RESET "\r\n" : "\r\n"; *c; c++)
+		uart_send(uart, *c);
 }

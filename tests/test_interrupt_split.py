@@ -17,6 +17,7 @@ import pexpect
 import pytest
 
 from lvtest import ROOT, assert_lvisor_lived_on, make, plain, require_xv6
+from xv6 import diagnose, qmp_extra, rerun_on_xv6_deadlock
 from test_two_guests import GUEST2, assert_first_guest_ended, assert_second_stopped, com2_of
 
 IOAPIC = "lvisor: I/O APIC at 0xfec00000, 24 pins: lvisor's, the second guest's pin 4 (COM1) is pin 3"
@@ -38,6 +39,7 @@ def type_to_echo(child):
     return int(child.match.group(1))
 
 
+@rerun_on_xv6_deadlock
 def test_xv6_first_echo_by_interrupt_second():
     """xv6 first, echo `irq` second: xv6's I/O APIC programming goes through
     lvisor (its write to pin 3 reported once, before xv6 prints), its
@@ -48,7 +50,8 @@ def test_xv6_first_echo_by_interrupt_second():
     log = ROOT / "build" / "policy" / "default" / "com2-echo.log"
     if log.exists():
         log.unlink()
-    child = pexpect.spawn("make", ["-s", "qemu", f"KERNEL={xv6}", "KERNEL2=echo", "APPEND2=irq"],
+    qmp, extra = qmp_extra("echo-irq")
+    child = pexpect.spawn("make", ["-s", "qemu", f"KERNEL={xv6}", "KERNEL2=echo", "APPEND2=irq", extra],
                           cwd=str(ROOT), timeout=180, encoding="utf-8", codec_errors="replace")
     child.logfile_read = seen = io.StringIO()
     try:
@@ -63,7 +66,8 @@ def test_xv6_first_echo_by_interrupt_second():
         child.sendline("usertests")
         child.expect("ALL TESTS PASSED", timeout=600)
     except (pexpect.TIMEOUT, pexpect.EOF):
-        pytest.fail("xv6 with echo irq: " + plain(seen.getvalue())[-3000:])
+        pytest.fail("xv6 with echo irq: " + plain(seen.getvalue())[-3000:] + "\n" +
+                    diagnose(qmp, xv6, "", ["first"]))
     finally:
         child.terminate(force=True)
     out = plain(seen.getvalue())
@@ -98,7 +102,7 @@ def test_second_guest_unowned_pin_then_ipi_to_first_cpu():
     assert "misbehave: still running" not in com2, com2
     assert IOAPIC in run.out, run
     assert_first_guest_ended(run, second="failed")
-    assert_second_stopped(run, "guest sent an INIT IPI (ICR 0x4500): it would reset the CPU, lvisor with it")
+    assert_second_stopped(run, com2, "guest sent an INIT IPI (ICR 0x4500): it would reset the CPU, lvisor with it")
     assert "lvisor: second guest: guest programs I/O APIC pin 2, not the guest's: ignored" in run.lines(), run
 
 
@@ -151,4 +155,4 @@ def test_second_guest_smi_is_refused_on_vmx():
     assert "misbehave: sending an SMI to itself" in com2, com2
     assert "misbehave: still running" not in com2, com2
     assert_first_guest_ended(run, second="failed")
-    assert_second_stopped(run, SMI)
+    assert_second_stopped(run, com2, SMI)

@@ -7,6 +7,7 @@ import pexpect
 import pytest
 
 from lvtest import ROOT, assert_lvisor_lived_on, make, plain, require_xv6
+from xv6 import diagnose, qmp_extra, rerun_on_xv6_deadlock
 
 # backend -> (make target, what lvisor says it runs on)
 BACKENDS = {
@@ -314,9 +315,9 @@ def test_missing_kernel(backend):
     assert "lvisor: hardware virtualization" not in run.out, run   # no emulator started
 
 
-def xv6_shell(target):
+def xv6_shell(target, *extra):
     xv6 = require_xv6()
-    child = pexpect.spawn("make", ["-s", target, f"KERNEL={xv6}"], cwd=str(ROOT),
+    child = pexpect.spawn("make", ["-s", target, f"KERNEL={xv6}", *extra], cwd=str(ROOT),
                           timeout=180, encoding="utf-8", codec_errors="replace")
     try:
         child.expect(r"init: starting sh\s+\$ ")
@@ -326,13 +327,16 @@ def xv6_shell(target):
     return child
 
 
+@rerun_on_xv6_deadlock
 def test_xv6_usertests_svm():
-    child = xv6_shell("qemu")
+    qmp, extra = qmp_extra("usertests")
+    child = xv6_shell("qemu", extra)
     try:
         child.sendline("usertests")
         child.expect("ALL TESTS PASSED", timeout=400)
     except (pexpect.TIMEOUT, pexpect.EOF):
-        pytest.fail("xv6 usertests under lvisor: " + plain(child.before or "")[-3000:])
+        pytest.fail("xv6 usertests under lvisor: " + plain(child.before or "")[-3000:] + "\n" +
+                    diagnose(qmp, require_xv6(), "", ["first"]))
     finally:
         child.terminate(force=True)
 

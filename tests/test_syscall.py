@@ -13,6 +13,7 @@ import pexpect
 import pytest
 
 from lvtest import ROOT, assert_lvisor_lived_on, make, plain, require_xv6
+from xv6 import diagnose, qmp_extra, rerun_on_xv6_deadlock
 from test_policies import BOTH, SVM, backend, boot, rule_at  # noqa: F401 (backend: the fixture)
 
 LV6_LINE = re.compile(r"\[\s*\d+\.\d{6}\] (.*)")
@@ -167,12 +168,14 @@ def test_syscall_edges_lm64(backend):
     assert "cannot read the instruction" not in run.out, run
 
 
+@rerun_on_xv6_deadlock
 def test_xv6_usertests_under_syscall_log():
     # xv6 makes its system calls with INT 0x40 and never sets EFER.SCE: the
     # #UD intercept costs it nothing, and nothing is logged. It boots to
     # its shell and passes its usertests (QEMU: on Bochs xv6 takes no input).
     xv6 = require_xv6()
-    child = pexpect.spawn("make", ["-s", "qemu", f"KERNEL={xv6}", "POLICY=syscall-log"],
+    qmp, extra = qmp_extra("syscall-log")
+    child = pexpect.spawn("make", ["-s", "qemu", f"KERNEL={xv6}", "POLICY=syscall-log", extra],
                           cwd=str(ROOT), timeout=180, encoding="utf-8", codec_errors="replace")
     child.logfile_read = seen = io.StringIO()
     try:
@@ -180,7 +183,8 @@ def test_xv6_usertests_under_syscall_log():
         child.sendline("usertests")
         child.expect("ALL TESTS PASSED", timeout=400)
     except (pexpect.TIMEOUT, pexpect.EOF):
-        pytest.fail("xv6 under syscall-log: " + plain(child.before or "")[-3000:])
+        pytest.fail("xv6 under syscall-log: " + plain(child.before or "")[-3000:] + "\n" +
+                    diagnose(qmp, xv6, "", ["first"]))
     finally:
         child.terminate(force=True)
     out = plain(seen.getvalue())

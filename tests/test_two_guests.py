@@ -171,9 +171,12 @@ def assert_first_guest_ended(run, second="ended well"):
     assert run.lines("lvisor: ")[-len(last):] == last, run
 
 
-def assert_second_stopped(run, why):
-    """The second guest's report: why, its state, its end, in whole lines,
-    after the first guest's last line and before the machine's end."""
+def assert_second_stopped(run, com2, why):
+    """The second guest's report: at once, one line on its own console
+    (com2); then why, its state, its end, in whole lines, after the first
+    guest's last line and before the machine's end."""
+    notice = f"lvisor: second guest: {why}: stopped (its state follows when the first guest ends)"
+    assert notice in com2.splitlines(), com2
     lines = first_lines(run.out)
     report = "lvisor: second guest: " + why
     assert report in lines, run
@@ -192,7 +195,7 @@ def test_second_guest_outside_its_memory():
     assert_first_guest_ended(run, second="failed")
     assert "vmmtouch: reading VMM memory at 0x10000000" in com2, com2
     assert "vmmtouch: read 0x" not in com2, com2
-    assert_second_stopped(run, "guest touched memory outside its map at GPA 0x10000000")
+    assert_second_stopped(run, com2, "guest touched memory outside its map at GPA 0x10000000")
 
 
 
@@ -206,7 +209,7 @@ def test_second_guest_cannot_reach_the_first_guests_memory():
     assert_first_guest_ended(run, second="failed")
     assert "vmmtouch: reading memory at 0x06000000" in com2, com2
     assert "vmmtouch: read 0x" not in com2, com2
-    assert_second_stopped(run, "guest touched memory outside its map at GPA 0x6000000")
+    assert_second_stopped(run, com2, "guest touched memory outside its map at GPA 0x6000000")
 
 
 @pytest.mark.parametrize("emulator", ["qemu", "bochs"])
@@ -229,14 +232,14 @@ def test_second_guest_reset_stops_it_alone():
     run, com2 = second_run("misbehave", "reset-cf9")
     assert_first_guest_ended(run, second="failed")
     assert "misbehave: still running" not in com2, com2
-    assert_second_stopped(run, "guest resets the machine (out 0x6 to port 0xcf9): "
+    assert_second_stopped(run, com2, "guest resets the machine (out 0x6 to port 0xcf9): "
                           "it reaches no device, this guest alone stops")
 
 
 def test_second_guest_sleep_stops_it_alone():
-    run, _ = second_run("misbehave", "sleep")
+    run, com2 = second_run("misbehave", "sleep")
     assert_first_guest_ended(run, second="failed")
-    assert_second_stopped(run, "guest puts the machine to sleep (ACPI SLP_TYP not S5: it would "
+    assert_second_stopped(run, com2, "guest puts the machine to sleep (ACPI SLP_TYP not S5: it would "
                           "wake up in the BIOS) (outw 0x2400 to port 0x604: 0x24 on port 0x605): "
                           "it reaches no device, this guest alone stops")
 

@@ -17,6 +17,7 @@ import pexpect
 import pytest
 
 from lvtest import ROOT, plain, require_xv6
+from xv6 import diagnose, qmp_extra, rerun_on_xv6_deadlock
 from test_two_guests import (LV6, assert_first_guest_ended, assert_second_stopped, first_lines,
                              com2_of, lv6_lines)
 
@@ -86,9 +87,9 @@ def test_second_guest_triple_fault_leaves_the_first_running():
     """lv6 first, misbehave `triple` second, on QEMU: the second guest is
     stopped alone; lv6 runs to its end; the status is a failure, the
     second guest's."""
-    run, _ = com2_of("qemu", "default", "misbehave", APPEND2="triple")
+    run, com2 = com2_of("qemu", "default", "misbehave", APPEND2="triple")
     assert_first_guest_ended(run, second="failed")
-    assert_second_stopped(run, "guest triple fault (SHUTDOWN): the guest could not handle an exception")
+    assert_second_stopped(run, com2, "guest triple fault (SHUTDOWN): the guest could not handle an exception")
 
 
 @pytest.mark.parametrize("emulator", ["qemu", "bochs"])
@@ -123,7 +124,7 @@ def test_second_guest_ipi_to_first_cpu(emulator, mode):
         why = "guest sent an INIT IPI (ICR 0x4500): it would reset the CPU, lvisor with it"
     else:
         why = "guest sent an IPI to another CPU (ICR 0x4400): lvisor gives the guest one CPU"
-    assert_second_stopped(run, why)
+    assert_second_stopped(run, com2, why)
 
 
 def test_lv6_second_without_tsc_policy_gets_the_host_tsc():
@@ -146,6 +147,7 @@ def test_lv6_second_without_tsc_policy_gets_the_host_tsc():
     assert first[end] / 100 < second[end] < first[end] * 100, (first, second)
 
 
+@rerun_on_xv6_deadlock
 def test_xv6_usertests_first_with_lv6_second():
     """xv6 as the first guest passes its usertests on QEMU while lv6 runs
     as the second guest, to its end on COM2. xv6 never powers off, so the
@@ -156,7 +158,8 @@ def test_xv6_usertests_first_with_lv6_second():
     log = ROOT / "build" / "policy" / "default" / "com2-lv6.log"
     if log.exists():
         log.unlink()
-    child = pexpect.spawn("make", ["-s", "qemu", f"KERNEL={xv6}", "KERNEL2=lv6"], cwd=str(ROOT),
+    qmp, extra = qmp_extra("lv6-second")
+    child = pexpect.spawn("make", ["-s", "qemu", f"KERNEL={xv6}", "KERNEL2=lv6", extra], cwd=str(ROOT),
                           timeout=180, encoding="utf-8", codec_errors="replace")
     try:
         # The second guest's lines may come between the two.
@@ -166,7 +169,8 @@ def test_xv6_usertests_first_with_lv6_second():
         child.expect("ALL TESTS PASSED", timeout=600)
         out = plain(child.before or "")
     except (pexpect.TIMEOUT, pexpect.EOF):
-        pytest.fail("xv6 usertests with lv6 as the second guest: " + plain(child.before or "")[-3000:])
+        pytest.fail("xv6 usertests with lv6 as the second guest: " + plain(child.before or "")[-3000:] +
+                    "\n" + diagnose(qmp, xv6, "", ["first"]))
     finally:
         child.terminate(force=True)
     assert "lvisor:" not in out, out[-3000:]

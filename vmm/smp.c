@@ -17,7 +17,8 @@
  * second guest's end is kept in guest2 and reported by the boot CPU once
  * the first guest has ended too (smp_wait_guest2), since the first guest
  * writes COM1 directly and a report from this CPU while it runs would
- * split its lines.
+ * split its lines. A second guest that lvisor stops is named at once on
+ * its own console, COM2, in one line.
  *
  * With one CPU in the MADT (the default), or no MADT, nothing happens and
  * nothing is printed. A third CPU and beyond stay where the BIOS left them.
@@ -241,6 +242,12 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 		}
 		__atomic_store_n(&guest2_running, false, __ATOMIC_RELEASE);
 		if (guest2.stop[0]) {
+			/* Said at once where the user watches the second
+			 * guest: its console, COM2, which nobody uses now. */
+			char line[sizeof(guest2.stop) + 96];
+			snprintf(line, sizeof(line), "second guest: %s: stopped (its state follows "
+				 "when the first guest ends)", guest2.stop);
+			console_line_on(GUEST2_COM, line);
 			/* Its report, when the boot CPU asks: the first guest
 			 * is stopped then, COM1 lvisor's alone. */
 			while (!__atomic_load_n(&report_now, __ATOMIC_ACQUIRE))

@@ -36,5 +36,8 @@ void console_raw(const char *s);
  * and console_raw goes out whole, under a spinlock. Not with a line hook
  * that prints (lv6's): that would wait for its own lock. */
 void console_shared(void);
+/* One line (no newline in s) on another UART, e.g. COM2 at 0x2f8, with
+ * the console's color and prefix. */
+void console_line_on(unsigned short uart, const char *s);
 
 #endif
