@@ -206,11 +206,15 @@ int console_getc(void)
  * with its prefix: lvisor tells the second guest's console (COM2) at once
  * that its guest was stopped, while COM1 is still the first guest's. The
  * UART is programmed afresh first: the guest that used it may have left
- * it unusable (console_reset). No lock: that UART is nobody else's now.
+ * it unusable (console_reset). The line starts on a line of its own, as
+ * the guest may have stopped in the middle of one. No lock: that UART is
+ * nobody else's now.
  */
 void console_line_on(unsigned short uart, const char *s)
 {
 	uart_setup(uart);
+	uart_send(uart, '\r');
+	uart_send(uart, '\n');
 	for (const char *c = color ? color : ""; *c; c++)
 		uart_send(uart, *c);
 	for (const char *c = prefix; *c; c++)

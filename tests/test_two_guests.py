@@ -175,7 +175,7 @@ def assert_second_stopped(run, com2, why):
     """The second guest's report: at once, one line on its own console
     (com2); then why, its state, its end, in whole lines, after the first
     guest's last line and before the machine's end."""
-    notice = f"lvisor: second guest: {why}: stopped (its state follows when the first guest ends)"
+    notice = f"lvisor: second guest: {why}: stopped (its state follows on COM1 once the first guest has ended)"
     assert notice in com2.splitlines(), com2
     lines = first_lines(run.out)
     report = "lvisor: second guest: " + why

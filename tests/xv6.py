@@ -11,11 +11,13 @@ two processes each waiting for the lock the other holds, for good. (Later
 xv6 versions take the lock in iput() only when nobody else can hold it.)
 It is rare; timing decides it, so a loaded host makes it likelier.
 
-So a test that gives up waiting for usertests on QEMU asks QEMU, through
-its QMP socket, for the guest's process table and inode cache. If the
-processes wait in a cycle of inode locks, the stall was xv6's own and the
-test runs once more (rerun_on_xv6_deadlock), with a warning; anything else
-fails the test, with what xv6's processes were waiting for.
+So a test that gives up waiting for usertests on QEMU stops the machine
+and reads, through QEMU's QMP socket, the process table and inode cache of
+each xv6 whose usertests have not passed. If in each of them two or more
+processes wait in a cycle for inode locks the next one holds, the stall
+was xv6's own and the test runs once more (rerun_on_xv6_deadlock), with a
+warning; anything else fails the test, with what xv6's processes were
+waiting for.
 """
 import functools
 import json
@@ -100,8 +102,8 @@ def near(sym, addr):
 
 def waits(qmp, sym, base):
     """The xv6 whose physical memory starts at host address base: for each
-    process that sleeps on an inode's lock, (pid, name, inode number,
-    holder's pid); and the other sleepers, (pid, name, channel)."""
+    process that sleeps on an inode's lock that is held, (pid, name, inode
+    number, holder's pid); and the other sleepers, (pid, name, channel)."""
     def word(data, offset):
         return data[offset // 4]
     procs = qmp.words(base + sym["ptable"] - KERNBASE + SPINLOCK, NPROC * PROC_SIZE // 4)
@@ -115,45 +117,57 @@ def waits(qmp, sym, base):
         pid, chan = word(proc, PROC_PID), word(proc, PROC_CHAN)
         name = b"".join(w.to_bytes(4, "little") for w in proc[PROC_NAME // 4:PROC_NAME // 4 + 4])
         name = name.split(b"\0")[0].decode(errors="replace")
-        if chan in locks:
-            inode = inodes[locks[chan] * INODE_SIZE // 4:(locks[chan] + 1) * INODE_SIZE // 4]
+        inode = inodes[locks[chan] * INODE_SIZE // 4:(locks[chan] + 1) * INODE_SIZE // 4] if chan in locks else None
+        if inode and word(inode, INODE_LOCK) == 1:
             on_locks.append((pid, name, word(inode, INODE_INUM), word(inode, INODE_LOCK_PID)))
         else:
             others.append((pid, name, chan))
     return on_locks, others
 
 
+def cycle(on_locks):
+    """Processes that each wait for an inode lock the next one holds, the
+    last one's held by the first: two or more of them, or []."""
+    holder = {pid: (name, inum, held_by) for pid, name, inum, held_by in on_locks}
+    for start in holder:
+        members, pid = [], start
+        while pid in holder and pid not in members:
+            members.append(pid)
+            pid = holder[pid][2]
+        if pid == start and len(members) >= 2:
+            return [(p, *holder[p]) for p in members]
+    return []
+
+
 def diagnose(qmp_path, kernel, out, slots):
-    """After usertests stalled: raise Xv6Deadlock if an xv6 in one of the
-    slots ("first", "second") deadlocked by itself; else return what its
-    processes were waiting for, for the failure's message."""
+    """After usertests stalled in the guests of slots ("first", "second"),
+    with QEMU still running: raise Xv6Deadlock if each of them deadlocked
+    by itself; else return what their processes were waiting for, for the
+    failure's message. The machine is stopped while its memory is read,
+    so that what is read is one moment's."""
     try:
         qmp = Qmp(qmp_path)
-    except OSError as e:
-        return f"(QEMU's QMP socket: {e})"
+    except (OSError, ValueError, RuntimeError) as e:
+        return f"(QEMU's QMP socket: {e!r})"
     try:
         sym = symbols(kernel)
-        said = []
+        qmp.command("stop")
+        found, said = [], []
         for slot in slots:
             m = SECOND_BASE.search(plain(out))
             if slot == "second" and not m:
                 said.append("the second guest's memory: lvisor did not say where it is")
                 continue
-            base = int(m.group(1), 16) if slot == "second" else 0
-            on_locks, others = waits(qmp, sym, base)
-            holder = {pid: (name, inum, held_by) for pid, name, inum, held_by in on_locks}
-            for start in holder:
-                cycle, pid = [], start
-                while pid in holder and pid not in cycle:
-                    cycle.append(pid)
-                    pid = holder[pid][2]
-                if pid == start:
-                    raise Xv6Deadlock(f"xv6 as the {slot} guest deadlocked by itself: " + "; ".join(
-                        f"pid {p} ({holder[p][0]}) waits for inode {holder[p][1]}'s lock, held by "
-                        f"pid {holder[p][2]}" for p in cycle))
+            on_locks, others = waits(qmp, sym, int(m.group(1), 16) if slot == "second" else 0)
+            members = cycle(on_locks)
+            if members:
+                found.append(f"xv6 as the {slot} guest deadlocked by itself: " + "; ".join(
+                    f"pid {p} ({n}) waits for inode {i}'s lock, held by pid {h}" for p, n, i, h in members))
             said.append(f"the {slot} guest's sleeping processes: " + ", ".join(
                 [f"pid {p} ({n}) on inode {i}'s lock (pid {h}'s)" for p, n, i, h in on_locks] +
                 [f"pid {p} ({n}) on {near(sym, c)}" for p, n, c in others]))
+        if slots and len(found) == len(slots):
+            raise Xv6Deadlock("; ".join(found))
         return "; ".join(said)
     except (OSError, RuntimeError, ValueError, KeyError, IndexError, subprocess.CalledProcessError) as e:
         return f"(reading xv6's memory through QMP: {e!r})"

@@ -246,7 +246,7 @@ void __attribute__((noreturn)) ap_main(unsigned cpu)
 			 * guest: its console, COM2, which nobody uses now. */
 			char line[sizeof(guest2.stop) + 96];
 			snprintf(line, sizeof(line), "second guest: %s: stopped (its state follows "
-				 "when the first guest ends)", guest2.stop);
+				 "on COM1 once the first guest has ended)", guest2.stop);
 			console_line_on(GUEST2_COM, line);
 			/* Its report, when the boot CPU asks: the first guest
 			 * is stopped then, COM1 lvisor's alone. */
