@@ -5,7 +5,8 @@
 #
 #   boot/qemu.sh [--gdb PORT] KERNEL [MODULE...]
 #
-# Environment: QEMU, QEMU_CPU, QEMU_MEM, QEMU_EXTRA, CPUS (-smp, when not 1),
+# Environment: QEMU, QEMU_CPU, QEMU_MEM, QEMU_EXTRA, QMP (a Unix socket's path
+# for QEMU's machine protocol), CPUS (-smp, when not 1),
 # COM2 (a second serial port, the second guest's console: see below),
 # COM1_LOG (with COM2: a copy of COM1's output). KERNEL and each module
 # are "path" or "path words..." (the words become the command line: -append
@@ -53,6 +54,7 @@ set -- -nographic -no-reboot -net none -m "${QEMU_MEM:-512}" -cpu "${QEMU_CPU:-q
 # A /dev/ path is a terminal to QEMU (its "serial" character device).
 [ -n "${COM2:-}" ] && set -- "$@" -serial mon:stdio -serial "$LVISOR_COM2_TTY"
 [ -n "$append" ] && set -- "$@" -append "$append"
+[ -n "${QMP:-}" ] && set -- "$@" -qmp "unix:$(printf '%s' "$QMP" | sed 's/,/,,/g'),server=on,wait=off"
 [ -n "$modules" ] && set -- "$@" -initrd "$modules"
 # shellcheck disable=SC2086
 "$QEMU" "$@" $gdb ${QEMU_EXTRA:-}

@@ -54,7 +54,7 @@ CHECK_KERNEL = $(Q)test -f "$(KERNEL_FILE)" || { echo "lvisor: KERNEL=$(KERNEL):
 # between them) and each in a file: COM2 in COM2_LOG, COM1 in COM1_LOG.
 COM2_LOG = $(POLICY_DIR)/com2-$(notdir $(KERNEL2_FILE)).log
 COM1_LOG = $(POLICY_DIR)/com1-$(notdir $(KERNEL_FILE)).log
-QEMU_ENV = $(if $(strip $(KERNEL2)),COM2="$(COM2_LOG)" COM1_LOG="$(COM1_LOG)") CPUS="$(CPUS)" QEMU="$(QEMU)" QEMU_CPU="$(QEMU_CPU)" QEMU_MEM="$(QEMU_MEM)" QEMU_EXTRA="$(QEMU_EXTRA)"
+QEMU_ENV = $(if $(strip $(KERNEL2)),COM2="$(COM2_LOG)" COM1_LOG="$(COM1_LOG)") CPUS="$(CPUS)" QEMU="$(QEMU)" QEMU_CPU="$(QEMU_CPU)" QEMU_MEM="$(QEMU_MEM)" QEMU_EXTRA="$(QEMU_EXTRA)" QMP="$(QMP)"
 NEED_QEMU = $(Q)boot/need.sh $(QEMU):qemu-system-x86
 
 ## qemu           boot lvisor in QEMU (SVM backend) with KERNEL as its guest

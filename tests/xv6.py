@@ -48,12 +48,12 @@ class Xv6Deadlock(Exception):
 
 
 def qmp_extra(name):
-    """A QMP socket for one test's QEMU: its path, and the QEMU_EXTRA
-    variable for make that opens it."""
+    """A QMP socket for one test's QEMU: its path, and the make variable
+    that opens it."""
     path = f"/tmp/lvisor-qmp-{os.getpid()}-{name}.sock"
     if os.path.exists(path):
         os.unlink(path)
-    return path, f"QEMU_EXTRA=-qmp unix:{path},server=on,wait=off"
+    return path, f"QMP={path}"
 
 
 class Qmp:
