@@ -55,6 +55,9 @@ def test_two_xv6_pass_their_usertests():
                 "$ " not in "\n".join(second_lines(plain(seen.getvalue()))):
             child.expect([r"\$ ", pexpect.TIMEOUT], timeout=1)
         child.send("usertests\r")			# to the first guest
+        # Its line whole before the notice of the switch (boot/consoles.py),
+        # which starts a line of its own and would split one it came into.
+        child.expect(r"\n" + ESC + r"usertests starting\r*\n")
         child.send(SWITCH)
         child.expect(re.escape("[typing to the second guest (Ctrl-] switches)]"), timeout=10)
         child.send("usertests\r")
