@@ -142,10 +142,15 @@ static void uart_putc(char c)
 	uart_send(port, c);
 }
 
-static void raw(const char *s)
+static void send(uint16_t uart, const char *s)
 {
 	while (*s)
-		uart_putc(*s++);
+		uart_send(uart, *s++);
+}
+
+static void raw(const char *s)
+{
+	send(port, s);
 }
 
 void console_raw(const char *s)
@@ -213,14 +218,9 @@ int console_getc(void)
 void console_line_on(unsigned short uart, const char *s)
 {
 	uart_setup(uart);
-	uart_send(uart, '\r');
-	uart_send(uart, '\n');
-	for (const char *c = color ? color : ""; *c; c++)
-		uart_send(uart, *c);
-	for (const char *c = prefix; *c; c++)
-		uart_send(uart, *c);
-	for (; *s; s++)
-		uart_send(uart, *s);
-	for (const char *c = color ? COLOR_RESET "\r\n" : "\r\n"; *c; c++)
-		uart_send(uart, *c);
+	send(uart, "\r\n");
+	send(uart, color ? color : "");
+	send(uart, prefix);
+	send(uart, s);
+	send(uart, color ? COLOR_RESET "\r\n" : "\r\n");
 }

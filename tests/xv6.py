@@ -153,8 +153,8 @@ def diagnose(qmp_path, kernel, out, slots):
         sym = symbols(kernel)
         qmp.command("stop")
         found, said = [], []
+        m = SECOND_BASE.search(plain(out))
         for slot in slots:
-            m = SECOND_BASE.search(plain(out))
             if slot == "second" and not m:
                 said.append("the second guest's memory: lvisor did not say where it is")
                 continue
